@@ -1,0 +1,2 @@
+//! framing (work in progress)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! framing CLI (work in progress)
+fn main() {}
