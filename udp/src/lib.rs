@@ -1,0 +1,27 @@
+//! # udp: datagrams with boundaries, no connection, no delivery promise
+//!
+//! The crate a newcomer opens to learn UDP, after Java's `java.net.DatagramSocket` and
+//! `java.net.DatagramPacket`. Underneath are `socket(2)`, `bind(2)`, `sendto(2)`,
+//! `recvfrom(2)` (with `MSG_TRUNC`, so a datagram cut by a short buffer is reported, not hidden),
+//! `connect(2)` on a UDP socket, and `setsockopt(2)`; see `udp(7)`, `socket(7)`, `ip(7)`.
+//!
+//! # Layout
+//! - [`socket`]: [`DatagramSocket`], the blocking socket (bind, connect/disconnect, send/receive,
+//!   receive timeout, broadcast, buffer sizes), and the size limits.
+//! - [`packet`]: [`DatagramPacket`], bytes plus peer address, with truncation reported.
+//! - [`async_socket`]: [`AsyncDatagramSocket`], the tokio twin used by the servers.
+//! - [`error`]: [`UdpError`] and which errors a server survives.
+#![forbid(unsafe_code)]
+
+pub mod async_socket;
+pub mod error;
+pub mod packet;
+pub mod socket;
+
+pub use async_socket::AsyncDatagramSocket;
+pub use error::{Result, UdpError};
+pub use packet::DatagramPacket;
+pub use socket::{
+    DatagramSocket, DatagramSocketBuilder, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4, MAX_PAYLOAD_V6,
+    ReceiveInfo,
+};

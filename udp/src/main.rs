@@ -1,0 +1,4 @@
+//! `udp`: command-line front end (being written).
+#![forbid(unsafe_code)]
+
+fn main() {}
