@@ -1,0 +1,3 @@
+//! multicast CLI (in progress)
+#![forbid(unsafe_code)]
+fn main() {}
