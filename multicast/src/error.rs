@@ -58,6 +58,13 @@ pub enum MulticastError {
         name: String,
     },
 
+    /// IPv6 multicast on this interface needs an IPv6 address to send from, and it has none.
+    #[error("interface `{name}` has no IPv6 address, so it cannot send to an IPv6 group")]
+    NoIpv6Address {
+        /// The interface's name.
+        name: String,
+    },
+
     /// 0.0.0.0 or :: was given as the multicast interface.
     #[error(
         "the unspecified address {addr} is not accepted as a multicast interface: it lets the kernel \
@@ -86,21 +93,32 @@ pub enum MulticastError {
         ttl: u32,
     },
 
-    /// A system call failed; `op` names it (the socket option or call).
+    /// A system call failed; `op` names it (the socket option or call, and its arguments).
     #[error("{op} failed: {source}")]
     Io {
-        /// The system call or socket option, e.g. "IP_ADD_MEMBERSHIP".
-        op: &'static str,
+        /// The system call or socket option, e.g. "IP_ADD_MEMBERSHIP 239.1.2.3 on lo".
+        op: String,
         /// What the kernel said.
         #[source]
         source: io::Error,
     },
+
+    /// The error of a receive or send on the underlying [`udp::DatagramSocket`] (a timeout, a
+    /// datagram too large, a failed system call).
+    #[error(transparent)]
+    Udp(#[from] udp::UdpError),
 }
 
 impl MulticastError {
     /// Wraps an `io::Error` with the name of the call that produced it.
-    pub fn io(op: &'static str) -> impl FnOnce(io::Error) -> MulticastError {
+    pub fn io(op: impl Into<String>) -> impl FnOnce(io::Error) -> MulticastError {
+        let op = op.into();
         move |source| MulticastError::Io { op, source }
+    }
+
+    /// True if this is a receive timeout (`SO_RCVTIMEO` expired): no datagram arrived in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, MulticastError::Udp(udp::UdpError::Timeout))
     }
 }
 

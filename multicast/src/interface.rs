@@ -42,7 +42,7 @@ impl NetworkInterface {
     /// [`MulticastError::Io`] if the kernel refuses the listing.
     pub fn all() -> Result<Vec<NetworkInterface>> {
         let entries = getifaddrs().map_err(|e| MulticastError::Io {
-            op: "getifaddrs",
+            op: "getifaddrs".into(),
             source: e.into(),
         })?;
         let mut by_name: BTreeMap<String, NetworkInterface> = BTreeMap::new();
