@@ -38,7 +38,7 @@
 //! - [`frame`]: the decoding core (incomplete, then valid) and the encoder.
 //! - [`blocking`]: frames over `std::io::Read`/`Write`.
 //! - [`codec`]: frames as a tokio-util `Decoder`/`Encoder` for `Framed`.
-//! - [`error`]: [`FrameError`].
+//! - [`error`]: [`FrameError`], what can go wrong with a frame.
 //! - [`profile`]: [`Profile`] presets `be32`, `le32`, `be64`, `le64`, `network`.
 //! - [`wire`]: the [`Wire`] trait and its encodings of numbers, words, strings, vectors.
 //! - [`fixed`]: [`FixedStr`], C's `char name[N]`.
