@@ -1,0 +1,1 @@
+//! `tcp bench chat` (tcp-B writes this module).

@@ -1,0 +1,93 @@
+//! `tcp bench echo|stream|chat`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tcp::bench::{echo::EchoBench, stream::StreamBench};
+use tcp::socket::resolve;
+
+use super::{chat, runtime};
+
+/// The load generators.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Round trips of SIZE-byte messages: rt/s and p50/p99 latency in microseconds.
+    Echo(BenchEchoArgs),
+    /// Bulk data through an echo server, both ways at once: echoed MB/s.
+    Stream(BenchStreamArgs),
+    /// Fan-out through a chat server: delivered messages/s and delivery latency.
+    Chat(chat::BenchChatArgs),
+}
+
+/// Flags of `tcp bench echo`.
+#[derive(Debug, Args)]
+pub struct BenchEchoArgs {
+    /// The echo server, IP:PORT.
+    #[arg(long)]
+    pub addr: String,
+    /// Connections, each with one message in flight.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub conns: u64,
+    /// Bytes per message.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=16 << 20))]
+    pub size: u64,
+    /// How long to run.
+    #[arg(long, default_value_t = 3.0)]
+    pub duration_s: f64,
+}
+
+/// Flags of `tcp bench stream`.
+#[derive(Debug, Args)]
+pub struct BenchStreamArgs {
+    /// The echo server, IP:PORT.
+    #[arg(long)]
+    pub addr: String,
+    /// Connections, each streaming both ways.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub conns: u64,
+    /// How long to send.
+    #[arg(long, default_value_t = 3.0)]
+    pub duration_s: f64,
+}
+
+/// Runs one bench and prints its `key=value` line.
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Echo(args) => echo(args),
+        BenchCommand::Stream(args) => stream(args),
+        BenchCommand::Chat(args) => chat::run_bench(args),
+    }
+}
+
+fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
+    let bench = EchoBench {
+        addr: resolve(&args.addr)?[0],
+        conns: args.conns as usize,
+        size: args.size as usize,
+        duration: duration(args.duration_s)?,
+    };
+    let report = runtime()?.block_on(tcp::bench::echo::run(bench));
+    println!("{}", report.summary(&bench));
+    Ok(())
+}
+
+fn stream(args: BenchStreamArgs) -> anyhow::Result<()> {
+    let bench = StreamBench {
+        addr: resolve(&args.addr)?[0],
+        conns: args.conns as usize,
+        duration: duration(args.duration_s)?,
+    };
+    let report = runtime()?.block_on(tcp::bench::stream::run(bench));
+    println!("{}", report.summary(&bench));
+    Ok(())
+}
+
+/// `--duration-s` as a duration: positive and at most an hour.
+fn duration(seconds: f64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        seconds > 0.0 && seconds <= 3600.0,
+        "--duration-s must be between 0 and 3600 seconds, got {seconds}"
+    );
+    Duration::try_from_secs_f64(seconds).context("bad --duration-s")
+}

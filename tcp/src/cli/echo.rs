@@ -1,0 +1,66 @@
+//! `tcp echo-server` and `tcp echo-client`.
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use tcp::echo::{self, EchoServer};
+use tcp::server::{print_listening, wait_for_shutdown_signal};
+use tcp::socket::{Socket, resolve};
+
+use super::LimitFlags;
+
+/// Which echo server to run.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeFlag {
+    /// One OS thread per connection, blocking reads and writes.
+    Blocking,
+    /// tokio tasks over non-blocking sockets.
+    Async,
+}
+
+/// Flags of `tcp echo-server`.
+#[derive(Debug, Args)]
+pub struct EchoServerArgs {
+    /// Address to listen on (IP:PORT; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7007")]
+    pub bind: String,
+    /// Blocking (thread per connection) or async (tokio).
+    #[arg(long, value_enum, default_value_t = ModeFlag::Async)]
+    pub mode: ModeFlag,
+    /// Connection cap, deadlines and shutdown grace.
+    #[command(flatten)]
+    pub limits: LimitFlags,
+}
+
+/// Flags of `tcp echo-client`.
+#[derive(Debug, Args)]
+pub struct EchoClientArgs {
+    /// The echo server, HOST:PORT (names are resolved; IPv4 and IPv6).
+    pub addr: String,
+    /// Give up connecting after this long.
+    #[arg(long, value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+}
+
+/// Runs `tcp echo-server` until SIGINT/SIGTERM.
+pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
+    let bind = resolve(&args.bind)?[0];
+    let mode = match args.mode {
+        ModeFlag::Blocking => echo::Mode::Blocking,
+        ModeFlag::Async => echo::Mode::Async,
+    };
+    let server = EchoServer::start(mode, bind, args.limits.limits())?;
+    print_listening(server.local_addr()).context("cannot write to stdout")?;
+    wait_for_shutdown_signal().context("cannot install signal handlers")?;
+    server.stop().context("echo server failed")
+}
+
+/// Runs `tcp echo-client`: stdin to the server, the echo to stdout.
+pub fn run_client(args: EchoClientArgs) -> anyhow::Result<()> {
+    let timeout = std::time::Duration::from_millis(args.timeout_ms);
+    let socket = Socket::connect(&args.addr, Some(timeout))?;
+    socket.set_tcp_no_delay(true)?;
+    echo::client::run(&socket, std::io::stdin().lock(), std::io::stdout())
+        .with_context(|| format!("echo with {} failed", args.addr))?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! TCP proxy with delay, throttle and a recorded transcript (tcp-B writes this module).

@@ -1,0 +1,158 @@
+//! The blocking accept loop: one OS thread per connection, capped, stoppable.
+//!
+//! This is how Java servers were written before NIO: `accept()` in a loop, `new Thread`
+//! per client. It is simple to read (each connection is straight-line code with blocking
+//! `read`/`write`), and it scales to as many connections as the cap on threads allows;
+//! each thread costs a stack and a kernel task. The cap on connections is the bound on
+//! threads.
+//!
+//! Stopping needs two tricks, because a blocked `accept(2)` or `recv(2)` does not look at
+//! any flag: the loop is woken by a connection to itself, and each open connection gets
+//! `shutdown(SHUT_RD)`, which makes its blocked `recv(2)` return end-of-stream on Linux,
+//! so the connection finishes writing what it owes and closes.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{AcceptBackoff, ConnectionLimit, ServerLimits, accept_blocking};
+
+/// Stack size of each connection thread: the buffers live on the heap, so a small stack
+/// keeps thousands of threads affordable.
+pub const CONNECTION_THREAD_STACK: usize = 256 * 1024;
+
+/// Open connections, so shutdown can reach their blocked reads.
+#[derive(Default)]
+struct OpenConnections {
+    streams: Mutex<HashMap<u64, TcpStream>>,
+}
+
+impl OpenConnections {
+    fn insert(&self, id: u64, stream: TcpStream) {
+        self.lock().insert(id, stream);
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// `shutdown(SHUT_RD)` on every open connection: their reads see end-of-stream.
+    fn stop_reading(&self) {
+        for stream in self.lock().values() {
+            let _ = stream.shutdown(Shutdown::Read);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, TcpStream>> {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Serves `listener` on one thread per connection until `shutdown` is cancelled.
+///
+/// Each accepted stream gets `limits.read_timeout` and `limits.write_timeout`
+/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread. Connections over
+/// `limits.max_connections` are closed at once. On shutdown, open connections stop
+/// reading and get `limits.shutdown_grace` to finish.
+///
+/// # Errors
+/// If the listener's local address cannot be read.
+pub fn serve_blocking<H>(
+    listener: TcpListener,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+    handler: H,
+) -> io::Result<()>
+where
+    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    spawn_waker(listener.local_addr()?, shutdown, Arc::clone(&stop));
+    let cap = ConnectionLimit::new(limits.max_connections);
+    let open = Arc::new(OpenConnections::default());
+    let handler = Arc::new(handler);
+    let mut backoff = AcceptBackoff::default();
+    for id in 0.. {
+        let (stream, peer) = accept_blocking(&listener, &mut backoff);
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        let Some(permit) = cap.try_acquire() else {
+            tracing::warn!(%peer, max = cap.max(), "connection cap reached; closing new connection");
+            continue;
+        };
+        if let Err(err) = prepare(&stream, &limits, &open, id) {
+            tracing::warn!(%peer, error = %err, "cannot set up connection; closing it");
+            continue;
+        }
+        let (open2, handler) = (Arc::clone(&open), Arc::clone(&handler));
+        let spawned = thread::Builder::new()
+            .name(format!("conn-{id}"))
+            .stack_size(CONNECTION_THREAD_STACK)
+            .spawn(move || {
+                handler(stream, peer);
+                open2.remove(id);
+                drop(permit);
+            });
+        if let Err(err) = spawned {
+            tracing::error!(%peer, error = %err, "cannot start a thread; closing connection");
+            open.remove(id);
+        }
+    }
+    drop(listener);
+    open.stop_reading();
+    wait_until_idle(&cap, limits.shutdown_grace);
+    Ok(())
+}
+
+/// Sets the deadlines and registers the stream for shutdown.
+fn prepare(
+    stream: &TcpStream,
+    limits: &ServerLimits,
+    open: &OpenConnections,
+    id: u64,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(limits.read_timeout))?;
+    stream.set_write_timeout(Some(limits.write_timeout))?;
+    open.insert(id, stream.try_clone()?);
+    Ok(())
+}
+
+/// A thread that waits for `shutdown`, raises `stop`, and wakes the blocked `accept(2)`
+/// by connecting to the listener.
+fn spawn_waker(local: SocketAddr, shutdown: CancellationToken, stop: Arc<AtomicBool>) {
+    thread::spawn(move || {
+        futures::executor::block_on(shutdown.cancelled());
+        stop.store(true, Ordering::Release);
+        let target = SocketAddr::new(reachable(local.ip()), local.port());
+        if let Err(err) = TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
+            tracing::warn!(error = %err, "could not wake the accept loop");
+        }
+    });
+}
+
+/// The address to connect to for a listener bound to `ip` (`0.0.0.0` becomes loopback).
+fn reachable(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
+/// Waits until no connection is open, or `grace` has passed.
+fn wait_until_idle(cap: &ConnectionLimit, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    while cap.active() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    if cap.active() > 0 {
+        tracing::warn!(left = cap.active(), "grace period over; leaving the rest");
+    }
+}

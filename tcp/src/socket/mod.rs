@@ -1,0 +1,25 @@
+//! Java's `ServerSocket` and `Socket`, as thin Rust wrappers over `socket2` and `std::net`.
+//!
+//! A TCP server is four system calls: `socket(2)` makes an endpoint, `bind(2)` gives it an
+//! address, `listen(2)` turns it into a listening socket with a backlog queue, and
+//! `accept(2)` takes the next connection from that queue. A client is `socket(2)` and
+//! `connect(2)`. Everything else is `setsockopt(2)`: options from `socket(7)` (`SO_*`),
+//! `tcp(7)` (`TCP_*`) and `ipv6(7)` (`IPV6_V6ONLY`). Java hides the first three behind
+//! `new ServerSocket(port)`; here [`ServerSocket::bind`] does the same, and
+//! [`ServerSocketBuilder`] shows each step.
+//!
+//! # Layout
+//! - [`server_socket`]: `ServerSocket` and its builder.
+//! - [`stream`]: `Socket`, a connected stream, with its options.
+//! - [`resolve`]: turning `host:port` into addresses (`getaddrinfo(3)`).
+//! - [`error`]: `SocketError`, which says what failed and on which address.
+
+pub mod error;
+pub mod resolve;
+pub mod server_socket;
+pub mod stream;
+
+pub use error::SocketError;
+pub use resolve::resolve;
+pub use server_socket::{DEFAULT_BACKLOG, ServerSocket, ServerSocketBuilder};
+pub use stream::{KeepAlive, Socket};
