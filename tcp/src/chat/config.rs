@@ -1,0 +1,51 @@
+//! The chat server's bounds: every resource a member controls has a limit here.
+//!
+//! Each constant is the default of a `tcp chat-server` flag. Together with the per-server
+//! bounds in [`crate::server::ServerLimits`] they cap what one peer can make the server hold:
+//! its read buffer (about [`DEFAULT_MAX_LINE`] + 8 KiB) and its outgoing queue
+//! ([`DEFAULT_QUEUE_BYTES`]), so the whole server stays under
+//! `max members x (queue + read buffer)` however the peers behave.
+
+use crate::server::ServerLimits;
+
+/// Default port of `tcp chat-server` (`--bind 127.0.0.1:7070`).
+pub const DEFAULT_PORT: u16 = 7070;
+
+/// Default longest line in bytes, without `\r\n` (`--max-line`). Longer lines are
+/// answered with `! line too long (max 1024 bytes)` and discarded; the member stays.
+pub const DEFAULT_MAX_LINE: usize = 1024;
+
+/// Default most members in the room at once (`--max-members`). One more gets
+/// `! server full (256 members)` and is disconnected.
+pub const DEFAULT_MAX_MEMBERS: usize = 256;
+
+/// Default outgoing queue per member in bytes (`--queue-bytes`). A member whose unsent
+/// lines would exceed it has stopped reading: it is evicted so nobody else waits.
+/// 256 KiB holds about 8 000 typical chat lines, far more than a reading client lags.
+pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
+
+/// Everything a chat server needs to know about its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatConfig {
+    /// Longest accepted line in bytes.
+    pub max_line: usize,
+    /// Most members at once.
+    pub max_members: usize,
+    /// Outgoing queue budget per member in bytes.
+    pub queue_bytes: usize,
+    /// Connection cap, deadlines and shutdown grace shared with the other servers. In the
+    /// chat, the read deadline applies to the name line and to half-received lines only:
+    /// a member who reads without typing is never timed out.
+    pub limits: ServerLimits,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            max_line: DEFAULT_MAX_LINE,
+            max_members: DEFAULT_MAX_MEMBERS,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+            limits: ServerLimits::default(),
+        }
+    }
+}

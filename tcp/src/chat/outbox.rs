@@ -1,0 +1,209 @@
+//! A member's bounded outgoing queue: shared lines wait here until the member's writer
+//! task hands them to the kernel.
+//!
+//! Why bounded: a member that stops reading would otherwise make the server hold every
+//! line ever sent to it, until memory runs out. Why evict instead of wait: if the sender
+//! waited for room, one stalled reader would slow the whole room down. So a push never
+//! waits: when a member's queue already holds its byte budget, the member is evicted
+//! (its writer stops at once, its connection is closed, the reason is logged) and
+//! everybody else carries on at full speed.
+//!
+//! The writer takes everything queued at once ([`Outbox::next_batch`]) and writes the batch
+//! with one `writev(2)` (see [`write_batch`]), so a burst of a thousand lines costs a few
+//! system calls instead of a thousand.
+
+use bytes::{Buf, Bytes};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::Mutex;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+/// What happened to a pushed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// Queued for the writer.
+    Queued,
+    /// The queue was over its budget: the outbox is now closed with [`Closed::Evicted`].
+    Evicted,
+    /// The outbox was already closed; the line was dropped.
+    Closed,
+}
+
+/// Why an outbox stopped taking lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The member is leaving normally: the writer sends what is queued, then stops.
+    Finish,
+    /// The member fell too far behind: the queue was dropped, the writer stops at once.
+    Evicted,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Bytes>,
+    queued_bytes: usize,
+    /// Most bytes ever queued at once (for tests and logs: proof that memory stayed bounded).
+    peak_bytes: usize,
+    closed: Option<Closed>,
+}
+
+/// One member's queue of outgoing lines, bounded in bytes.
+#[derive(Debug)]
+pub struct Outbox {
+    state: Mutex<State>,
+    wake_writer: Notify,
+    budget: usize,
+}
+
+impl Outbox {
+    /// An empty outbox that evicts once more than `budget` bytes wait in it.
+    pub fn new(budget: usize) -> Self {
+        Outbox { state: Mutex::new(State::default()), wake_writer: Notify::new(), budget }
+    }
+
+    /// Queues `line` (a cheap reference-count increment, not a copy). Never waits.
+    pub fn push(&self, line: Bytes) -> Push {
+        let mut state = self.lock();
+        if state.closed.is_some() {
+            return Push::Closed;
+        }
+        if state.queued_bytes + line.len() > self.budget {
+            state.closed = Some(Closed::Evicted);
+            state.queue = VecDeque::new();
+            state.queued_bytes = 0;
+            drop(state);
+            self.wake_writer.notify_one();
+            return Push::Evicted;
+        }
+        state.queued_bytes += line.len();
+        state.peak_bytes = state.peak_bytes.max(state.queued_bytes);
+        state.queue.push_back(line);
+        drop(state);
+        self.wake_writer.notify_one();
+        Push::Queued
+    }
+
+    /// Stops taking lines. With [`Closed::Finish`] the writer still sends what is queued.
+    /// An earlier eviction is not overridden.
+    pub fn close(&self, how: Closed) {
+        let mut state = self.lock();
+        if state.closed.is_none() {
+            state.closed = Some(how);
+        }
+        if how == Closed::Evicted {
+            state.queue.clear();
+            state.queued_bytes = 0;
+        }
+        drop(state);
+        self.wake_writer.notify_one();
+    }
+
+    /// Why the outbox is closed, if it is.
+    pub fn closed(&self) -> Option<Closed> {
+        self.lock().closed
+    }
+
+    /// Most bytes that were ever queued at once.
+    pub fn peak_bytes(&self) -> usize {
+        self.lock().peak_bytes
+    }
+
+    /// Waits for lines and moves all of them into `batch`. Returns `false` when the writer
+    /// should stop: evicted, or finished with nothing left to send.
+    pub async fn next_batch(&self, batch: &mut VecDeque<Bytes>) -> bool {
+        loop {
+            {
+                let mut state = self.lock();
+                match state.closed {
+                    Some(Closed::Evicted) => return false,
+                    _ if !state.queue.is_empty() => {
+                        state.queued_bytes = 0;
+                        batch.append(&mut state.queue);
+                        return true;
+                    }
+                    Some(Closed::Finish) => return false,
+                    None => {}
+                }
+            }
+            // `notify_one` stores a permit when the writer is not waiting yet, so a push
+            // between the check above and this wait is not lost.
+            self.wake_writer.notified().await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the queue half-updated in a way
+        // that matters, so a poisoned lock is simply taken over.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Most buffers handed to one `writev(2)`; Linux accepts up to 1024 (`IOV_MAX`).
+const MAX_IOVECS: usize = 256;
+
+/// Writes every line in `batch` with as few `writev(2)` calls as the kernel allows,
+/// emptying `batch`. Partial writes are resumed where they stopped.
+pub async fn write_batch<W: AsyncWrite + Unpin>(out: &mut W, batch: &mut VecDeque<Bytes>) -> io::Result<()> {
+    while !batch.is_empty() {
+        let slices: Vec<IoSlice<'_>> = batch.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+        let written = out.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        consume(batch, written);
+    }
+    Ok(())
+}
+
+/// Drops `n` written bytes from the front of `batch`.
+fn consume(batch: &mut VecDeque<Bytes>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = batch.front_mut() else { return };
+        if front.len() <= n {
+            n -= front.len();
+            batch.pop_front();
+        } else {
+            front.advance(n);
+            n = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_over_the_budget_evicts_and_frees_the_queue() {
+        let outbox = Outbox::new(10);
+        assert_eq!(outbox.push(Bytes::from_static(b"12345")), Push::Queued);
+        assert_eq!(outbox.push(Bytes::from_static(b"12345")), Push::Queued);
+        assert_eq!(outbox.push(Bytes::from_static(b"1")), Push::Evicted);
+        assert_eq!(outbox.push(Bytes::from_static(b"1")), Push::Closed);
+        assert_eq!(outbox.closed(), Some(Closed::Evicted));
+        assert_eq!(outbox.peak_bytes(), 10);
+    }
+
+    #[tokio::test]
+    async fn the_writer_gets_everything_queued_in_one_batch_then_stops_after_finish() {
+        let outbox = Outbox::new(100);
+        outbox.push(Bytes::from_static(b"a\n"));
+        outbox.push(Bytes::from_static(b"b\n"));
+        outbox.close(Closed::Finish);
+        let mut batch = VecDeque::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch.len(), 2);
+        let mut out = Vec::new();
+        write_batch(&mut out, &mut batch).await.unwrap();
+        assert_eq!(out, b"a\nb\n");
+        assert!(!outbox.next_batch(&mut batch).await);
+    }
+
+    #[test]
+    fn consume_resumes_inside_a_line() {
+        let mut batch: VecDeque<Bytes> = ["abc", "de", "f"].iter().map(|s| Bytes::from_static(s.as_bytes())).collect();
+        consume(&mut batch, 4);
+        assert_eq!(batch, VecDeque::from([Bytes::from_static(b"e"), Bytes::from_static(b"f")]));
+    }
+}

@@ -1,0 +1,254 @@
+//! One member's connection, from the name line to the goodbye.
+//!
+//! Each connection has two tasks. The reader (this function's task) turns the member's
+//! lines into fan-out, commands and errors. The writer owns the socket's write half and
+//! drains the member's [`Outbox`](super::outbox::Outbox) with `writev(2)`. Splitting them
+//! is what lets a member who does not read be evicted without the reader, or anybody
+//! else, ever waiting on that member's socket.
+//!
+//! ```text
+//!   socket read half -> LineReader -> reader task --fan-out--> other members' outboxes
+//!                                          |
+//!                                          +--/who, errors--> own outbox -> writer task -> socket write half
+//! ```
+
+use super::config::ChatConfig;
+use super::lines::{Line, LineReader};
+use super::outbox::{Closed, write_batch};
+use super::protocol::{self, Input};
+use super::registry::{JoinError, Member, Registry};
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_util::sync::CancellationToken;
+
+/// Messages from one read are joined into one shared buffer up to this size before they
+/// are fanned out, so a burst of lines costs one push per member, not one per line.
+const FAN_OUT_BATCH: usize = 16 * 1024;
+
+/// Why a member's session ended (logged).
+#[derive(Debug)]
+enum Ending {
+    /// The member sent `/quit`.
+    Quit,
+    /// The member closed its side of the connection.
+    EndOfStream,
+    /// Reading failed: reset, or a half line stalled past the read deadline.
+    ReadFailed(io::Error),
+    /// The writer stopped: evicted for not reading, or the socket failed.
+    WriterStopped,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Serves one chat connection until the member leaves or the server shuts down.
+pub async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    registry: Arc<Registry>,
+    config: ChatConfig,
+    shutdown: CancellationToken,
+) {
+    // Chat lines are small and latency matters more than packet count: no Nagle delay.
+    let _ = stream.set_nodelay(true);
+    let (read_half, mut write_half) = stream.into_split();
+    let mut lines = LineReader::new(read_half, config.max_line, config.limits.read_timeout);
+    let joined = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        joined = join(&mut lines, &mut write_half, &registry, &config) => joined,
+    };
+    let member = match joined {
+        Ok(Some(member)) => member,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::debug!(%peer, error = %err, "connection ended before joining");
+            return;
+        }
+    };
+    tracing::info!(%peer, name = %member.name, "joined");
+    let writer_stopped = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(
+        write_half,
+        Arc::clone(&member),
+        config.limits.write_timeout,
+        writer_stopped.clone(),
+    ));
+    let ending = tokio::select! {
+        ending = read_loop(&mut lines, &member, &registry, config.max_line) => ending,
+        _ = writer_stopped.cancelled() => Ending::WriterStopped,
+        _ = shutdown.cancelled() => {
+            member.outbox.push(protocol::notice_line("server shutting down"));
+            Ending::Shutdown
+        }
+    };
+    finish(&member, &registry, writer, config.limits.write_timeout, ending).await;
+}
+
+/// The name phase: reads name lines until one is accepted. Replies go straight to the
+/// socket (the member has no outbox yet). `Ok(None)` means the peer left or the room is full.
+async fn join(
+    lines: &mut LineReader<OwnedReadHalf>,
+    out: &mut OwnedWriteHalf,
+    registry: &Registry,
+    config: &ChatConfig,
+) -> io::Result<Option<Arc<Member>>> {
+    loop {
+        // No idling before joining: the name line must arrive within the read deadline.
+        let Some(line) = lines.next_line(false).await? else {
+            return Ok(None);
+        };
+        let (reply, keep_going) = match name_of(&line, config.max_line) {
+            Err(reply) => (reply, true),
+            Ok(name) => match registry.join(name) {
+                Ok(member) => return Ok(Some(member)),
+                Err(err @ JoinError::NameTaken) => (protocol::error_line(err), true),
+                Err(err @ JoinError::Full(_)) => (protocol::error_line(err), false),
+            },
+        };
+        write_with_deadline(out, &reply, config.limits.write_timeout).await?;
+        if !keep_going {
+            return Ok(None);
+        }
+    }
+}
+
+/// The text of a name line, or the error line to answer it with.
+fn name_of(line: &Line, max_line: usize) -> Result<&str, Bytes> {
+    let text = text_of(line, max_line)?;
+    protocol::validate_name(text).map_err(protocol::error_line)?;
+    Ok(text)
+}
+
+/// A line as UTF-8 text, or the error line to answer it with.
+fn text_of(line: &Line, max_line: usize) -> Result<&str, Bytes> {
+    match line {
+        Line::TooLong => Err(protocol::error_line(format_args!("line too long (max {max_line} bytes)"))),
+        Line::Complete(bytes) => std::str::from_utf8(bytes).map_err(|_| protocol::error_line("invalid UTF-8")),
+    }
+}
+
+async fn write_with_deadline(out: &mut OwnedWriteHalf, bytes: &[u8], deadline: Duration) -> io::Result<()> {
+    match tokio::time::timeout(deadline, out.write_all(bytes)).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "write deadline passed")),
+    }
+}
+
+/// What the reader should do after one line.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Reads the member's lines until it quits or the connection ends. Messages from lines
+/// that arrived together are fanned out together, as one shared buffer.
+async fn read_loop(
+    lines: &mut LineReader<OwnedReadHalf>,
+    member: &Member,
+    registry: &Registry,
+    max_line: usize,
+) -> Ending {
+    let mut batch = BytesMut::new();
+    loop {
+        let first = match lines.next_line(true).await {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ending::EndOfStream,
+            Err(err) => return Ending::ReadFailed(err),
+        };
+        let mut next = Some(first);
+        while let Some(line) = next {
+            let flow = handle_line(&line, member, registry, &mut batch, max_line);
+            if flow == Flow::Quit || batch.len() >= FAN_OUT_BATCH {
+                fan_out(&mut batch, member, registry);
+            }
+            if flow == Flow::Quit {
+                member.outbox.push(protocol::notice_line("bye"));
+                return Ending::Quit;
+            }
+            next = lines.next_buffered();
+        }
+        fan_out(&mut batch, member, registry);
+    }
+}
+
+/// Acts on one line: messages are appended to `batch`, everything else answered at once.
+fn handle_line(line: &Line, member: &Member, registry: &Registry, batch: &mut BytesMut, max_line: usize) -> Flow {
+    let reply = match text_of(line, max_line) {
+        Err(error) => error,
+        Ok(text) => match protocol::parse_input(text) {
+            Input::Empty => return Flow::Continue,
+            Input::Quit => return Flow::Quit,
+            Input::Who => protocol::who(&registry.names()),
+            Input::Unknown(command) => {
+                protocol::error_line(format_args!("unknown command {command} (try /who or /quit)"))
+            }
+            Input::Message(text) if !protocol::message_is_clean(text) => {
+                protocol::error_line("control characters are not allowed")
+            }
+            Input::Message(text) => {
+                batch.extend_from_slice(&protocol::message_line(&member.name, text));
+                return Flow::Continue;
+            }
+        },
+    };
+    member.outbox.push(reply);
+    Flow::Continue
+}
+
+/// Sends the collected messages to everyone but their author.
+fn fan_out(batch: &mut BytesMut, member: &Member, registry: &Registry) {
+    if !batch.is_empty() {
+        registry.broadcast(batch.split().freeze(), Some(member));
+    }
+}
+
+/// Writes the member's outbox to the socket until the member leaves or is evicted.
+async fn write_loop(mut out: OwnedWriteHalf, member: Arc<Member>, deadline: Duration, stopped: CancellationToken) {
+    let mut batch = VecDeque::new();
+    while member.outbox.next_batch(&mut batch).await {
+        match tokio::time::timeout(deadline, write_batch(&mut out, &mut batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::debug!(name = %member.name, error = %err, "write failed");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(name = %member.name, "evicting member: write deadline passed (the member is not reading)");
+                break;
+            }
+        }
+    }
+    member.outbox.close(Closed::Evicted);
+    // FIN after the last line, so a client reading to end of stream gets everything.
+    let _ = out.shutdown().await;
+    stopped.cancel();
+}
+
+/// Leaves the room, lets the writer send what is still queued (bounded by the write
+/// deadline), and logs why the member left.
+async fn finish(
+    member: &Member,
+    registry: &Registry,
+    writer: tokio::task::JoinHandle<()>,
+    deadline: Duration,
+    ending: Ending,
+) {
+    let announce = !matches!(ending, Ending::Shutdown);
+    registry.leave(member, announce);
+    member.outbox.close(Closed::Finish);
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(deadline, writer).await.is_err() {
+        abort.abort();
+    }
+    match ending {
+        Ending::ReadFailed(err) => tracing::info!(name = %member.name, error = %err, "left: read failed"),
+        other => tracing::info!(name = %member.name, reason = ?other, "left"),
+    }
+}
