@@ -1,0 +1,243 @@
+//! The echo contract (RFC 862 over TCP, with half-close), checked against both servers by
+//! the same test bodies: each `fn` below takes a [`Mode`] and `both_modes!` runs it twice.
+//! Raw bytes in, raw bytes asserted, servers on `127.0.0.1:0` in this process.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tcp::echo::{EchoServer, Mode};
+use tcp::server::ServerLimits;
+use tcp::socket::Socket;
+
+/// Longest any test read may block: a hung server fails the test instead of hanging it.
+const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn start(mode: Mode, limits: ServerLimits) -> EchoServer {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    EchoServer::start(mode, loopback, limits).expect("bind loopback")
+}
+
+fn connect(addr: SocketAddr) -> Socket {
+    let socket = Socket::connect_addr(addr, Some(TEST_TIMEOUT)).expect("connect");
+    socket.set_so_timeout(Some(TEST_TIMEOUT)).unwrap();
+    socket
+}
+
+/// Writes `data` on another thread (so a full socket buffer cannot deadlock the test),
+/// half-closes, and returns everything echoed up to end-of-stream.
+fn echo_all(addr: SocketAddr, data: Vec<u8>) -> Vec<u8> {
+    let socket = connect(addr);
+    let writer = socket.try_clone().unwrap();
+    let sending = thread::spawn(move || {
+        (&writer).write_all(&data).unwrap();
+        writer.shutdown_output().unwrap();
+    });
+    let mut echoed = Vec::new();
+    (&socket).read_to_end(&mut echoed).unwrap();
+    sending.join().unwrap();
+    echoed
+}
+
+/// Bytes that differ at every offset within a 251-byte period, so a shifted,
+/// dropped or repeated chunk shows.
+fn pattern(len: usize, salt: u8) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ salt).collect()
+}
+
+/// The read ended: end-of-stream, or a reset for a connection the server dropped.
+fn assert_closed_by_server(socket: &mut Socket) {
+    let mut byte = [0u8; 1];
+    match socket.read(&mut byte) {
+        Ok(0) => {}
+        Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the server to close the connection, got {other:?}"),
+    }
+}
+
+fn zero_bytes(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    assert_eq!(echo_all(server.local_addr(), Vec::new()), b"");
+    server.stop().unwrap();
+}
+
+fn one_byte(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    assert_eq!(echo_all(server.local_addr(), vec![0x2a]), [0x2a]);
+    server.stop().unwrap();
+}
+
+fn ten_mebibytes(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let data = pattern(10 << 20, 0x5a);
+    let echoed = echo_all(server.local_addr(), data.clone());
+    assert_eq!(echoed.len(), data.len());
+    assert!(echoed == data, "10 MiB came back with different bytes");
+    server.stop().unwrap();
+}
+
+fn half_close_ordering(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let mut client = connect(server.local_addr());
+    client.write_all(b"abc").unwrap();
+    let mut first = [0u8; 3];
+    client.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"abc");
+
+    // Before we half-close, the server must keep the connection open, waiting for us.
+    client.set_so_timeout(Some(Duration::from_millis(100))).unwrap();
+    let err = client.read(&mut [0u8; 1]).unwrap_err();
+    assert!(matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+
+    // After it: the bytes still owed arrive first, then end-of-stream.
+    client.set_so_timeout(Some(TEST_TIMEOUT)).unwrap();
+    client.write_all(b"def").unwrap();
+    client.shutdown_output().unwrap();
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"def");
+    server.stop().unwrap();
+}
+
+fn owed_bytes_survive_an_immediate_half_close(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let data = pattern(256 * 1024, 0x11);
+    assert!(echo_all(server.local_addr(), data.clone()) == data);
+    server.stop().unwrap();
+}
+
+fn two_hundred_concurrent_clients(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let addr = server.local_addr();
+    let clients: Vec<_> = (0..200u32)
+        .map(|id| {
+            thread::spawn(move || {
+                let data = pattern(4096 + id as usize, id as u8);
+                assert!(echo_all(addr, data.clone()) == data, "client {id} got other bytes");
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client failed");
+    }
+    server.stop().unwrap();
+}
+
+fn a_reset_mid_transfer_leaves_the_server_serving(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let addr = server.local_addr();
+    for _ in 0..5 {
+        let rude = connect(addr);
+        rude.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+        (&rude).write_all(&pattern(512 * 1024, 0x33)).unwrap_or(());
+        rude.set_so_linger(Some(Duration::ZERO)).unwrap();
+        drop(rude); // close with SO_LINGER 0: an RST, with echoed bytes left unread
+    }
+    let data = pattern(100_000, 0x44);
+    assert!(echo_all(addr, data.clone()) == data);
+    server.stop().unwrap();
+}
+
+fn the_connection_cap_closes_extra_clients(mode: Mode) {
+    let limits = ServerLimits {
+        max_connections: 2,
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let addr = server.local_addr();
+    let held: Vec<Socket> = (0..2).map(|_| round_trip_ok(addr)).collect();
+
+    let mut extra = connect(addr);
+    assert_closed_by_server(&mut extra);
+
+    drop(held); // a slot frees up once the server sees the close
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    while !round_trip_works(addr) {
+        assert!(Instant::now() < deadline, "no slot came back after clients left");
+        thread::sleep(Duration::from_millis(10));
+    }
+    server.stop().unwrap();
+}
+
+/// A connected client that has had one byte echoed (so the server counts it).
+fn round_trip_ok(addr: SocketAddr) -> Socket {
+    let mut socket = connect(addr);
+    socket.write_all(b"x").unwrap();
+    let mut back = [0u8; 1];
+    socket.read_exact(&mut back).unwrap();
+    socket
+}
+
+fn round_trip_works(addr: SocketAddr) -> bool {
+    let mut socket = connect(addr);
+    let mut back = [0u8; 1];
+    socket.write_all(b"y").is_ok() && socket.read_exact(&mut back).is_ok() && back == *b"y"
+}
+
+fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(200),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let mut slow = connect(server.local_addr());
+    slow.write_all(b"half a li").unwrap();
+    let mut echoed = [0u8; 9];
+    slow.read_exact(&mut echoed).unwrap();
+    let stalled_at = Instant::now();
+    assert_closed_by_server(&mut slow);
+    let waited = stalled_at.elapsed();
+    assert!(waited >= Duration::from_millis(150), "dropped too early: {waited:?}");
+    assert!(round_trip_works(server.local_addr()), "others are still served");
+    server.stop().unwrap();
+}
+
+fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
+    let limits = ServerLimits {
+        shutdown_grace: Duration::from_secs(2),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let addr = server.local_addr();
+    let mut open = round_trip_ok(addr);
+    let stopping = Instant::now();
+    server.stop().unwrap();
+    assert!(stopping.elapsed() < Duration::from_secs(2), "an idle connection held up shutdown");
+    assert_closed_by_server(&mut open);
+    let refused = Socket::connect_addr(addr, Some(Duration::from_secs(1)));
+    assert!(refused.is_err(), "still accepting after shutdown");
+}
+
+fn ipv6_loopback_works(mode: Mode) {
+    let server = EchoServer::start(mode, "[::1]:0".parse().unwrap(), ServerLimits::default())
+        .expect("bind [::1]");
+    assert!(server.local_addr().is_ipv6());
+    assert_eq!(echo_all(server.local_addr(), b"over IPv6\n".to_vec()), b"over IPv6\n");
+    server.stop().unwrap();
+}
+
+macro_rules! both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod blocking {
+            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Blocking) } )*
+        }
+        mod nonblocking {
+            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Async) } )*
+        }
+    };
+}
+
+both_modes!(
+    zero_bytes,
+    one_byte,
+    ten_mebibytes,
+    half_close_ordering,
+    owed_bytes_survive_an_immediate_half_close,
+    two_hundred_concurrent_clients,
+    a_reset_mid_transfer_leaves_the_server_serving,
+    the_connection_cap_closes_extra_clients,
+    a_stalled_peer_is_dropped_at_the_read_deadline,
+    shutdown_closes_open_connections_and_stops_accepting,
+    ipv6_loopback_works,
+);
