@@ -30,6 +30,12 @@ pub enum UdpError {
     /// A send needs a destination: the packet has no peer address and the socket is not connected.
     #[error("no destination: give the packet a peer address or connect the socket first")]
     NoDestination,
+    /// A request got no matching reply after every attempt (see [`crate::client::RetryClient`]).
+    #[error("no reply after {attempts} attempts: the server may be down or the path too lossy")]
+    NoReply {
+        /// Datagrams sent for this request (first try plus retries).
+        attempts: u32,
+    },
     /// An operating-system error from the named operation.
     #[error("{op}: {source}")]
     Io {
@@ -58,7 +64,10 @@ impl UdpError {
     /// an interrupted call, a timeout.
     pub fn is_per_datagram(&self) -> bool {
         match self {
-            UdpError::Timeout | UdpError::TooLarge { .. } | UdpError::NoDestination => true,
+            UdpError::Timeout
+            | UdpError::TooLarge { .. }
+            | UdpError::NoDestination
+            | UdpError::NoReply { .. } => true,
             UdpError::Io { source, .. } => is_per_datagram_io(source),
         }
     }

@@ -1,4 +1,21 @@
-//! `udp`: command-line front end (being written).
+//! `udp`: the command-line front end of the udp crate: echo and quote servers and clients, the
+//! fault-injecting proxy, a demo and a benchmark. Thin: every subcommand calls the library.
+//!
+//! ```text
+//! udp echo-server [--bind 127.0.0.1:7007] [--mode async|blocking]
+//! udp echo-client 127.0.0.1:7007 [--timeout-ms 500] [--retries 3]     (a datagram per stdin line)
+//! udp quote-server [--bind 127.0.0.1:7017] [--quotes FILE]
+//! udp quote-client 127.0.0.1:7017 [--count 1]
+//! udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.2 --seed 1 [--record FILE]
+//! udp demo
+//! udp bench echo --addr 127.0.0.1:7007 --senders 1 --size 64 --duration-s 3
+//! ```
+//! Servers print `listening on IP:PORT` first on stdout; logs go to stderr (`RUST_LOG=debug`).
+//! Exit status: 0 ok, 1 runtime failure, 2 usage error.
 #![forbid(unsafe_code)]
 
-fn main() {}
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -1,0 +1,316 @@
+//! Argument parsing (clap derive) and one function per subcommand.
+
+use std::io::{BufRead, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use udp::client::{RetryClient, RetryPolicy};
+use udp::echo::{self, EchoServer, EchoStats};
+use udp::proxy::{self, FaultProxy, Faults, ProxyConfig};
+use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
+use udp::shutdown::{self, Shutdown};
+use udp::{DatagramSocket, bench};
+
+/// UDP examples: DatagramSocket/DatagramPacket analogues, echo (RFC 862), quotes, a lossy proxy.
+#[derive(Parser, Debug)]
+#[command(name = "udp", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Echo every datagram back to its sender (RFC 862).
+    EchoServer {
+        /// Address to bind (0.0.0.0:PORT or [::]:PORT serves all interfaces).
+        #[arg(long, default_value = "127.0.0.1:7007")]
+        bind: String,
+        /// Server loop: async (tokio) or blocking (one thread, like Java's receive/send loop).
+        #[arg(long, value_enum, default_value_t = Mode::Async)]
+        mode: Mode,
+    },
+    /// Send each stdin line as one datagram and print the echo.
+    EchoClient {
+        /// Server address, host:port.
+        addr: String,
+        /// Wait for the first attempt, in milliseconds (doubles with each retry).
+        #[arg(long, default_value_t = 500)]
+        timeout_ms: u64,
+        /// Extra attempts when no reply comes.
+        #[arg(long, default_value_t = 3)]
+        retries: u32,
+    },
+    /// Answer quote requests (see PROTOCOL.md).
+    QuoteServer {
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1:7017")]
+        bind: String,
+        /// Quotes file: one quote per line (at most 499 bytes each, 1 MiB in all).
+        #[arg(long)]
+        quotes: Option<PathBuf>,
+    },
+    /// Ask a quote server for quotes.
+    QuoteClient {
+        /// Server address, host:port.
+        addr: String,
+        /// How many quotes to ask for.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Wait for the first attempt, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        timeout_ms: u64,
+        /// Extra attempts when no reply comes.
+        #[arg(long, default_value_t = 3)]
+        retries: u32,
+    },
+    /// Forward datagrams to a server, losing, duplicating, reordering and delaying some.
+    Proxy {
+        /// Where clients send.
+        #[arg(long)]
+        listen: String,
+        /// The server to forward to.
+        #[arg(long)]
+        to: String,
+        /// Probability of dropping a datagram (0 to 1), each direction.
+        #[arg(long, default_value_t = 0.0)]
+        loss: f64,
+        /// Probability of sending a datagram twice.
+        #[arg(long, default_value_t = 0.0)]
+        duplicate: f64,
+        /// Probability of holding a datagram back so later ones overtake it.
+        #[arg(long, default_value_t = 0.0)]
+        reorder: f64,
+        /// Delay added to every datagram, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Seed of the fault decisions (same seed, same faults).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write every forwarded datagram to FILE (tcp's transcript format).
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Close a client's session after this long without traffic, in milliseconds.
+        #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64)]
+        idle_ms: u64,
+        /// Most client sessions at once.
+        #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
+        max_sessions: usize,
+    },
+    /// Run echo, quote and a lossy-proxy retry demo on loopback and print the transcript.
+    Demo,
+    /// Load generators.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
+    Echo {
+        /// Echo server address.
+        #[arg(long)]
+        addr: String,
+        /// Sender threads, each with its own socket.
+        #[arg(long, default_value_t = 1)]
+        senders: usize,
+        /// Bytes per datagram.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Measuring window in seconds.
+        #[arg(long, default_value_t = 3.0)]
+        duration_s: f64,
+        /// Datagrams in flight per sender.
+        #[arg(long, default_value_t = 16)]
+        window: usize,
+        /// No reply within this many milliseconds: lost.
+        #[arg(long, default_value_t = 200)]
+        loss_timeout_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Async,
+    Blocking,
+}
+
+/// Parses arguments, runs the subcommand, returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("udp: error: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    match cli.command {
+        Command::EchoServer { bind, mode } => runtime.block_on(echo_server(&bind, mode)),
+        Command::EchoClient { addr, timeout_ms, retries } => echo_client(&addr, policy(timeout_ms, retries)),
+        Command::QuoteServer { bind, quotes } => runtime.block_on(quote_server(&bind, quotes)),
+        Command::QuoteClient { addr, count, timeout_ms, retries } => quote_client(&addr, count, policy(timeout_ms, retries)),
+        Command::Proxy { listen, to, loss, duplicate, reorder, delay_ms, seed, record, idle_ms, max_sessions } => {
+            let faults = Faults { loss, duplicate, reorder, delay: Duration::from_millis(delay_ms), seed, ..Faults::default() };
+            faults.validate().map_err(anyhow::Error::msg)?;
+            let mut config = ProxyConfig::new(resolve(&listen)?, resolve(&to)?);
+            config.faults = faults;
+            config.record = record;
+            config.idle = Duration::from_millis(idle_ms.max(1));
+            config.max_sessions = max_sessions;
+            runtime.block_on(run_proxy(config))
+        }
+        Command::Demo => {
+            let lines = runtime.block_on(udp::demo::run())?;
+            let mut stdout = std::io::stdout().lock();
+            for line in lines {
+                writeln!(stdout, "{line}")?;
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Echo { addr, senders, size, duration_s, window, loss_timeout_ms }) => {
+            if !(duration_s > 0.0 && duration_s <= 3600.0) {
+                bail!("--duration-s must be more than 0 and at most 3600");
+            }
+            let config = bench::BenchConfig {
+                addr: resolve(&addr)?,
+                senders,
+                size,
+                duration: Duration::from_secs_f64(duration_s),
+                window,
+                loss_timeout: Duration::from_millis(loss_timeout_ms.max(1)),
+            };
+            bench::validate(&config).map_err(anyhow::Error::msg)?;
+            let report = bench::run(&config)?;
+            println!("{}", report.summary_line(&config));
+            Ok(())
+        }
+    }
+}
+
+fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
+    RetryPolicy { timeout: Duration::from_millis(timeout_ms.max(1)), retries, ..RetryPolicy::default() }
+}
+
+/// `host:port` to one socket address (names resolved; the first address wins).
+fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .with_context(|| format!("bad address {addr:?}: expected host:port, e.g. 127.0.0.1:7007 or [::1]:7007"))?
+        .next()
+        .with_context(|| format!("address {addr:?} resolved to nothing"))
+}
+
+/// Prints the contract's first line and flushes it at once.
+fn announce(addr: SocketAddr) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {addr}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn signal_shutdown() -> Shutdown {
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(shutdown::fire_on_signal(trigger));
+    shutdown
+}
+
+async fn echo_server(bind: &str, mode: Mode) -> anyhow::Result<()> {
+    let addr = resolve(bind)?;
+    let shutdown = signal_shutdown();
+    match mode {
+        Mode::Async => {
+            let server = EchoServer::bind(addr).await?;
+            announce(server.local_addr()?)?;
+            server.run(shutdown).await?;
+        }
+        Mode::Blocking => blocking_echo(addr, shutdown).await?,
+    }
+    Ok(())
+}
+
+async fn blocking_echo(addr: SocketAddr, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let socket = DatagramSocket::bind(addr)?;
+    announce(socket.local_addr()?)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let worker = tokio::task::spawn_blocking(move || echo::serve_blocking(&socket, &flag, &EchoStats::default()));
+    shutdown.fired().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    worker.await??;
+    Ok(())
+}
+
+fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
+    let mut client = RetryClient::connect(resolve(addr)?, policy)?;
+    let mut stdout = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read stdin")?;
+        match client.request(line.as_bytes(), |reply| reply == line.as_bytes()) {
+            Ok(reply) => writeln!(stdout, "{}", String::from_utf8_lossy(&reply))?,
+            Err(e) if e.is_per_datagram() => eprintln!("udp: {line:?}: {e}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let s = client.stats();
+    eprintln!("sent={} retried={} answered={} lost={} stale={}", s.sent, s.retried, s.answered, s.lost, s.stale);
+    if s.lost > 0 {
+        bail!("{} of {} lines got no echo", s.lost, s.requests);
+    }
+    Ok(())
+}
+
+async fn quote_server(bind: &str, quotes: Option<PathBuf>) -> anyhow::Result<()> {
+    let book = match &quotes {
+        Some(path) => QuoteBook::load(path).with_context(|| format!("quotes file {}", path.display()))?,
+        None => QuoteBook::builtin(),
+    };
+    let server = QuoteServer::bind(resolve(bind)?, book).await?;
+    announce(server.local_addr()?)?;
+    server.run(signal_shutdown()).await?;
+    Ok(())
+}
+
+fn quote_client(addr: &str, count: u32, policy: RetryPolicy) -> anyhow::Result<()> {
+    let mut client = RetryClient::connect(resolve(addr)?, policy)?;
+    let first_id = std::process::id().wrapping_mul(65_599);
+    for n in 0..count {
+        match quote::fetch_quote(&mut client, first_id.wrapping_add(n))? {
+            QuoteReply::Quote { number, text } => println!("#{number} {text}"),
+            QuoteReply::Refused(why) => bail!("server refused the request: {why}"),
+        }
+    }
+    Ok(())
+}
+
+async fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
+    let mut shutdown = signal_shutdown();
+    let proxy = FaultProxy::spawn(config).await?;
+    announce(proxy.local_addr())?;
+    shutdown.fired().await;
+    let s = proxy.stats();
+    proxy.shutdown().await;
+    eprintln!(
+        "forwarded={} dropped={} duplicated={} reordered={} delayed={} sessions_opened={} sessions_expired={} refused={}",
+        s.forwarded, s.dropped, s.duplicated, s.reordered, s.delayed, s.sessions_opened, s.sessions_expired, s.refused
+    );
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! [`FaultProxy`]: a UDP proxy that loses, duplicates, reorders and delays datagrams on purpose,
+//! so that clients can be tested against the network UDP really promises. (The kernel's own
+//! tool for this, `tc qdisc ... netem`, is not available everywhere; this needs nothing.)
+//!
+//! ```text
+//!  client A ──┐                     ┌── session 1: own socket, connect(2)ed to the server ──┐
+//!  client B ──┼─> listen socket ────┤                                                       ├─> server
+//!             │   (one, shared)     └── session 2: own socket ──────────────────────────────┘
+//!             └<── replies go back through the listen socket, to the client of that session
+//! ```
+//!
+//! Each client address gets a session with its own upstream socket, so the server sees one peer
+//! per client and replies find their way back. A session unused for `idle` is closed; at most
+//! `max_sessions` exist at once (more clients are refused: their datagrams dropped and counted).
+//! Every fault is decided by [`faults::Faults::fate`] from the seed, so a run repeats exactly.
+//!
+//! ```text
+//! terminal 1: udp echo-server --bind 127.0.0.1:7007
+//! terminal 2: udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.3 --seed 1
+//! terminal 3: udp echo-client 127.0.0.1:7100 --retries 5   (lines come back, some after retries)
+//! ```
+
+pub mod faults;
+pub mod record;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tcp::transcript::Direction;
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fate, Faults};
+use record::Recorder;
+
+use crate::error::{Result, UdpError, is_per_datagram_io};
+use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
+
+/// A session with no datagram in either direction for this long is closed.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
+
+/// Most client sessions at once (each holds a socket and a task).
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+
+/// Most delayed datagrams waiting at once; beyond this, datagrams are dropped (and counted).
+pub const MAX_DELAYED_IN_FLIGHT: usize = 4096;
+
+/// What to proxy and how badly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyConfig {
+    /// Where clients send (port 0: any free port; see [`ProxyHandle::local_addr`]).
+    pub listen: SocketAddr,
+    /// The server behind the proxy.
+    pub target: SocketAddr,
+    /// Loss, duplication, reordering, delay and the seed.
+    pub faults: Faults,
+    /// Idle time after which a session closes.
+    pub idle: Duration,
+    /// Most sessions at once.
+    pub max_sessions: usize,
+    /// Transcript file (`--record`), in the tcp crate's transcript format.
+    pub record: Option<PathBuf>,
+}
+
+impl ProxyConfig {
+    /// A faultless proxy from `listen` to `target` with default limits.
+    pub fn new(listen: SocketAddr, target: SocketAddr) -> Self {
+        Self {
+            listen,
+            target,
+            faults: Faults::default(),
+            idle: DEFAULT_IDLE,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            record: None,
+        }
+    }
+}
+
+/// Counters since the proxy started (both directions together).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProxyStats {
+    /// Datagrams sent on (a duplicated one counts once here).
+    pub forwarded: u64,
+    /// Datagrams dropped on purpose (loss, or too many delayed at once).
+    pub dropped: u64,
+    /// Extra copies sent.
+    pub duplicated: u64,
+    /// Datagrams held back so later ones overtake them.
+    pub reordered: u64,
+    /// Datagrams sent after a wait (delay or reorder hold).
+    pub delayed: u64,
+    /// Sessions created.
+    pub sessions_opened: u64,
+    /// Sessions closed for idleness.
+    pub sessions_expired: u64,
+    /// Datagrams from new clients refused because `max_sessions` were open.
+    pub refused: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    forwarded: AtomicU64,
+    dropped: AtomicU64,
+    duplicated: AtomicU64,
+    reordered: AtomicU64,
+    delayed: AtomicU64,
+    sessions_opened: AtomicU64,
+    sessions_expired: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> ProxyStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ProxyStats {
+            forwarded: get(&self.forwarded),
+            dropped: get(&self.dropped),
+            duplicated: get(&self.duplicated),
+            reordered: get(&self.reordered),
+            delayed: get(&self.delayed),
+            sessions_opened: get(&self.sessions_opened),
+            sessions_expired: get(&self.sessions_expired),
+            refused: get(&self.refused),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What every task of one proxy shares.
+struct Ctx {
+    faults: Faults,
+    counters: Counters,
+    recorder: Option<Recorder>,
+    delayed: Arc<Semaphore>,
+    started: Instant,
+}
+
+impl Ctx {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// The fault-injecting proxy; start one with [`FaultProxy::spawn`].
+#[derive(Debug)]
+pub struct FaultProxy;
+
+impl FaultProxy {
+    /// Binds the listen socket and runs the proxy in a tokio task until the handle shuts it
+    /// down (or is dropped).
+    pub async fn spawn(config: ProxyConfig) -> Result<ProxyHandle> {
+        config.faults.validate().map_err(|e| UdpError::io("proxy", std::io::Error::other(e)))?;
+        let listen = DatagramSocket::bind(config.listen)?.into_async()?;
+        let local_addr = listen.local_addr()?;
+        let recorder = match &config.record {
+            Some(path) => Some(Recorder::create(path).map_err(|e| UdpError::io(format!("create {}", path.display()), e))?),
+            None => None,
+        };
+        let ctx = Arc::new(Ctx {
+            faults: config.faults.clone(),
+            counters: Counters::default(),
+            recorder,
+            delayed: Arc::new(Semaphore::new(MAX_DELAYED_IN_FLIGHT)),
+            started: Instant::now(),
+        });
+        let (trigger, shutdown) = shutdown::channel();
+        let proxy = Proxy { listen: Arc::new(listen.into()), config, ctx: Arc::clone(&ctx), sessions: HashMap::new(), next_session: 1 };
+        let task = tokio::spawn(proxy.run(shutdown));
+        Ok(ProxyHandle { local_addr, ctx, trigger, task: Some(task) })
+    }
+}
+
+/// A running proxy: its address, its counters, and the way to stop it.
+pub struct ProxyHandle {
+    local_addr: SocketAddr,
+    ctx: Arc<Ctx>,
+    trigger: ShutdownTrigger,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ProxyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyHandle").field("local_addr", &self.local_addr).field("stats", &self.stats()).finish()
+    }
+}
+
+impl ProxyHandle {
+    /// Where clients should send.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The counters right now.
+    pub fn stats(&self) -> ProxyStats {
+        self.ctx.counters.snapshot()
+    }
+
+    /// Stops the proxy: closes every session, flushes the transcript, waits for the task.
+    pub async fn shutdown(mut self) {
+        self.trigger.fire();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        self.trigger.fire();
+    }
+}
+
+/// One client's session.
+struct Session {
+    number: u64,
+    upstream: Arc<UdpSocket>,
+    sent_upstream: u64,
+    last_active: Arc<AtomicU64>,
+    reader: JoinHandle<()>,
+}
+
+/// The proxy's main task state: the listen socket and the session table.
+struct Proxy {
+    listen: Arc<UdpSocket>,
+    config: ProxyConfig,
+    ctx: Arc<Ctx>,
+    sessions: HashMap<SocketAddr, Session>,
+    next_session: u64,
+}
+
+impl Proxy {
+    async fn run(mut self, mut shutdown: Shutdown) {
+        let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
+        let mut sweep = tokio::time::interval((self.config.idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+        loop {
+            tokio::select! {
+                _ = shutdown.fired() => break,
+                _ = sweep.tick() => self.expire_idle(),
+                received = self.listen.recv_from(&mut buf) => match received {
+                    Ok((len, client)) => self.from_client(client, &buf[..len]).await,
+                    Err(e) if is_per_datagram_io(&e) => tracing::warn!("proxy: receive: {e} (ignored)"),
+                    Err(e) => {
+                        tracing::error!("proxy: listen socket failed: {e}");
+                        break;
+                    }
+                },
+            }
+        }
+        self.close_all();
+    }
+
+    async fn from_client(&mut self, client: SocketAddr, bytes: &[u8]) {
+        let now = self.ctx.now_ms();
+        let Some(session) = self.session_for(client).await else { return };
+        session.last_active.store(now, Ordering::Relaxed);
+        let index = session.sent_upstream;
+        session.sent_upstream += 1;
+        let (number, outlet) = (session.number, Outlet::Upstream(Arc::clone(&session.upstream)));
+        let fate = self.ctx.faults.fate(number, Direction::ClientToServer, index);
+        deliver(&self.ctx, outlet, number, Direction::ClientToServer, bytes, fate).await;
+    }
+
+    /// The client's session, created on its first datagram; `None` if refused or on error.
+    async fn session_for(&mut self, client: SocketAddr) -> Option<&mut Session> {
+        if !self.sessions.contains_key(&client) {
+            if self.sessions.len() >= self.config.max_sessions {
+                bump(&self.ctx.counters.refused);
+                tracing::warn!(%client, "proxy: {} sessions open (limit); datagram dropped", self.sessions.len());
+                return None;
+            }
+            let session = match self.open_session(client).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(%client, "proxy: cannot open session: {e}");
+                    return None;
+                }
+            };
+            self.sessions.insert(client, session);
+        }
+        self.sessions.get_mut(&client)
+    }
+
+    async fn open_session(&mut self, client: SocketAddr) -> Result<Session> {
+        let any: IpAddr = match self.config.target {
+            SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let upstream = DatagramSocket::bind(SocketAddr::new(any, 0))?.into_async()?;
+        upstream.connect(self.config.target).await?;
+        let upstream: Arc<UdpSocket> = Arc::new(upstream.into());
+        let number = self.next_session;
+        self.next_session += 1;
+        bump(&self.ctx.counters.sessions_opened);
+        if let Some(r) = &self.ctx.recorder {
+            r.open(number);
+        }
+        tracing::info!(%client, session = number, "proxy: new session");
+        let last_active = Arc::new(AtomicU64::new(self.ctx.now_ms()));
+        let reader = tokio::spawn(relay_replies(
+            Arc::clone(&self.ctx),
+            Arc::clone(&upstream),
+            Arc::clone(&self.listen),
+            client,
+            number,
+            Arc::clone(&last_active),
+        ));
+        Ok(Session { number, upstream, sent_upstream: 0, last_active, reader })
+    }
+
+    fn expire_idle(&mut self) {
+        let now = self.ctx.now_ms();
+        let idle_ms = self.config.idle.as_millis() as u64;
+        let expired: Vec<SocketAddr> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| now.saturating_sub(s.last_active.load(Ordering::Relaxed)) >= idle_ms)
+            .map(|(addr, _)| *addr)
+            .collect();
+        for client in expired {
+            if let Some(session) = self.sessions.remove(&client) {
+                tracing::info!(%client, session = session.number, "proxy: session idle, closed");
+                bump(&self.ctx.counters.sessions_expired);
+                self.close(session);
+            }
+        }
+    }
+
+    fn close(&self, session: Session) {
+        session.reader.abort();
+        if let Some(r) = &self.ctx.recorder {
+            r.close(session.number);
+        }
+    }
+
+    fn close_all(&mut self) {
+        let mut sessions: Vec<Session> = self.sessions.drain().map(|(_, s)| s).collect();
+        sessions.sort_by_key(|s| s.number);
+        for session in sessions {
+            self.close(session);
+        }
+        if let Some(r) = &self.ctx.recorder {
+            r.flush();
+        }
+    }
+}
+
+/// Server -> client: reads the session's upstream socket, sends each reply to the client
+/// through the listen socket.
+async fn relay_replies(
+    ctx: Arc<Ctx>,
+    upstream: Arc<UdpSocket>,
+    listen: Arc<UdpSocket>,
+    client: SocketAddr,
+    number: u64,
+    last_active: Arc<AtomicU64>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
+    let mut index = 0;
+    loop {
+        match upstream.recv(&mut buf).await {
+            Ok(len) => {
+                last_active.store(ctx.now_ms(), Ordering::Relaxed);
+                let fate = ctx.faults.fate(number, Direction::ServerToClient, index);
+                index += 1;
+                let outlet = Outlet::Client(Arc::clone(&listen), client);
+                deliver(&ctx, outlet, number, Direction::ServerToClient, &buf[..len], fate).await;
+            }
+            // ECONNREFUSED: the server is not (yet) there; the client will retry.
+            Err(e) if is_per_datagram_io(&e) => tracing::debug!(session = number, "proxy: upstream: {e}"),
+            Err(e) => {
+                tracing::warn!(session = number, "proxy: upstream socket failed: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Where a datagram goes next.
+enum Outlet {
+    /// To the server, on the session's connected socket.
+    Upstream(Arc<UdpSocket>),
+    /// To a client, through the listen socket.
+    Client(Arc<UdpSocket>, SocketAddr),
+}
+
+impl Outlet {
+    async fn send(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Outlet::Upstream(socket) => socket.send(bytes).await,
+            Outlet::Client(socket, client) => socket.send_to(bytes, client).await,
+        }
+    }
+}
+
+/// Applies `fate` to one datagram: drop it, or send it (twice if duplicated), now or after a wait.
+async fn deliver(ctx: &Arc<Ctx>, outlet: Outlet, conn: u64, dir: Direction, bytes: &[u8], fate: Fate) {
+    if fate.dropped {
+        bump(&ctx.counters.dropped);
+        if let Some(r) = &ctx.recorder {
+            r.dropped(conn, dir, bytes.len());
+        }
+        return;
+    }
+    count_fate(&ctx.counters, fate);
+    let copies = if fate.duplicated { 2 } else { 1 };
+    if fate.wait.is_zero() {
+        send_copies(ctx, &outlet, conn, dir, bytes, copies).await;
+        return;
+    }
+    let Ok(permit) = Arc::clone(&ctx.delayed).try_acquire_owned() else {
+        bump(&ctx.counters.dropped);
+        tracing::warn!("proxy: {MAX_DELAYED_IN_FLIGHT} datagrams already delayed; dropped one");
+        return;
+    };
+    bump(&ctx.counters.delayed);
+    let (ctx, data) = (Arc::clone(ctx), bytes.to_vec());
+    tokio::spawn(async move {
+        tokio::time::sleep(fate.wait).await;
+        send_copies(&ctx, &outlet, conn, dir, &data, copies).await;
+        drop(permit);
+    });
+}
+
+fn count_fate(counters: &Counters, fate: Fate) {
+    bump(&counters.forwarded);
+    if fate.duplicated {
+        bump(&counters.duplicated);
+    }
+    if fate.reordered {
+        bump(&counters.reordered);
+    }
+}
+
+async fn send_copies(ctx: &Ctx, outlet: &Outlet, conn: u64, dir: Direction, bytes: &[u8], copies: usize) {
+    for _ in 0..copies {
+        match outlet.send(bytes).await {
+            Ok(_) => {
+                if let Some(r) = &ctx.recorder {
+                    r.datagram(conn, dir, bytes);
+                }
+            }
+            Err(e) => tracing::debug!(session = conn, %dir, "proxy: send failed: {e}"),
+        }
+    }
+}
