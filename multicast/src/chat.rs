@@ -84,7 +84,10 @@ impl ChatMessage {
     pub fn encode(&self) -> Result<Vec<u8>, ChatDecodeError> {
         check_name(&self.name)?;
         check_text(&self.text)?;
-        let line = format!("{MAGIC} {:016x} {} {}: {}", self.instance, self.seq, self.name, self.text);
+        let line = format!(
+            "{MAGIC} {:016x} {} {}: {}",
+            self.instance, self.seq, self.name, self.text
+        );
         if line.len() > MAX_CHAT_DATAGRAM {
             return Err(ChatDecodeError::TooLong { len: line.len() });
         }
@@ -97,28 +100,40 @@ impl ChatMessage {
     /// [`ChatDecodeError`] naming the first thing wrong with it.
     pub fn decode(datagram: &[u8]) -> Result<ChatMessage, ChatDecodeError> {
         if datagram.len() > MAX_CHAT_DATAGRAM {
-            return Err(ChatDecodeError::TooLong { len: datagram.len() });
+            return Err(ChatDecodeError::TooLong {
+                len: datagram.len(),
+            });
         }
         let line = std::str::from_utf8(datagram).map_err(|_| ChatDecodeError::NotUtf8)?;
         let rest = line.strip_prefix(MAGIC).and_then(|r| r.strip_prefix(' '));
         let rest = rest.ok_or(ChatDecodeError::NotChat)?;
         let (instance, rest) = split_word(rest, "instance id")?;
         let (seq, rest) = split_word(rest, "sequence number")?;
-        let (name, text) = rest.split_once(": ").ok_or(ChatDecodeError::BadHeader { field: "separator" })?;
+        let (name, text) = rest
+            .split_once(": ")
+            .ok_or(ChatDecodeError::BadHeader { field: "separator" })?;
         check_name(name)?;
         check_text(text)?;
-        Ok(ChatMessage { instance: parse_instance(instance)?, seq: parse_seq(seq)?, name: name.into(), text: text.into() })
+        Ok(ChatMessage {
+            instance: parse_instance(instance)?,
+            seq: parse_seq(seq)?,
+            name: name.into(),
+            text: text.into(),
+        })
     }
 }
 
 /// Splits off one space-terminated header word.
 fn split_word<'a>(s: &'a str, field: &'static str) -> Result<(&'a str, &'a str), ChatDecodeError> {
-    s.split_once(' ').ok_or(ChatDecodeError::BadHeader { field })
+    s.split_once(' ')
+        .ok_or(ChatDecodeError::BadHeader { field })
 }
 
 /// Exactly 16 lowercase hex digits.
 fn parse_instance(word: &str) -> Result<u64, ChatDecodeError> {
-    let bad = ChatDecodeError::BadHeader { field: "instance id" };
+    let bad = ChatDecodeError::BadHeader {
+        field: "instance id",
+    };
     let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
     if word.len() != 16 || !word.chars().all(hex) {
         return Err(bad);
@@ -128,7 +143,9 @@ fn parse_instance(word: &str) -> Result<u64, ChatDecodeError> {
 
 /// Decimal digits only (no sign, no spaces), fitting in a u64.
 fn parse_seq(word: &str) -> Result<u64, ChatDecodeError> {
-    let bad = ChatDecodeError::BadHeader { field: "sequence number" };
+    let bad = ChatDecodeError::BadHeader {
+        field: "sequence number",
+    };
     if word.is_empty() || !word.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad);
     }
@@ -190,7 +207,9 @@ impl SeqTracker {
             None => SeqCheck::InOrder,
             Some(&(last, _)) if msg.seq <= last => return SeqCheck::Old,
             Some(&(last, _)) if msg.seq == last + 1 => SeqCheck::InOrder,
-            Some(&(last, _)) => SeqCheck::Gap { missed: msg.seq - last - 1 },
+            Some(&(last, _)) => SeqCheck::Gap {
+                missed: msg.seq - last - 1,
+            },
         };
         if !self.last.contains_key(&msg.instance) && self.last.len() >= MAX_TRACKED_SENDERS {
             self.forget_oldest();
@@ -210,7 +229,11 @@ impl SeqTracker {
     }
 
     fn forget_oldest(&mut self) {
-        let oldest = self.last.iter().min_by_key(|(_, (_, age))| *age).map(|(id, _)| *id);
+        let oldest = self
+            .last
+            .iter()
+            .min_by_key(|(_, (_, age))| *age)
+            .map(|(id, _)| *id);
         if let Some(id) = oldest {
             self.last.remove(&id);
         }
@@ -245,7 +268,12 @@ mod tests {
     const GOLDEN: &[u8] = b"chat/1 9f3c2a1b00d4e5f6 17 alice: hello there";
 
     fn alice() -> ChatMessage {
-        ChatMessage { instance: 0x9f3c_2a1b_00d4_e5f6, seq: 17, name: "alice".into(), text: "hello there".into() }
+        ChatMessage {
+            instance: 0x9f3c_2a1b_00d4_e5f6,
+            seq: 17,
+            name: "alice".into(),
+            text: "hello there".into(),
+        }
     }
 
     #[test]
@@ -280,23 +308,63 @@ mod tests {
         let cases: [(&[u8], ChatDecodeError); 8] = [
             (b"hello", ChatDecodeError::NotChat),
             (b"chat/2 0000000000000001 1 a: x", ChatDecodeError::NotChat),
-            (b"chat/1 00000000000000zz 1 a: x", ChatDecodeError::BadHeader { field: "instance id" }),
-            (b"chat/1 0000000000000ABC 1 a: x", ChatDecodeError::BadHeader { field: "instance id" }),
-            (b"chat/1 0000000000000001 -1 a: x", ChatDecodeError::BadHeader { field: "sequence number" }),
-            (b"chat/1 0000000000000001 99999999999999999999 a: x", ChatDecodeError::BadHeader { field: "sequence number" }),
-            (b"chat/1 0000000000000001 1 a x", ChatDecodeError::BadHeader { field: "separator" }),
-            (b"chat/1 0000000000000001 1 a: x\ny", ChatDecodeError::ControlInText),
+            (
+                b"chat/1 00000000000000zz 1 a: x",
+                ChatDecodeError::BadHeader {
+                    field: "instance id",
+                },
+            ),
+            (
+                b"chat/1 0000000000000ABC 1 a: x",
+                ChatDecodeError::BadHeader {
+                    field: "instance id",
+                },
+            ),
+            (
+                b"chat/1 0000000000000001 -1 a: x",
+                ChatDecodeError::BadHeader {
+                    field: "sequence number",
+                },
+            ),
+            (
+                b"chat/1 0000000000000001 99999999999999999999 a: x",
+                ChatDecodeError::BadHeader {
+                    field: "sequence number",
+                },
+            ),
+            (
+                b"chat/1 0000000000000001 1 a x",
+                ChatDecodeError::BadHeader { field: "separator" },
+            ),
+            (
+                b"chat/1 0000000000000001 1 a: x\ny",
+                ChatDecodeError::ControlInText,
+            ),
         ];
         for (bytes, want) in cases {
-            assert_eq!(ChatMessage::decode(bytes).unwrap_err(), want, "{}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                ChatMessage::decode(bytes).unwrap_err(),
+                want,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
         }
-        assert_eq!(ChatMessage::decode(&[0xff, 0xfe]).unwrap_err(), ChatDecodeError::NotUtf8);
+        assert_eq!(
+            ChatMessage::decode(&[0xff, 0xfe]).unwrap_err(),
+            ChatDecodeError::NotUtf8
+        );
     }
 
     #[test]
     fn names_are_bounded_and_clean() {
         check_name(&"n".repeat(MAX_NAME_CHARS)).unwrap();
-        for bad in [String::new(), "n".repeat(MAX_NAME_CHARS + 1), "a b".into(), "a:b".into(), "a\u{1b}".into()] {
+        for bad in [
+            String::new(),
+            "n".repeat(MAX_NAME_CHARS + 1),
+            "a b".into(),
+            "a:b".into(),
+            "a\u{1b}".into(),
+        ] {
             assert!(check_name(&bad).is_err(), "{bad:?}");
         }
     }
@@ -304,15 +372,30 @@ mod tests {
     #[test]
     fn the_datagram_limit_is_enforced_both_ways() {
         let header_len = "chat/1 0000000000000001 1 a: ".len();
-        let mut msg = ChatMessage { instance: 1, seq: 1, name: "a".into(), text: "x".repeat(MAX_CHAT_DATAGRAM - header_len) };
+        let mut msg = ChatMessage {
+            instance: 1,
+            seq: 1,
+            name: "a".into(),
+            text: "x".repeat(MAX_CHAT_DATAGRAM - header_len),
+        };
         let at_limit = msg.encode().unwrap();
         assert_eq!(at_limit.len(), MAX_CHAT_DATAGRAM);
         ChatMessage::decode(&at_limit).unwrap();
         msg.text.push('x');
-        assert_eq!(msg.encode().unwrap_err(), ChatDecodeError::TooLong { len: MAX_CHAT_DATAGRAM + 1 });
+        assert_eq!(
+            msg.encode().unwrap_err(),
+            ChatDecodeError::TooLong {
+                len: MAX_CHAT_DATAGRAM + 1
+            }
+        );
         let mut over = at_limit;
         over.push(b'x');
-        assert_eq!(ChatMessage::decode(&over).unwrap_err(), ChatDecodeError::TooLong { len: MAX_CHAT_DATAGRAM + 1 });
+        assert_eq!(
+            ChatMessage::decode(&over).unwrap_err(),
+            ChatDecodeError::TooLong {
+                len: MAX_CHAT_DATAGRAM + 1
+            }
+        );
     }
 
     #[test]
@@ -335,7 +418,12 @@ mod tests {
     fn the_tracker_forgets_beyond_its_bound() {
         let mut tracker = SeqTracker::default();
         for id in 0..(MAX_TRACKED_SENDERS as u64 + 10) {
-            tracker.check(&ChatMessage { instance: id, seq: 1, name: "x".into(), text: String::new() });
+            tracker.check(&ChatMessage {
+                instance: id,
+                seq: 1,
+                name: "x".into(),
+                text: String::new(),
+            });
         }
         assert_eq!(tracker.len(), MAX_TRACKED_SENDERS);
     }

@@ -25,7 +25,9 @@ pub enum MulticastError {
     },
 
     /// An IPv4 group (or source, or interface address) on an IPv6 socket, or the reverse.
-    #[error("{what} {addr} is {addr_family} but the socket is {socket_family}: use one family throughout")]
+    #[error(
+        "{what} {addr} is {addr_family} but the socket is {socket_family}: use one family throughout"
+    )]
     FamilyMismatch {
         /// What the address was meant to be ("group", "source", "interface address").
         what: &'static str,
@@ -38,14 +40,18 @@ pub enum MulticastError {
     },
 
     /// No interface of this host has this name (or index).
-    #[error("no network interface named `{name}` on this host (run `multicast doctor` to list them)")]
+    #[error(
+        "no network interface named `{name}` on this host (run `multicast doctor` to list them)"
+    )]
     NoSuchInterface {
         /// The name or index as the user gave it.
         name: String,
     },
 
     /// No interface of this host carries this address.
-    #[error("no network interface of this host has the address {addr} (run `multicast doctor` to list them)")]
+    #[error(
+        "no network interface of this host has the address {addr} (run `multicast doctor` to list them)"
+    )]
     NoInterfaceWithAddress {
         /// The address the user gave.
         addr: IpAddr,
@@ -83,11 +89,15 @@ pub enum MulticastError {
     },
 
     /// Source-specific multicast is implemented for IPv4 only in this crate.
-    #[error("source-specific joins are implemented for IPv4 groups only (MCAST_JOIN_SOURCE_GROUP for IPv6 is not)")]
+    #[error(
+        "source-specific joins are implemented for IPv4 groups only (MCAST_JOIN_SOURCE_GROUP for IPv6 is not)"
+    )]
     SsmIpv6Unsupported,
 
     /// Time-to-live / hop limit outside 0..=255.
-    #[error("time-to-live {ttl} is out of range: it must be 0..=255 (1 keeps datagrams on the local link)")]
+    #[error(
+        "time-to-live {ttl} is out of range: it must be 0..=255 (1 keeps datagrams on the local link)"
+    )]
     BadTtl {
         /// The rejected value.
         ttl: u32,

@@ -21,7 +21,11 @@ pub const DEFAULT_PORT: u16 = 4446;
 /// # Errors
 /// [`MulticastError::NotMulticast`] for any unicast or broadcast address.
 pub fn check_group(addr: IpAddr) -> Result<()> {
-    if addr.is_multicast() { Ok(()) } else { Err(MulticastError::NotMulticast { addr }) }
+    if addr.is_multicast() {
+        Ok(())
+    } else {
+        Err(MulticastError::NotMulticast { addr })
+    }
 }
 
 /// Checks that `addr` belongs to the same family as a socket that is IPv6 when `socket_is_v6`.
@@ -129,7 +133,10 @@ mod tests {
     fn unicast_and_broadcast_are_not_groups() {
         for bad in ["127.0.0.1", "255.255.255.255", "10.1.2.3", "::1", "fe80::1"] {
             let err = check_group(ip(bad)).unwrap_err();
-            assert!(err.to_string().contains("is not a multicast address"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("is not a multicast address"),
+                "{bad}: {err}"
+            );
         }
     }
 

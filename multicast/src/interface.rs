@@ -67,7 +67,9 @@ impl NetworkInterface {
         Self::all()?
             .into_iter()
             .find(|iface| iface.name == name)
-            .ok_or_else(|| MulticastError::NoSuchInterface { name: name.to_string() })
+            .ok_or_else(|| MulticastError::NoSuchInterface {
+                name: name.to_string(),
+            })
     }
 
     /// The interface with this index (Java `NetworkInterface.getByIndex`).
@@ -78,7 +80,9 @@ impl NetworkInterface {
         Self::all()?
             .into_iter()
             .find(|iface| iface.index == index)
-            .ok_or_else(|| MulticastError::NoSuchInterface { name: index.to_string() })
+            .ok_or_else(|| MulticastError::NoSuchInterface {
+                name: index.to_string(),
+            })
     }
 
     /// The interface that carries `addr` (Java `NetworkInterface.getByInetAddress`), with
@@ -137,7 +141,9 @@ impl NetworkInterface {
     /// # Errors
     /// [`MulticastError::NoIpv4Address`] if it has none.
     pub fn ipv4_for_multicast(&self) -> Result<Ipv4Addr> {
-        self.ipv4().ok_or_else(|| MulticastError::NoIpv4Address { name: self.name.clone() })
+        self.ipv4().ok_or_else(|| MulticastError::NoIpv4Address {
+            name: self.name.clone(),
+        })
     }
 
     /// The interface's IPv6 addresses.
@@ -182,7 +188,10 @@ mod tests {
         assert!(lo.is_loopback);
         assert_eq!(lo.ipv4(), Some(Ipv4Addr::LOCALHOST));
         assert_eq!(NetworkInterface::by_name(&lo.name).unwrap().index, lo.index);
-        assert_eq!(NetworkInterface::parse(&lo.index.to_string()).unwrap().name, lo.name);
+        assert_eq!(
+            NetworkInterface::parse(&lo.index.to_string()).unwrap().name,
+            lo.name
+        );
         assert_eq!(NetworkInterface::parse("127.0.0.1").unwrap().name, lo.name);
     }
 
@@ -194,7 +203,10 @@ mod tests {
             "no network interface named `nosuch0` on this host (run `multicast doctor` to list them)"
         );
         let err = NetworkInterface::parse("203.0.113.77").unwrap_err();
-        assert!(err.to_string().contains("no network interface of this host has the address 203.0.113.77"));
+        assert!(
+            err.to_string()
+                .contains("no network interface of this host has the address 203.0.113.77")
+        );
         let err = NetworkInterface::parse("999999").unwrap_err();
         assert!(matches!(err, MulticastError::NoSuchInterface { .. }));
     }
@@ -203,7 +215,10 @@ mod tests {
     fn unspecified_addresses_are_refused() {
         for spec in ["0.0.0.0", "::"] {
             let err = NetworkInterface::parse(spec).unwrap_err();
-            assert!(matches!(err, MulticastError::UnspecifiedInterface { .. }), "{spec}");
+            assert!(
+                matches!(err, MulticastError::UnspecifiedInterface { .. }),
+                "{spec}"
+            );
         }
     }
 }

@@ -1,3 +1,83 @@
-//! multicast CLI (in progress)
+//! `multicast`: the command line of the crate. Subcommands:
+//!
+//! - `listen`: join a group and print one line per datagram (`SENDER: TEXT`);
+//! - `send`: send a message to a group;
+//! - `chat`: a multicast chat, every instance on the group sees every other's lines;
+//! - `demo`: three listeners and a sender in one process; one leaves and hears nothing more;
+//! - `doctor`: interfaces, joined groups, a loopback self-test, why nothing arrives;
+//! - `bench`: one sender, N listeners: datagrams per second delivered to each, and loss.
+//!
+//! Two terminals on one host (loopback, the default):
+//! ```text
+//! $ multicast listen                      $ multicast send hello group
+//! listening on 239.255.42.99:4446
+//! 127.0.0.1:53012: hello group
+//! ```
+//! Two machines of one LAN: add `--interface <that machine's LAN address>` on both sides (see
+//! README.md). Exit codes: 0 success, 2 usage (bad group, unknown interface), 1 runtime failure.
 #![forbid(unsafe_code)]
-fn main() {}
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Java's MulticastSocket in Rust: join a group, send to it, chat on it.
+///
+/// Datagrams leave by 127.0.0.1 with TTL 1 unless you pass --interface (and --ttl).
+#[derive(Debug, Parser)]
+#[command(name = "multicast", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Join a group and print one line per datagram: the sender, then the text
+    Listen(cli::listen::Args),
+    /// Send one message (or a few) to a group
+    Send(cli::send::Args),
+    /// Chat on a group: send your stdin lines, print everyone else's
+    Chat(cli::chat::Args),
+    /// Three listeners and a sender in one process; one leaves the group
+    Demo(cli::demo::Args),
+    /// Interfaces, joined groups, a loopback self-test, and why nothing arrives
+    Doctor,
+    /// One sender, N listeners: datagrams per second delivered to each, and loss
+    Bench(cli::bench::Args),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Listen(args) => cli::listen::run(args),
+        Command::Send(args) => cli::send::run(args),
+        Command::Chat(args) => cli::chat::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Doctor => cli::doctor::run(),
+        Command::Bench(args) => cli::bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("multicast: error: {error:#}");
+            let usage = error.downcast_ref::<cli::UsageError>().is_some();
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and this crate's info).
+fn init_tracing() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,multicast=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -65,7 +65,12 @@ pub fn parse_igmp(text: &str) -> Vec<Membership> {
             let users = words.next().and_then(|w| w.parse().ok());
             if let (Some((index, name)), Some(group), Some(users)) = (&device, group, users) {
                 let group = IpAddr::V4(Ipv4Addr::from(group.to_ne_bytes()));
-                out.push(Membership { index: *index, device: name.clone(), group, users });
+                out.push(Membership {
+                    index: *index,
+                    device: name.clone(),
+                    group,
+                    users,
+                });
             }
         } else {
             let index = words.next().and_then(|w| w.parse().ok());
@@ -89,7 +94,12 @@ fn parse_igmp6_line(line: &str) -> Option<Membership> {
     let hex = words.next()?;
     let group = IpAddr::V6(Ipv6Addr::from(u128::from_str_radix(hex, 16).ok()?));
     let users = words.next()?.parse().ok()?;
-    Some(Membership { index, device, group, users })
+    Some(Membership {
+        index,
+        device,
+        group,
+        users,
+    })
 }
 
 #[cfg(test)]
@@ -117,14 +127,25 @@ mod tests {
         ];
         assert_eq!(got.len(), want.len());
         for (m, (index, device, group, users)) in got.iter().zip(want) {
-            assert_eq!((m.index, m.device.as_str(), m.group, m.users), (index, device, group.parse().unwrap(), users));
+            assert_eq!(
+                (m.index, m.device.as_str(), m.group, m.users),
+                (index, device, group.parse().unwrap(), users)
+            );
         }
     }
 
     #[test]
     fn igmp6_lines_are_read() {
         let got = parse_igmp6(IGMP6);
-        assert_eq!(got[1], Membership { index: 3, device: "v0".into(), group: "ff02::4242".parse().unwrap(), users: 2 });
+        assert_eq!(
+            got[1],
+            Membership {
+                index: 3,
+                device: "v0".into(),
+                group: "ff02::4242".parse().unwrap(),
+                users: 2
+            }
+        );
         assert_eq!(got.len(), 2);
     }
 
@@ -138,6 +159,11 @@ mod tests {
     fn this_host_lists_the_all_hosts_group() {
         // Every IPv4 interface that is up joins 224.0.0.1 by itself (RFC 1112).
         let groups = joined_groups().unwrap();
-        assert!(groups.iter().any(|m| m.group == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1))), "{groups:?}");
+        assert!(
+            groups
+                .iter()
+                .any(|m| m.group == IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1))),
+            "{groups:?}"
+        );
     }
 }
