@@ -130,6 +130,18 @@ impl MulticastError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, MulticastError::Udp(udp::UdpError::Timeout))
     }
+
+    /// True if a receive returned without a datagram and may simply be retried: a timeout, or
+    /// a signal that interrupted the call (`EINTR`, e.g. the SIGTERM a server is about to
+    /// handle).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MulticastError::Udp(e) => {
+                self.is_timeout() || e.io_kind() == Some(io::ErrorKind::Interrupted)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// "IPv4" or "IPv6", for error messages.

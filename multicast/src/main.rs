@@ -19,6 +19,7 @@
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -64,11 +65,27 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("multicast: error: {error:#}");
+            eprintln!("multicast: error: {}", one_line(&error));
             let usage = error.downcast_ref::<cli::UsageError>().is_some();
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: library errors often repeat their
+/// source's text in their own message.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and this crate's info).
@@ -78,6 +95,7 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

@@ -62,8 +62,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     let shutdown = Shutdown::install()?;
     let interface = args.target.interface()?;
-    let group = args.target.group;
+    let mut group = args.target.group;
     let listener = MulticastSocket::listener(group, &interface)?;
+    group.set_port(listener.local_addr()?.port()); // --group G:0 picked a free port
     listener.set_so_timeout(Some(POLL))?;
     let sender = MulticastSocket::sender(&interface, group.is_ipv6())?;
     sender.set_time_to_live(args.ttl)?;
@@ -145,7 +146,7 @@ fn receive_loop(listener: &MulticastSocket, me: u64, shutdown: &Shutdown) -> any
     while !shutdown.requested() {
         let info = match listener.recv_from(&mut buf) {
             Ok(info) => info,
-            Err(e) if e.is_timeout() => continue,
+            Err(e) if e.is_transient() => continue,
             Err(e) => return Err(e).context("receive"),
         };
         let datagram = &buf[..info.len];

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     while !shutdown.requested() && args.count.is_none_or(|n| received < n) {
         let info = match socket.recv_from(&mut buf) {
             Ok(info) => info,
-            Err(e) if e.is_timeout() => continue,
+            Err(e) if e.is_transient() => continue,
             Err(e) => return Err(e).context("receive"),
         };
         writeln!(out, "{}", datagram_line(&info, &buf))?;

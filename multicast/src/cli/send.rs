@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use multicast::MulticastSocket;
 
+use super::UsageError;
 use super::shutdown::Shutdown;
 use super::target::Target;
 
@@ -56,6 +57,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = Shutdown::install()?;
     let interface = args.target.interface()?;
     let group = args.target.group;
+    if group.port() == 0 {
+        return Err(UsageError(format!(
+            "cannot send to port 0 of {}: give the listeners' port",
+            group.ip()
+        ))
+        .into());
+    }
     let socket = MulticastSocket::sender(&interface, group.is_ipv6())?;
     socket.set_time_to_live(args.ttl)?;
     socket.set_loopback(args.loopback)?;

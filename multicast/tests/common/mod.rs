@@ -53,3 +53,129 @@ pub fn recv_text(socket: &MulticastSocket, wait: Duration) -> Option<(String, So
         Err(e) => panic!("receive failed: {e}"),
     }
 }
+
+/// A child process of our binary whose stdout lines arrive on a channel; killed (by its own
+/// PID, through `Child::kill`) when dropped, whatever way the test ends.
+pub struct Proc {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stdout line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Proc {
+    /// Starts `program args...` with piped stdin and stdout (stderr inherited, for logs).
+    pub fn spawn(program: &str, args: &[&str]) -> Proc {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {program}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Our binary with `args`.
+    pub fn multicast(args: &[&str]) -> Proc {
+        Proc::spawn(env!("CARGO_BIN_EXE_multicast"), args)
+    }
+
+    /// The next stdout line, waiting at most `wait`; panics with what was seen otherwise.
+    pub fn line(&mut self, wait: Duration) -> String {
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                line
+            }
+            Err(e) => panic!(
+                "no stdout line within {wait:?} ({e}); seen so far: {:?}",
+                self.seen
+            ),
+        }
+    }
+
+    /// Reads lines until one satisfies `want`; returns it.
+    pub fn line_where(&mut self, wait: Duration, want: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.line(wait);
+            if want(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Writes one line to the child's stdin.
+    pub fn write_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the child's stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits up to `wait` for the child to exit; its exit code (panics on timeout).
+    pub fn wait_exit(&mut self, wait: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "process did not exit within {wait:?}; stdout so far: {:?}",
+            self.seen
+        );
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs our binary to completion: (exit code, stdout, stderr).
+pub fn run_multicast(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_multicast"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+/// The address in a `listening on ADDR` line.
+pub fn listening_addr(line: &str) -> SocketAddr {
+    line.strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("not a listening line: {line}"))
+        .parse()
+        .unwrap()
+}

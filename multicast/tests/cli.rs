@@ -1,0 +1,243 @@
+//! The `multicast` binary end to end on IPv4 loopback: listen and send as separate processes,
+//! chat, exit codes and error messages, signals, and the `demo`/`bench` output.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Proc, listening_addr, run_multicast, unique_group};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// `GROUP:0` for a fresh group: the listener picks the port.
+fn fresh(test_id: u8) -> String {
+    format!("{}:0", unique_group(test_id))
+}
+
+#[test]
+fn two_listener_processes_on_one_port_both_print_each_datagram() {
+    let mut a = Proc::multicast(&["listen", "--group", &fresh(20), "--count", "2"]);
+    let group = listening_addr(&a.line(WAIT)).to_string();
+    let mut b = Proc::multicast(&["listen", "--group", &group, "--count", "2"]);
+    assert_eq!(b.line(WAIT), format!("listening on {group}"));
+
+    let (code, out, _) = run_multicast(&["send", "--group", &group, "hello", "there"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(&format!(
+            "sent 1 datagram of 11 bytes to {group} from 127.0.0.1:"
+        )),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("via lo (ttl 1, loop on)"), "{out}");
+    run_multicast(&["send", "--group", &group, "second"]);
+    for p in [&mut a, &mut b] {
+        let first = p.line(WAIT);
+        assert!(
+            first.starts_with("127.0.0.1:") && first.ends_with(": hello there"),
+            "{first}"
+        );
+        assert!(p.line(WAIT).ends_with(": second"));
+        assert_eq!(p.wait_exit(WAIT), Some(0), "--count 2 ends the listener");
+    }
+}
+
+#[test]
+fn long_datagrams_are_cut_and_marked_and_control_characters_escaped() {
+    let mut listener = Proc::multicast(&["listen", "--group", &fresh(21), "--max-datagram", "10"]);
+    let group = listening_addr(&listener.line(WAIT)).to_string();
+    run_multicast(&["send", "--group", &group, "0123456789abcdefghij"]);
+    assert!(
+        listener
+            .line(WAIT)
+            .ends_with(": 0123456789 [cut: 10 of 20 bytes]")
+    );
+    run_multicast(&["send", "--group", &group, "a\u{1b}[2Jb"]);
+    assert!(listener.line(WAIT).ends_with(r": a\u{1b}[2Jb"));
+}
+
+#[test]
+fn a_source_specific_listener_prints_only_its_source() {
+    let mut listener = Proc::multicast(&[
+        "listen",
+        "--group",
+        &fresh(22),
+        "--source",
+        "127.0.0.2",
+        "--count",
+        "1",
+    ]);
+    let group = listening_addr(&listener.line(WAIT)).to_string();
+    run_multicast(&[
+        "send",
+        "--group",
+        &group,
+        "from the default source 127.0.0.1",
+    ]);
+    // A sender on 127.0.0.2: `send` binds the interface's address, so bind one by hand.
+    let sender = multicast::MulticastSocket::bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    sender
+        .send_to(b"from 127.0.0.2", group.parse().unwrap())
+        .unwrap();
+    let line = listener.line(WAIT);
+    assert!(
+        line.starts_with("127.0.0.2:") && line.ends_with(": from 127.0.0.2"),
+        "{line}"
+    );
+}
+
+#[test]
+fn sigterm_ends_a_listener_with_status_0() {
+    let mut listener = Proc::multicast(&["listen", "--group", &fresh(23)]);
+    listener.line(WAIT);
+    let pid = listener.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(listener.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn chat_instances_see_each_other_but_not_themselves() {
+    let mut alice = Proc::multicast(&["chat", "--group", &fresh(24), "--name", "alice"]);
+    let group = listening_addr(&alice.line(WAIT)).to_string();
+    let mut bob = Proc::multicast(&["chat", "--group", &group, "--name", "bob"]);
+    bob.line(WAIT);
+
+    alice.write_line("hi bob");
+    assert_eq!(bob.line(WAIT), "alice: hi bob");
+    bob.write_line("hello alice");
+    // Alice's own line came back to her first (same path, sent earlier) and was skipped.
+    assert_eq!(alice.line(WAIT), "bob: hello alice");
+
+    run_multicast(&["send", "--group", &group, "plain text"]);
+    let foreign = alice.line(WAIT);
+    assert!(
+        foreign.starts_with("? 127.0.0.1:") && foreign.ends_with(": plain text"),
+        "{foreign}"
+    );
+
+    alice.write_line("/quit");
+    assert_eq!(alice.wait_exit(WAIT), Some(0));
+    bob.close_stdin();
+    assert_eq!(bob.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn chat_reports_missing_sequence_numbers() {
+    let mut carol = Proc::multicast(&["chat", "--group", &fresh(25), "--name", "carol"]);
+    let group: std::net::SocketAddr = listening_addr(&carol.line(WAIT));
+    let sender = multicast::MulticastSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    for (seq, text) in [(1, "one"), (4, "four"), (4, "four again")] {
+        let line = format!("chat/1 00000000000000aa {seq} dave: {text}");
+        sender.send_to(line.as_bytes(), group).unwrap();
+    }
+    assert_eq!(carol.line(WAIT), "dave: one");
+    assert_eq!(carol.line(WAIT), "* missed 2 messages from dave");
+    assert_eq!(carol.line(WAIT), "dave: four");
+    carol.close_stdin();
+    assert_eq!(carol.wait_exit(WAIT), Some(0));
+    assert!(
+        !carol.seen.iter().any(|l| l.contains("four again")),
+        "a duplicate number was printed"
+    );
+}
+
+#[test]
+fn usage_mistakes_exit_2_with_one_clear_line() {
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["listen", "--group", "10.0.0.1:5000"],
+            "10.0.0.1 is not a multicast address",
+        ),
+        (
+            &["send", "--group", "239.1.2.3:99999", "x"],
+            "is not GROUP:PORT",
+        ),
+        (
+            &["send", "--interface", "nosuch0", "x"],
+            "no network interface named `nosuch0`",
+        ),
+        (
+            &["listen", "--interface", "0.0.0.0"],
+            "the unspecified address 0.0.0.0 is not accepted",
+        ),
+        (
+            &["listen", "--group", "[ff02::4242]:5000"],
+            "IPv6 groups need --interface",
+        ),
+        (&["send", "--ttl", "256", "x"], "256 is not in 0..=255"),
+        (
+            &["chat", "--name", "two words"],
+            "--name `two words` must be",
+        ),
+        (
+            &["send", "--group", "239.1.2.3:0", "x"],
+            "cannot send to port 0",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run_multicast(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn an_interface_named_by_its_ipv6_address_serves_an_ipv4_group_too() {
+    // ::1 names lo; the IPv4 group then uses lo's IPv4 address, 127.0.0.1.
+    let (code, _, err) = run_multicast(&[
+        "send",
+        "--group",
+        &format!("{}:9", unique_group(26)),
+        "--interface",
+        "::1",
+        "x",
+    ]);
+    assert_eq!(
+        code, 0,
+        "lo has 127.0.0.1 too, so ::1 selects lo and works: {err}"
+    );
+}
+
+#[test]
+fn bench_prints_one_line_per_listener_then_key_values() {
+    let (code, out, err) = run_multicast(&[
+        "bench",
+        "--group",
+        &fresh(27),
+        "--listeners",
+        "2",
+        "--duration-s",
+        "0.2",
+        "--rate",
+        "500",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[1].starts_with("listener 1: received "));
+    let last = lines[3];
+    for key in [
+        "listeners=2",
+        "sent=",
+        "delivered_per_s_per_listener_median=",
+        "loss_pct_max=",
+        "duplicates=0",
+    ] {
+        assert!(last.contains(key), "{key} missing: {last}");
+    }
+}
+
+#[test]
+fn doctor_lists_loopback_and_the_checklist() {
+    let (code, out, err) = run_multicast(&["doctor"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("127.0.0.1"));
+    assert!(out.contains("self-test: IPv4 multicast over 127.0.0.1: delivered"));
+    assert!(out.contains("checklist when nothing arrives:"));
+}
