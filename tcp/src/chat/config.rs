@@ -2,9 +2,9 @@
 //!
 //! Each constant is the default of a `tcp chat-server` flag. Together with the per-server
 //! bounds in [`crate::server::ServerLimits`] they cap what one peer can make the server hold:
-//! its read buffer (about [`DEFAULT_MAX_LINE`] + 8 KiB) and its outgoing queue
-//! ([`DEFAULT_QUEUE_BYTES`]), so the whole server stays under
-//! `max members x (queue + read buffer)` however the peers behave.
+//! its read buffer (about [`DEFAULT_MAX_LINE`] + 8 KiB), its outgoing queue
+//! ([`DEFAULT_QUEUE_BYTES`]) and the kernel's send buffer ([`DEFAULT_SEND_BUFFER`]), so the
+//! whole server stays under `max members x (queue + buffers)` however the peers behave.
 
 use crate::server::ServerLimits;
 
@@ -24,6 +24,12 @@ pub const DEFAULT_MAX_MEMBERS: usize = 256;
 /// 256 KiB holds about 8 000 typical chat lines, far more than a reading client lags.
 pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
 
+/// Default kernel send buffer per member in bytes (`--send-buffer`, `SO_SNDBUF`,
+/// `socket(7)`). The kernel's buffer is part of a member's backlog too: left to
+/// autotuning it can grow to megabytes for a client that never reads, hiding the backlog
+/// from the outbox budget. 64 KiB is plenty for chat lines on any network.
+pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
+
 /// Everything a chat server needs to know about its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatConfig {
@@ -33,6 +39,8 @@ pub struct ChatConfig {
     pub max_members: usize,
     /// Outgoing queue budget per member in bytes.
     pub queue_bytes: usize,
+    /// Kernel send buffer (`SO_SNDBUF`) per member in bytes.
+    pub send_buffer: usize,
     /// Connection cap, deadlines and shutdown grace shared with the other servers. In the
     /// chat, the read deadline applies to the name line and to half-received lines only:
     /// a member who reads without typing is never timed out.
@@ -45,6 +53,7 @@ impl Default for ChatConfig {
             max_line: DEFAULT_MAX_LINE,
             max_members: DEFAULT_MAX_MEMBERS,
             queue_bytes: DEFAULT_QUEUE_BYTES,
+            send_buffer: DEFAULT_SEND_BUFFER,
             limits: ServerLimits::default(),
         }
     }

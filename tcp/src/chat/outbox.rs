@@ -18,6 +18,7 @@ use std::io::{self, IoSlice};
 use std::sync::Mutex;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// What happened to a pushed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +54,20 @@ struct State {
 pub struct Outbox {
     state: Mutex<State>,
     wake_writer: Notify,
+    /// Cancelled on eviction, so a writer stuck in a `write` to a full socket stops too.
+    evicted: CancellationToken,
     budget: usize,
 }
 
 impl Outbox {
     /// An empty outbox that evicts once more than `budget` bytes wait in it.
     pub fn new(budget: usize) -> Self {
-        Outbox { state: Mutex::new(State::default()), wake_writer: Notify::new(), budget }
+        Outbox {
+            state: Mutex::new(State::default()),
+            wake_writer: Notify::new(),
+            evicted: CancellationToken::new(),
+            budget,
+        }
     }
 
     /// Queues `line` (a cheap reference-count increment, not a copy). Never waits.
@@ -73,6 +81,7 @@ impl Outbox {
             state.queue = VecDeque::new();
             state.queued_bytes = 0;
             drop(state);
+            self.evicted.cancel();
             self.wake_writer.notify_one();
             return Push::Evicted;
         }
@@ -94,6 +103,7 @@ impl Outbox {
         if how == Closed::Evicted {
             state.queue.clear();
             state.queued_bytes = 0;
+            self.evicted.cancel();
         }
         drop(state);
         self.wake_writer.notify_one();
@@ -102,6 +112,12 @@ impl Outbox {
     /// Why the outbox is closed, if it is.
     pub fn closed(&self) -> Option<Closed> {
         self.lock().closed
+    }
+
+    /// Resolves once the member is evicted: a writer waits on this next to its `write`,
+    /// which may be stuck on a peer that does not read.
+    pub async fn evicted(&self) {
+        self.evicted.cancelled().await;
     }
 
     /// Most bytes that were ever queued at once.

@@ -57,6 +57,8 @@ pub async fn run(
 ) {
     // Chat lines are small and latency matters more than packet count: no Nagle delay.
     let _ = stream.set_nodelay(true);
+    // Cap what the kernel may hold for this member, so the outbox budget sees the backlog.
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(config.send_buffer);
     let (read_half, mut write_half) = stream.into_split();
     let mut lines = LineReader::new(read_half, config.max_line, config.limits.read_timeout);
     let joined = tokio::select! {
@@ -175,6 +177,9 @@ async fn read_loop(
             next = lines.next_buffered();
         }
         fan_out(&mut batch, member, registry);
+        // Let the writers we just woke run before reading more: a member that floods
+        // the room must not fill the others' queues faster than their writers get a turn.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -213,7 +218,12 @@ fn fan_out(batch: &mut BytesMut, member: &Member, registry: &Registry) {
 async fn write_loop(mut out: OwnedWriteHalf, member: Arc<Member>, deadline: Duration, stopped: CancellationToken) {
     let mut batch = VecDeque::new();
     while member.outbox.next_batch(&mut batch).await {
-        match tokio::time::timeout(deadline, write_batch(&mut out, &mut batch)).await {
+        let written = tokio::select! {
+            written = tokio::time::timeout(deadline, write_batch(&mut out, &mut batch)) => written,
+            // Evicted while this write waits for a peer that does not read: stop now.
+            _ = member.outbox.evicted() => break,
+        };
+        match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
                 tracing::debug!(name = %member.name, error = %err, "write failed");
