@@ -67,14 +67,28 @@ impl MulticastSocket {
     /// [`MulticastError::Udp`] if the socket cannot be created or bound (port in use without
     /// `SO_REUSEPORT` on the other socket, address not local).
     pub fn bind(addr: SocketAddr) -> Result<MulticastSocket> {
+        let interface = match addr {
+            // A link-local IPv6 address names its interface in the scope id; the kernel refuses
+            // any other IPV6_MULTICAST_IF for a socket bound to it.
+            SocketAddr::V6(v6) if v6.scope_id() != 0 => NetworkInterface::by_index(v6.scope_id())?,
+            _ => NetworkInterface::loopback()?,
+        };
+        Self::bind_on(addr, &interface)
+    }
+
+    /// [`MulticastSocket::bind`] with `interface` instead of loopback as the outgoing interface
+    /// and the default for [`MulticastSocket::join`].
+    ///
+    /// # Errors
+    /// As [`MulticastSocket::bind`], or an interface the socket cannot use.
+    pub fn bind_on(addr: SocketAddr, interface: &NetworkInterface) -> Result<MulticastSocket> {
         let socket = DatagramSocket::builder().reuse_port(true).bind(addr)?;
-        let interface = NetworkInterface::loopback()?;
         let mut this = MulticastSocket {
             socket,
             interface: interface.clone(),
             is_v6: addr.is_ipv6(),
         };
-        this.set_interface(&interface)?;
+        this.set_interface(interface)?;
         this.set_time_to_live(DEFAULT_TTL)?;
         this.set_loopback(true)?;
         this.set_multicast_all(false)?;
@@ -100,8 +114,7 @@ impl MulticastSocket {
                 SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, interface.index))
             }
         };
-        let mut socket = Self::bind(bind_addr)?;
-        socket.set_interface(interface)?;
+        let socket = Self::bind_on(bind_addr, interface)?;
         socket.join_group(group.ip(), interface)?;
         Ok(socket)
     }
@@ -118,9 +131,7 @@ impl MulticastSocket {
         } else {
             SocketAddr::new(IpAddr::V4(interface.ipv4_for_multicast()?), 0)
         };
-        let mut socket = Self::bind(bind_addr)?;
-        socket.set_interface(interface)?;
-        Ok(socket)
+        Self::bind_on(bind_addr, interface)
     }
 
     /// `IP_ADD_MEMBERSHIP` (IPv4, `struct ip_mreq`: group + interface address) or

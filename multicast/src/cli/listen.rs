@@ -86,8 +86,7 @@ fn open(args: &Args, interface: &NetworkInterface) -> anyhow::Result<MulticastSo
     if group.is_ipv6() {
         return Err(UsageError("--source works with IPv4 groups only".into()).into());
     }
-    let mut socket = MulticastSocket::bind(group)?;
-    socket.set_interface(interface)?;
+    let socket = MulticastSocket::bind_on(group, interface)?;
     socket.join_source_group(source, group.ip(), interface)?;
     Ok(socket)
 }
