@@ -1,17 +1,42 @@
-//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat` (tcp-B owns this file; the
-//! argument structs and run functions below are placeholders until tcp-B fills them in).
+//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat` (owner: tcp-B).
 
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::Args;
+use clap::builder::TypedValueParser;
+use tcp::bench::chat::ChatBench;
+use tcp::chat::config::{DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER};
+use tcp::chat::{ChatConfig, ChatServer, client};
+use tcp::server::{CancellationToken, print_listening, shutdown_signal};
+use tcp::socket::{ServerSocket, resolve};
 
-use super::LimitFlags;
+use super::{LimitFlags, runtime};
 
 /// Flags of `tcp chat-server`.
 #[derive(Debug, Args)]
 pub struct ChatServerArgs {
-    /// Address to listen on.
+    /// Address to listen on (IP:PORT; port 0 picks a free port; 0.0.0.0:7070 for other machines).
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub bind: String,
-    /// Connection cap, deadlines and shutdown grace.
+    /// Longest line in bytes (without \r\n); longer lines get `! line too long`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20).map(|v| v as usize))]
+    pub max_line: usize,
+    /// Most members in the room at once; one more gets `! server full`.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_MEMBERS,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub max_members: usize,
+    /// Outgoing queue per member in bytes; a member that falls further behind is evicted.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_QUEUE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..=1 << 30).map(|v| v as usize))]
+    pub queue_bytes: usize,
+    /// Kernel send buffer per member in bytes (SO_SNDBUF).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SEND_BUFFER,
+          value_parser = clap::value_parser!(u64).range(4096..=1 << 30).map(|v| v as usize))]
+    pub send_buffer: usize,
+    /// Connection cap, deadlines and shutdown grace (in the chat the read deadline applies
+    /// to the name line and to half-sent lines; a silent member is never timed out).
     #[command(flatten)]
     pub limits: LimitFlags,
 }
@@ -19,11 +44,15 @@ pub struct ChatServerArgs {
 /// Flags of `tcp chat-client`.
 #[derive(Debug, Args)]
 pub struct ChatClientArgs {
-    /// The chat server, HOST:PORT.
+    /// The chat server, HOST:PORT (names are resolved; IPv4 and IPv6).
     pub addr: String,
-    /// Your name in the chat.
+    /// Your name in the chat (1-32 characters, no spaces).
     #[arg(long)]
     pub name: String,
+    /// Give up connecting after this long.
+    #[arg(long, value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
 }
 
 /// Flags of `tcp bench chat`.
@@ -32,19 +61,92 @@ pub struct BenchChatArgs {
     /// The chat server, IP:PORT.
     #[arg(long)]
     pub addr: String,
+    /// Members that join (all of them receive).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=10_000))]
+    pub clients: u64,
+    /// How many of the members also send.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub senders: u64,
+    /// Lines each sender sends.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub messages: u64,
+    /// Pause between one sender's lines in microseconds (0: as fast as possible).
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    pub interval_us: u64,
+    /// Stop waiting for deliveries after this long (missing ones are counted).
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout_s: f64,
 }
 
-/// Runs `tcp chat-server`.
-pub fn run_server(_args: ChatServerArgs) -> anyhow::Result<()> {
-    anyhow::bail!("chat-server is not built yet")
+impl ChatServerArgs {
+    fn config(&self) -> ChatConfig {
+        ChatConfig {
+            max_line: self.max_line,
+            max_members: self.max_members,
+            queue_bytes: self.queue_bytes,
+            send_buffer: self.send_buffer,
+            limits: self.limits.limits(),
+        }
+    }
 }
 
-/// Runs `tcp chat-client`.
-pub fn run_client(_args: ChatClientArgs) -> anyhow::Result<()> {
-    anyhow::bail!("chat-client is not built yet")
+/// Runs `tcp chat-server` until SIGINT/SIGTERM.
+pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
+    let socket = ServerSocket::bind_host(&args.bind)?;
+    let server = ChatServer::new(args.config());
+    runtime()?.block_on(async move {
+        let listener = socket.into_tokio().context("cannot register the listener with tokio")?;
+        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
+        let shutdown = CancellationToken::new();
+        let serving = tokio::spawn(server.serve(listener, shutdown.clone()));
+        shutdown_signal().await.context("cannot install signal handlers")?;
+        shutdown.cancel();
+        serving.await.context("chat server failed")
+    })
 }
 
-/// Runs `tcp bench chat`.
-pub fn run_bench(_args: BenchChatArgs) -> anyhow::Result<()> {
-    anyhow::bail!("bench chat is not built yet")
+/// Runs `tcp chat-client`: stdin lines to the room, the room's lines to stdout.
+pub fn run_client(args: ChatClientArgs) -> anyhow::Result<()> {
+    tcp::chat::protocol::validate_name(&args.name).context("bad --name")?;
+    let addrs = resolve(&args.addr)?;
+    let timeout = Duration::from_millis(args.timeout_ms);
+    runtime()?.block_on(async move {
+        let stream = connect_any(&addrs, timeout).await.with_context(|| format!("cannot connect to {}", args.addr))?;
+        let input = client::stdin_lines();
+        client::run(stream, &args.name, input, &mut std::io::stdout()).await?;
+        Ok(())
+    })
+}
+
+/// Tries each resolved address in turn (IPv6 and IPv4), each within `timeout`.
+async fn connect_any(addrs: &[std::net::SocketAddr], timeout: Duration) -> std::io::Result<tokio::net::TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for addr in addrs {
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(err)) => last = err,
+            Err(_) => last = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")),
+        }
+    }
+    Err(last)
+}
+
+/// Runs `tcp bench chat` and prints its `key=value` line.
+pub fn run_bench(args: BenchChatArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.timeout_s > 0.0 && args.timeout_s <= 3600.0,
+        "--timeout-s must be between 0 and 3600 seconds, got {}",
+        args.timeout_s
+    );
+    let bench = ChatBench {
+        addr: resolve(&args.addr)?[0],
+        clients: args.clients as usize,
+        senders: args.senders as usize,
+        messages: args.messages,
+        interval: Duration::from_micros(args.interval_us),
+        timeout: Duration::from_secs_f64(args.timeout_s),
+    };
+    let report = runtime()?.block_on(tcp::bench::chat::run(bench.clone()))?;
+    println!("{}", report.summary(&bench));
+    Ok(())
 }
