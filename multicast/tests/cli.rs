@@ -147,7 +147,7 @@ fn chat_reports_missing_sequence_numbers() {
 
 #[test]
 fn usage_mistakes_exit_2_with_one_clear_line() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["listen", "--group", "10.0.0.1:5000"],
             "10.0.0.1 is not a multicast address",
@@ -177,6 +177,8 @@ fn usage_mistakes_exit_2_with_one_clear_line() {
             &["send", "--group", "239.1.2.3:0", "x"],
             "cannot send to port 0",
         ),
+        (&["send", "--count", "1000001", "x"], "1000001 is not in 1..=1000000"),
+        (&["bench", "--listeners", "65"], "65 is not in 1..=64"),
     ];
     for (args, want) in cases {
         let (code, out, err) = run_multicast(args);
