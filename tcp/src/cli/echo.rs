@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tcp::echo::{self, EchoServer};
-use tcp::server::{print_listening, wait_for_shutdown_signal};
+use tcp::server::{BlockingShutdownSignal, print_listening};
 use tcp::socket::{Socket, resolve};
 
 use super::LimitFlags;
@@ -49,9 +49,10 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
         ModeFlag::Blocking => echo::Mode::Blocking,
         ModeFlag::Async => echo::Mode::Async,
     };
+    let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;
     let server = EchoServer::start(mode, bind, args.limits.limits())?;
     print_listening(server.local_addr()).context("cannot write to stdout")?;
-    wait_for_shutdown_signal().context("cannot install signal handlers")?;
+    signal.wait();
     server.stop().context("echo server failed")
 }
 

@@ -27,6 +27,6 @@ pub use accept::{AcceptBackoff, accept_async, accept_blocking};
 pub use conn_limit::{ConnectionLimit, ConnectionPermit};
 pub use limits::ServerLimits;
 pub use serve::serve;
-pub use shutdown::{print_listening, shutdown_signal, wait_for_shutdown_signal};
+pub use shutdown::{BlockingShutdownSignal, ShutdownSignal, print_listening, shutdown_signal};
 /// The shutdown trigger every server takes: cancel it to stop the server.
 pub use tokio_util::sync::CancellationToken;

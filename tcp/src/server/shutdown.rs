@@ -8,30 +8,80 @@
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
-/// Resolves when the process receives SIGINT or SIGTERM.
+/// SIGINT and SIGTERM handlers, installed and waiting to be awaited.
+///
+/// Install them BEFORE printing the `listening on` line: a script that reads that line
+/// and sends SIGTERM at once must find the handler in place, or the default action kills
+/// the process with a non-zero status. Installing early also grabs the descriptors tokio
+/// needs for signal delivery before peers can use up the descriptor limit.
+#[derive(Debug)]
+pub struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers (`sigaction(2)`). Call it inside a tokio runtime.
+    ///
+    /// # Errors
+    /// If the handlers cannot be installed.
+    pub fn install() -> io::Result<ShutdownSignal> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves when the process receives SIGINT or SIGTERM.
+    pub async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
+            _ = self.terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+    }
+}
+
+/// Installs the handlers and resolves on SIGINT or SIGTERM.
+///
+/// The handlers exist only once this future is first polled; prefer
+/// [`ShutdownSignal::install`] before printing the `listening on` line.
 ///
 /// # Errors
 /// If the signal handlers cannot be installed (`sigaction(2)` failed).
 pub async fn shutdown_signal() -> io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
-        _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
-    }
+    ShutdownSignal::install()?.recv().await;
     Ok(())
 }
 
-/// Blocks the calling thread until SIGINT or SIGTERM, for servers without a runtime.
-///
-/// # Errors
-/// If the signal handlers cannot be installed.
-pub fn wait_for_shutdown_signal() -> io::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?
-        .block_on(shutdown_signal())
+/// Shutdown signal handling for a server whose own threads need no runtime (the blocking
+/// echo server): a small current-thread runtime that only watches for signals.
+#[derive(Debug)]
+pub struct BlockingShutdownSignal {
+    runtime: tokio::runtime::Runtime,
+    signal: ShutdownSignal,
+}
+
+impl BlockingShutdownSignal {
+    /// Installs the SIGINT and SIGTERM handlers.
+    ///
+    /// # Errors
+    /// If the runtime or the handlers cannot be set up.
+    pub fn install() -> io::Result<BlockingShutdownSignal> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        let signal = {
+            let _inside = runtime.enter();
+            ShutdownSignal::install()?
+        };
+        Ok(BlockingShutdownSignal { runtime, signal })
+    }
+
+    /// Blocks the calling thread until SIGINT or SIGTERM.
+    pub fn wait(self) {
+        self.runtime.block_on(self.signal.recv());
+    }
 }
 
 /// Prints `listening on IP:PORT` (IPv6 as `[::1]:PORT`) to stdout and flushes it.

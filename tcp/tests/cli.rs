@@ -1,0 +1,229 @@
+//! The `tcp` binary as a user meets it: `--help` of every subcommand and the demo
+//! transcript as snapshots, the `listening on` line and SIGTERM, and one clear error line
+//! (exit 1) for the usual mistakes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use tcp::echo::{EchoServer, Mode};
+use tcp::server::ServerLimits;
+
+fn tcp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tcp"));
+    command.env_remove("RUST_LOG");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    tcp().args(args).output().expect("run tcp")
+}
+
+/// Replaces every port (`:` + digits after an address) with `:PORT`.
+fn redact_ports(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut prev = ' ';
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let after_address = prev.is_ascii_digit() || prev == ']';
+        if c == ':' && after_address && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+            out.push_str("PORT");
+        }
+        prev = c;
+    }
+    out
+}
+
+#[test]
+fn redaction_keeps_everything_but_ports() {
+    assert_eq!(
+        redact_ports("on 127.0.0.1:4242 and [::1]:80, alice: 12"),
+        "on 127.0.0.1:PORT and [::1]:PORT, alice: 12"
+    );
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    let subcommands: &[&[&str]] = &[
+        &[],
+        &["echo-server"],
+        &["echo-client"],
+        &["chat-server"],
+        &["chat-client"],
+        &["proxy"],
+        &["demo"],
+        &["bench"],
+        &["bench", "echo"],
+        &["bench", "stream"],
+        &["bench", "chat"],
+    ];
+    for path in subcommands {
+        let output = run(&[*path, &["--help"]].concat());
+        assert!(output.status.success(), "{path:?} --help failed");
+        let name = format!("help_{}", if path.is_empty() { "tcp".to_owned() } else { path.join("_") });
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+#[test]
+fn demo_transcript() {
+    let output = run(&["demo"]);
+    assert!(
+        output.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("demo", redact_ports(&String::from_utf8_lossy(&output.stdout)));
+}
+
+/// Asserts exit code 1 and exactly one stderr line containing every `needles`.
+fn assert_one_line_error(output: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "expected one line, got: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
+    }
+}
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_1() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for mode in ["blocking", "async"] {
+        let output = run(&["echo-server", "--bind", &addr, "--mode", mode]);
+        assert_one_line_error(&output, &["cannot listen on", &addr, "in use", "--bind"]);
+    }
+}
+
+#[test]
+fn an_unresolvable_host_is_one_line_and_exit_1() {
+    let output = run(&["echo-client", "no-such-host.invalid:7007"]);
+    assert_one_line_error(&output, &["cannot resolve", "no-such-host.invalid:7007"]);
+}
+
+#[test]
+fn a_refused_connection_is_one_line_and_exit_1() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let output = run(&["echo-client", &addr]);
+    assert_one_line_error(&output, &["cannot connect to", &addr, "refused"]);
+}
+
+#[test]
+fn a_usage_mistake_exits_2() {
+    let output = run(&["echo-server", "--mode", "sideways"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn echo_client_prints_the_echo_of_its_input() {
+    for mode in [Mode::Blocking, Mode::Async] {
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let server = EchoServer::start(mode, loopback, ServerLimits::default()).unwrap();
+        let mut client = tcp()
+            .args(["echo-client", &server.local_addr().to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        client.stdin.take().unwrap().write_all(b"hi\n").unwrap(); // dropped: end of input
+        let output = client.wait_with_output().unwrap();
+        assert!(output.status.success());
+        assert_eq!(output.stdout, b"hi\n");
+        server.stop().unwrap();
+    }
+}
+
+/// Starts `tcp echo-server` with `extra` flags on port 0; returns it and its address.
+fn spawn_server(extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = tcp()
+        .args(["echo-server", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = read_listening_line(&mut child);
+    (child, addr)
+}
+
+fn read_listening_line(child: &mut Child) -> SocketAddr {
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"));
+    addr.trim_end().parse().unwrap()
+}
+
+fn echo_once(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(data).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    stream.read_to_end(&mut back).unwrap();
+    back
+}
+
+fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn the_server_prints_its_address_serves_and_exits_0_on_sigterm_and_sigint() {
+    for (mode, signal) in [("blocking", "-TERM"), ("async", "-TERM"), ("async", "-INT")] {
+        let (mut server, addr) = spawn_server(&["--mode", mode]);
+        assert_eq!(addr.ip().to_string(), "127.0.0.1");
+        assert_eq!(echo_once(addr, b"ping\n"), b"ping\n");
+        send_signal(&server, signal);
+        let status = server.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{mode} after {signal}");
+    }
+}
+
+#[test]
+fn running_out_of_file_descriptors_backs_off_and_recovers() {
+    for mode in ["blocking", "async"] {
+        let command = format!(
+            "ulimit -n 32 && exec {} echo-server --bind 127.0.0.1:0 --mode {mode}",
+            env!("CARGO_BIN_EXE_tcp")
+        );
+        let mut server = Command::new("sh")
+            .args(["-c", &command])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()) // one warning per refused accept: expected here
+            .spawn()
+            .unwrap();
+        let addr = read_listening_line(&mut server);
+        // More clients than descriptors: accept(2) fails with EMFILE for some of them.
+        let flood: Vec<TcpStream> = (0..48).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let cpu = cpu_ticks(server.id());
+        assert!(cpu < 25, "{mode}: {cpu} ticks of CPU in 0.5 s: accept is spinning");
+        drop(flood);
+        assert_eq!(server.try_wait().unwrap(), None, "{mode}: the server died");
+        assert_eq!(echo_once(addr, b"still here\n"), b"still here\n", "{mode}");
+        send_signal(&server, "-TERM");
+        assert_eq!(server.wait().unwrap().code(), Some(0), "{mode}");
+    }
+}
+
+/// User plus system CPU time of a process, in clock ticks (`/proc/PID/stat`, `proc(5)`).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    // Fields 14 and 15 of the full line (utime, stime) are 11 and 12 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
