@@ -1,0 +1,92 @@
+//! `rpc-lite serve`: the demo service over TCP or UDP until SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
+use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
+use rpc_lite::udp_transport::{self, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
+use rpc_lite::{Registry, Transport};
+use tcp::server::{ServerLimits, limits};
+
+/// The documented default address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to bind (0.0.0.0:7470 or [::]:7470 to serve other machines; port 0 = any).
+    #[arg(long, default_value = DEFAULT_BIND)]
+    bind: String,
+    /// Transport to serve.
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+    /// Calls running at once per TCP connection (UDP: per server).
+    #[arg(long, default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    max_in_flight: usize,
+    /// Largest message in bytes (TCP frames; UDP is capped at 65507).
+    #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+    max_frame: usize,
+    /// TCP connections served at once.
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
+    max_conns: usize,
+    /// Idle TCP connections are closed after this long.
+    #[arg(long, default_value_t = limits::DEFAULT_READ_TIMEOUT.as_millis() as u64)]
+    read_timeout_ms: u64,
+    /// A TCP peer that does not read its replies for this long is disconnected.
+    #[arg(long, default_value_t = limits::DEFAULT_WRITE_TIMEOUT.as_millis() as u64)]
+    write_timeout_ms: u64,
+    /// Time running calls get to finish after SIGINT/SIGTERM.
+    #[arg(long, default_value_t = limits::DEFAULT_SHUTDOWN_GRACE.as_millis() as u64)]
+    grace_ms: u64,
+    /// UDP reply cache entries.
+    #[arg(long, default_value_t = DEFAULT_CACHE_CAPACITY)]
+    cache_capacity: usize,
+    /// UDP reply cache lifetime (also the longest a UDP call may run).
+    #[arg(long, default_value_t = udp_transport::DEFAULT_CACHE_TTL.as_millis() as u64)]
+    cache_ttl_ms: u64,
+    /// Keys the demo store holds at most.
+    #[arg(long, default_value_t = DEFAULT_MAX_KEYS)]
+    max_keys: usize,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let addr = super::resolve(&args.bind).await?;
+    let service = Arc::new(DemoService::new(args.max_keys));
+    let registry = Registry::new().with(demo::Server::from_arc(service));
+    let server = match args.transport {
+        Transport::Tcp => tcp_transport::spawn(addr, registry, tcp_config(&args)).await,
+        Transport::Udp => udp_transport::spawn(addr, registry, udp_config(&args)).await,
+    }
+    .with_context(|| format!("cannot bind {addr} (port in use? try --bind 127.0.0.1:0)"))?;
+    tcp::server::print_listening(server.addr()).context("cannot write to stdout")?;
+    tcp::server::shutdown_signal()
+        .await
+        .context("cannot install signal handlers")?;
+    server.shutdown().await;
+    Ok(())
+}
+
+fn tcp_config(args: &ServeArgs) -> TcpServerConfig {
+    TcpServerConfig {
+        limits: ServerLimits {
+            max_connections: args.max_conns,
+            read_timeout: Duration::from_millis(args.read_timeout_ms),
+            write_timeout: Duration::from_millis(args.write_timeout_ms),
+            shutdown_grace: Duration::from_millis(args.grace_ms),
+        },
+        max_in_flight: args.max_in_flight,
+        max_frame: args.max_frame,
+    }
+}
+
+fn udp_config(args: &ServeArgs) -> UdpServerConfig {
+    UdpServerConfig {
+        max_in_flight: args.max_in_flight,
+        cache_capacity: args.cache_capacity,
+        cache_ttl: Duration::from_millis(args.cache_ttl_ms),
+        max_datagram: args.max_frame.min(udp_transport::DEFAULT_MAX_DATAGRAM),
+        shutdown_grace: Duration::from_millis(args.grace_ms),
+    }
+}

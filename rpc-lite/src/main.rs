@@ -1,0 +1,43 @@
+//! `rpc-lite`: serve the demo service, call it, list it, run the demo, benchmark it.
+//!
+//! ```text
+//! terminal 1: rpc-lite serve                          # listening on 127.0.0.1:7470
+//! terminal 2: rpc-lite call 127.0.0.1:7470 add 2 3    # 5
+//!             rpc-lite list 127.0.0.1:7470            # the procedures and signatures
+//!             rpc-lite call 127.0.0.1:7470 divide 1 0 # error: division by zero (exit 1)
+//! ```
+//! On two machines: `rpc-lite serve --bind 0.0.0.0:7470` on one, `rpc-lite call
+//! HOST:7470 add 2 3` on the other. `rpc-lite demo` needs no arguments; `rpc-lite bench
+//! --addr ADDR --concurrency 64 --calls 50000 --payload 16` ends with a `key=value` line.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("rpc-lite: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rpc-lite: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
