@@ -116,7 +116,9 @@ pub fn validate(config: &BenchConfig) -> std::result::Result<(), String> {
         return Err(format!("--window must be 1 to {MAX_WINDOW}"));
     }
     if config.size < MIN_SIZE || check_payload_len(config.size, &config.addr).is_err() {
-        return Err(format!("--size must be {MIN_SIZE} to the family's largest datagram (65507 for IPv4)"));
+        return Err(format!(
+            "--size must be {MIN_SIZE} to the family's largest datagram (65507 for IPv4)"
+        ));
     }
     if config.duration.is_zero() || config.duration > Duration::from_secs(3600) {
         return Err("--duration-s must be more than 0 and at most 3600".into());
@@ -130,10 +132,25 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let start = Instant::now();
     let deadline = start + config.duration;
     let outcomes: Vec<Result<BenchReport>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..config.senders).map(|_| scope.spawn(|| run_sender(config, deadline))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(UdpError::io("bench", std::io::Error::other("sender thread panicked"))))).collect()
+        let handles: Vec<_> = (0..config.senders)
+            .map(|_| scope.spawn(|| run_sender(config, deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(UdpError::io(
+                        "bench",
+                        std::io::Error::other("sender thread panicked"),
+                    ))
+                })
+            })
+            .collect()
     });
-    let mut total = BenchReport { elapsed: config.duration, ..BenchReport::default() };
+    let mut total = BenchReport {
+        elapsed: config.duration,
+        ..BenchReport::default()
+    };
     for outcome in outcomes {
         total.merge(outcome?);
     }
@@ -151,10 +168,20 @@ struct Sender<'a> {
 }
 
 fn run_sender(config: &BenchConfig, deadline: Instant) -> Result<BenchReport> {
-    let any: IpAddr = if config.addr.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+    let any: IpAddr = if config.addr.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
     let socket = DatagramSocket::bind(SocketAddr::new(any, 0))?;
     socket.connect(config.addr)?;
-    let mut sender = Sender { config, socket, in_flight: HashMap::new(), next_seq: 0, report: BenchReport::default() };
+    let mut sender = Sender {
+        config,
+        socket,
+        in_flight: HashMap::new(),
+        next_seq: 0,
+        report: BenchReport::default(),
+    };
     sender.run(deadline)?;
     Ok(sender.report)
 }
@@ -200,7 +227,10 @@ impl Sender<'_> {
             Err(e) => return Err(e),
         };
         let reply = &buf[..info.len];
-        let Some(seq) = reply.get(..8).map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default())) else {
+        let Some(seq) = reply
+            .get(..8)
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
+        else {
             self.report.mismatches += 1;
             return Ok(());
         };
@@ -225,7 +255,8 @@ impl Sender<'_> {
     fn expire_lost(&mut self) {
         let timeout = self.config.loss_timeout;
         let before = self.in_flight.len();
-        self.in_flight.retain(|_, sent_at| sent_at.elapsed() < timeout);
+        self.in_flight
+            .retain(|_, sent_at| sent_at.elapsed() < timeout);
         self.report.lost += (before - self.in_flight.len()) as u64;
     }
 
@@ -235,7 +266,11 @@ impl Sender<'_> {
         let received_in_window = self.report.received;
         let end = Instant::now() + self.config.loss_timeout;
         while !self.in_flight.is_empty() && Instant::now() < end {
-            self.receive_one(buf, end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))?;
+            self.receive_one(
+                buf,
+                end.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            )?;
         }
         self.report.lost += self.in_flight.len() as u64;
         self.report.received = received_in_window;
@@ -252,7 +287,12 @@ fn fill(payload: &mut [u8], seq: u64) {
 }
 
 fn matches_pattern(reply: &[u8], seq: u64, size: usize) -> bool {
-    reply.len() == size && reply.iter().enumerate().skip(8).all(|(i, &b)| b == (seq as usize).wrapping_add(i) as u8)
+    reply.len() == size
+        && reply
+            .iter()
+            .enumerate()
+            .skip(8)
+            .all(|(i, &b)| b == (seq as usize).wrapping_add(i) as u8)
 }
 
 #[cfg(test)]
@@ -271,7 +311,10 @@ mod tests {
 
     #[test]
     fn percentiles() {
-        let r = BenchReport { latencies_us: (1..=100).collect(), ..BenchReport::default() };
+        let r = BenchReport {
+            latencies_us: (1..=100).collect(),
+            ..BenchReport::default()
+        };
         assert_eq!(r.percentile_us(50.0), 51);
         assert_eq!(r.percentile_us(99.0), 99);
         assert_eq!(BenchReport::default().percentile_us(50.0), 0);

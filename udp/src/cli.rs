@@ -31,7 +31,8 @@ enum Command {
         /// Address to bind (0.0.0.0:PORT or [::]:PORT serves all interfaces).
         #[arg(long, default_value = "127.0.0.1:7007")]
         bind: String,
-        /// Server loop: async (tokio) or blocking (one thread, like Java's receive/send loop).
+        /// Server loop: async (tokio), blocking (one thread, like Java's receive/send loop), or
+        /// batch (recvmmsg/sendmmsg: many datagrams per system call; Linux).
         #[arg(long, value_enum, default_value_t = Mode::Async)]
         mode: Mode,
     },
@@ -78,13 +79,13 @@ enum Command {
         #[arg(long)]
         to: String,
         /// Probability of dropping a datagram (0 to 1), each direction.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
         loss: f64,
         /// Probability of sending a datagram twice.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
         duplicate: f64,
         /// Probability of holding a datagram back so later ones overtake it.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
         reorder: f64,
         /// Delay added to every datagram, in milliseconds.
         #[arg(long, default_value_t = 0)]
@@ -138,6 +139,7 @@ enum BenchCommand {
 enum Mode {
     Async,
     Blocking,
+    Batch,
 }
 
 /// Parses arguments, runs the subcommand, returns the exit status.
@@ -151,7 +153,9 @@ pub fn main() -> i32 {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     match run(cli) {
         Ok(()) => 0,
@@ -166,11 +170,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
     match cli.command {
         Command::EchoServer { bind, mode } => runtime.block_on(echo_server(&bind, mode)),
-        Command::EchoClient { addr, timeout_ms, retries } => echo_client(&addr, policy(timeout_ms, retries)),
+        Command::EchoClient {
+            addr,
+            timeout_ms,
+            retries,
+        } => echo_client(&addr, policy(timeout_ms, retries)),
         Command::QuoteServer { bind, quotes } => runtime.block_on(quote_server(&bind, quotes)),
-        Command::QuoteClient { addr, count, timeout_ms, retries } => quote_client(&addr, count, policy(timeout_ms, retries)),
-        Command::Proxy { listen, to, loss, duplicate, reorder, delay_ms, seed, record, idle_ms, max_sessions } => {
-            let faults = Faults { loss, duplicate, reorder, delay: Duration::from_millis(delay_ms), seed, ..Faults::default() };
+        Command::QuoteClient {
+            addr,
+            count,
+            timeout_ms,
+            retries,
+        } => quote_client(&addr, count, policy(timeout_ms, retries)),
+        Command::Proxy {
+            listen,
+            to,
+            loss,
+            duplicate,
+            reorder,
+            delay_ms,
+            seed,
+            record,
+            idle_ms,
+            max_sessions,
+        } => {
+            let faults = Faults {
+                loss,
+                duplicate,
+                reorder,
+                delay: Duration::from_millis(delay_ms),
+                seed,
+                ..Faults::default()
+            };
             faults.validate().map_err(anyhow::Error::msg)?;
             let mut config = ProxyConfig::new(resolve(&listen)?, resolve(&to)?);
             config.faults = faults;
@@ -187,7 +218,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCommand::Echo { addr, senders, size, duration_s, window, loss_timeout_ms }) => {
+        Command::Bench(BenchCommand::Echo {
+            addr,
+            senders,
+            size,
+            duration_s,
+            window,
+            loss_timeout_ms,
+        }) => {
             if !(duration_s > 0.0 && duration_s <= 3600.0) {
                 bail!("--duration-s must be more than 0 and at most 3600");
             }
@@ -207,14 +245,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Parses a probability in `[0, 1]` (a usage error otherwise, exit 2).
+fn probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability between 0 and 1"))
+    }
+}
+
 fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
-    RetryPolicy { timeout: Duration::from_millis(timeout_ms.max(1)), retries, ..RetryPolicy::default() }
+    RetryPolicy {
+        timeout: Duration::from_millis(timeout_ms.max(1)),
+        retries,
+        ..RetryPolicy::default()
+    }
 }
 
 /// `host:port` to one socket address (names resolved; the first address wins).
 fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
     addr.to_socket_addrs()
-        .with_context(|| format!("bad address {addr:?}: expected host:port, e.g. 127.0.0.1:7007 or [::1]:7007"))?
+        .with_context(|| {
+            format!("bad address {addr:?}: expected host:port, e.g. 127.0.0.1:7007 or [::1]:7007")
+        })?
         .next()
         .with_context(|| format!("address {addr:?} resolved to nothing"))
 }
@@ -242,17 +298,22 @@ async fn echo_server(bind: &str, mode: Mode) -> anyhow::Result<()> {
             announce(server.local_addr()?)?;
             server.run(shutdown).await?;
         }
-        Mode::Blocking => blocking_echo(addr, shutdown).await?,
+        Mode::Blocking | Mode::Batch => blocking_echo(addr, mode, shutdown).await?,
     }
     Ok(())
 }
 
-async fn blocking_echo(addr: SocketAddr, mut shutdown: Shutdown) -> anyhow::Result<()> {
+async fn blocking_echo(addr: SocketAddr, mode: Mode, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let socket = DatagramSocket::bind(addr)?;
     announce(socket.local_addr()?)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
-    let worker = tokio::task::spawn_blocking(move || echo::serve_blocking(&socket, &flag, &EchoStats::default()));
+    let serve = if mode == Mode::Batch {
+        udp::echo_batch::serve_batched
+    } else {
+        echo::serve_blocking
+    };
+    let worker = tokio::task::spawn_blocking(move || serve(&socket, &flag, &EchoStats::default()));
     shutdown.fired().await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     worker.await??;
@@ -271,7 +332,10 @@ fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
         }
     }
     let s = client.stats();
-    eprintln!("sent={} retried={} answered={} lost={} stale={}", s.sent, s.retried, s.answered, s.lost, s.stale);
+    eprintln!(
+        "sent={} retried={} answered={} lost={} stale={}",
+        s.sent, s.retried, s.answered, s.lost, s.stale
+    );
     if s.lost > 0 {
         bail!("{} of {} lines got no echo", s.lost, s.requests);
     }
@@ -280,7 +344,9 @@ fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
 
 async fn quote_server(bind: &str, quotes: Option<PathBuf>) -> anyhow::Result<()> {
     let book = match &quotes {
-        Some(path) => QuoteBook::load(path).with_context(|| format!("quotes file {}", path.display()))?,
+        Some(path) => {
+            QuoteBook::load(path).with_context(|| format!("quotes file {}", path.display()))?
+        }
         None => QuoteBook::builtin(),
     };
     let server = QuoteServer::bind(resolve(bind)?, book).await?;
@@ -310,7 +376,14 @@ async fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     proxy.shutdown().await;
     eprintln!(
         "forwarded={} dropped={} duplicated={} reordered={} delayed={} sessions_opened={} sessions_expired={} refused={}",
-        s.forwarded, s.dropped, s.duplicated, s.reordered, s.delayed, s.sessions_opened, s.sessions_expired, s.refused
+        s.forwarded,
+        s.dropped,
+        s.duplicated,
+        s.reordered,
+        s.delayed,
+        s.sessions_opened,
+        s.sessions_expired,
+        s.refused
     );
     Ok(())
 }

@@ -147,7 +147,11 @@ impl RetryClient {
     }
 
     /// Receives until a matching reply arrives or `deadline` passes (`Ok(None)`).
-    fn await_reply(&mut self, deadline: Instant, is_reply: &impl Fn(&[u8]) -> bool) -> Result<Option<Vec<u8>>> {
+    fn await_reply(
+        &mut self,
+        deadline: Instant,
+        is_reply: &impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -155,7 +159,9 @@ impl RetryClient {
             }
             self.socket.set_so_timeout(Some(left))?;
             match self.socket.recv_from(&mut self.buf) {
-                Ok(info) if is_reply(&self.buf[..info.len]) => return Ok(Some(self.buf[..info.len].to_vec())),
+                Ok(info) if is_reply(&self.buf[..info.len]) => {
+                    return Ok(Some(self.buf[..info.len].to_vec()));
+                }
                 Ok(_) => self.stats.stale += 1,
                 Err(UdpError::Timeout) => return Ok(None),
                 Err(e) if e.is_per_datagram() => {

@@ -63,13 +63,24 @@ fn echo_part(server: SocketAddr) -> Result<Vec<String>> {
 
     client.send(&DatagramPacket::new(b"hello, datagram".to_vec(), server))?;
     client.receive(&mut inbox)?;
-    out.push(format!("sent \"hello, datagram\" (15 bytes) -> got {:?} back", String::from_utf8_lossy(inbox.data())));
+    out.push(format!(
+        "sent \"hello, datagram\" (15 bytes) -> got {:?} back",
+        String::from_utf8_lossy(inbox.data())
+    ));
 
     let big: Vec<u8> = (0..MAX_PAYLOAD_V4).map(|i| (i % 256) as u8).collect();
     client.send_to(&big, server)?;
     client.receive(&mut inbox)?;
-    let intact = if inbox.data() == big.as_slice() { "intact" } else { "CORRUPTED" };
-    out.push(format!("sent {} bytes (largest IPv4 datagram) -> got {} bytes back, {intact}", big.len(), inbox.len()));
+    let intact = if inbox.data() == big.as_slice() {
+        "intact"
+    } else {
+        "CORRUPTED"
+    };
+    out.push(format!(
+        "sent {} bytes (largest IPv4 datagram) -> got {} bytes back, {intact}",
+        big.len(),
+        inbox.len()
+    ));
 
     client.send_to(&[b'x'; 1000], server)?;
     let mut small = DatagramPacket::with_capacity(100);
@@ -81,8 +92,13 @@ fn echo_part(server: SocketAddr) -> Result<Vec<String>> {
         small.datagram_len()
     ));
 
-    let too_big = client.send_to(&vec![0u8; MAX_PAYLOAD_V4 + 1], server).unwrap_err();
-    out.push(format!("sent {} bytes -> refused: {too_big}", MAX_PAYLOAD_V4 + 1));
+    let too_big = client
+        .send_to(&vec![0u8; MAX_PAYLOAD_V4 + 1], server)
+        .unwrap_err();
+    out.push(format!(
+        "sent {} bytes -> refused: {too_big}",
+        MAX_PAYLOAD_V4 + 1
+    ));
     Ok(out)
 }
 
@@ -91,7 +107,10 @@ async fn quote_part(shutdown: Shutdown) -> Result<Vec<String>> {
     let server = QuoteServer::bind(loopback(), QuoteBook::builtin()).await?;
     let addr = server.local_addr()?;
     tokio::spawn(server.run(shutdown));
-    let mut out = vec!["== Quote service (the Java tutorial's, done properly) ==".to_string(), format!("quote server listening on {addr}")];
+    let mut out = vec![
+        "== Quote service (the Java tutorial's, done properly) ==".to_string(),
+        format!("quote server listening on {addr}"),
+    ];
     out.extend(blocking(move || quote_client_part(addr)).await?);
     Ok(out)
 }
@@ -101,18 +120,27 @@ fn quote_client_part(addr: SocketAddr) -> Result<Vec<String>> {
     let mut client = RetryClient::connect(addr, RetryPolicy::default())?;
     for id in [1, 2, 1] {
         let line = match quote::fetch_quote(&mut client, id)? {
-            QuoteReply::Quote { number, text } => format!("request id {id} -> quote #{number}: {text}"),
+            QuoteReply::Quote { number, text } => {
+                format!("request id {id} -> quote #{number}: {text}")
+            }
             QuoteReply::Refused(why) => format!("request id {id} -> refused: {why}"),
         };
         out.push(line);
     }
-    out.push("(id 1 asked twice: the server's reply cache answered the repeat with the same quote)".into());
+    out.push(
+        "(id 1 asked twice: the server's reply cache answered the repeat with the same quote)"
+            .into(),
+    );
     let raw = DatagramSocket::bind(loopback())?;
     raw.set_so_timeout(Some(Duration::from_secs(5)))?;
     raw.send_to(b"hello?", addr)?;
     let mut inbox = DatagramPacket::with_capacity(600);
     raw.receive(&mut inbox)?;
-    let reply = quote::Message::decode(inbox.data()).map(|m| format!("{m:?}")).unwrap_or_else(|e| e.to_string());
+    let reply = match quote::Message::decode(inbox.data()) {
+        Ok(quote::Message::Error { id, message }) => format!("error reply (id {id}): {message}"),
+        Ok(other) => format!("unexpected {other:?}"),
+        Err(e) => format!("malformed reply: {e}"),
+    };
     out.push(format!("garbage \"hello?\" -> {reply}"));
     Ok(out)
 }
@@ -120,12 +148,18 @@ fn quote_client_part(addr: SocketAddr) -> Result<Vec<String>> {
 /// Echo through a proxy that drops 30% of datagrams each way; the client retries.
 async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
     let mut config = ProxyConfig::new(loopback(), echo_addr);
-    config.faults = Faults { loss: 0.3, seed: DEMO_SEED, ..Faults::default() };
+    config.faults = Faults {
+        loss: 0.3,
+        seed: DEMO_SEED,
+        ..Faults::default()
+    };
     let proxy = FaultProxy::spawn(config).await?;
     let proxy_addr = proxy.local_addr();
     let mut out = vec![
         "== Retrying through a lossy proxy ==".to_string(),
-        format!("proxy listening on {proxy_addr} -> echo server {echo_addr}; drops 30% each way (seed {DEMO_SEED})"),
+        format!(
+            "proxy listening on {proxy_addr} -> echo server {echo_addr}; drops 30% each way (seed {DEMO_SEED})"
+        ),
     ];
     let (lines, stats) = blocking(move || lossy_client(proxy_addr)).await?;
     out.extend(lines);
@@ -134,7 +168,10 @@ async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
         stats.requests, stats.sent, stats.retried, stats.answered, stats.lost
     ));
     let p = proxy.stats();
-    out.push(format!("proxy: forwarded={} dropped={} sessions={}", p.forwarded, p.dropped, p.sessions_opened));
+    out.push(format!(
+        "proxy: forwarded={} dropped={} sessions={}",
+        p.forwarded, p.dropped, p.sessions_opened
+    ));
     proxy.shutdown().await;
     Ok(out)
 }
@@ -155,7 +192,10 @@ fn lossy_client(proxy: SocketAddr) -> Result<(Vec<String>, crate::client::Client
         let attempts = client.stats().sent - before;
         out.push(match result {
             Ok(_) if attempts == 1 => format!("{request:<7} answered at once"),
-            Ok(_) => format!("{request:<7} answered after {attempts} attempts ({} lost on the way)", attempts - 1),
+            Ok(_) => format!(
+                "{request:<7} answered after {attempts} attempts ({} lost on the way)",
+                attempts - 1
+            ),
             Err(e) => format!("{request:<7} {e}"),
         });
     }

@@ -12,6 +12,7 @@
 //! - [`async_socket`]: [`AsyncDatagramSocket`], the tokio twin used by the servers.
 //! - [`error`]: [`UdpError`] and which errors a server survives.
 //! - [`echo`]: the RFC 862 echo server, async and blocking.
+//! - [`echo_batch`]: the same echo with `recvmmsg(2)`/`sendmmsg(2)`, many datagrams per call.
 //! - [`quote`]: the quote service (the Java tutorial's, done properly): wire format, book, server.
 //! - [`client`]: [`client::RetryClient`], request/response with timeout, backoff, jitter, stats.
 //! - [`proxy`]: [`proxy::FaultProxy`], loss, duplication, reordering and delay under a seed.
@@ -26,6 +27,7 @@ pub mod bench;
 pub mod client;
 pub mod demo;
 pub mod echo;
+pub mod echo_batch;
 pub mod error;
 pub mod packet;
 pub mod proxy;

@@ -52,9 +52,15 @@ mod tests {
 
     #[test]
     fn same_seed_same_sequence() {
-        let a: Vec<u64> = (0..5).scan(SplitMix64::new(42), |r, _| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..5).scan(SplitMix64::new(42), |r, _| Some(r.next_u64())).collect();
-        let c: Vec<u64> = (0..5).scan(SplitMix64::new(43), |r, _| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..5)
+            .scan(SplitMix64::new(42), |r, _| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .scan(SplitMix64::new(42), |r, _| Some(r.next_u64()))
+            .collect();
+        let c: Vec<u64> = (0..5)
+            .scan(SplitMix64::new(43), |r, _| Some(r.next_u64()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -62,7 +68,10 @@ mod tests {
     #[test]
     fn reference_value() {
         // First output for seed 1234567 from the reference C implementation.
-        assert_eq!(SplitMix64::new(1_234_567).next_u64(), 6_457_827_717_110_365_317);
+        assert_eq!(
+            SplitMix64::new(1_234_567).next_u64(),
+            6_457_827_717_110_365_317
+        );
     }
 
     #[test]

@@ -65,7 +65,11 @@ impl Faults {
         let dropped = rng.chance(self.loss);
         let duplicated = rng.chance(self.duplicate);
         let reordered = rng.chance(self.reorder);
-        let hold = if reordered { self.reorder_hold } else { Duration::ZERO };
+        let hold = if reordered {
+            self.reorder_hold
+        } else {
+            Duration::ZERO
+        };
         Fate {
             dropped,
             duplicated: duplicated && !dropped,
@@ -76,9 +80,15 @@ impl Faults {
 
     /// Checks that every probability is in `[0, 1]`.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate), ("reorder", self.reorder)] {
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+        ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("--{name} must be a probability between 0 and 1, got {p}"));
+                return Err(format!(
+                    "--{name} must be a probability between 0 and 1, got {p}"
+                ));
             }
         }
         Ok(())
@@ -90,11 +100,19 @@ mod tests {
     use super::*;
 
     fn lossy(seed: u64) -> Faults {
-        Faults { loss: 0.3, duplicate: 0.1, reorder: 0.1, seed, ..Faults::default() }
+        Faults {
+            loss: 0.3,
+            duplicate: 0.1,
+            reorder: 0.1,
+            seed,
+            ..Faults::default()
+        }
     }
 
     fn fates(f: &Faults) -> Vec<Fate> {
-        (0..200).map(|i| f.fate(1, Direction::ClientToServer, i)).collect()
+        (0..200)
+            .map(|i| f.fate(1, Direction::ClientToServer, i))
+            .collect()
     }
 
     #[test]
@@ -106,9 +124,15 @@ mod tests {
     #[test]
     fn directions_and_sessions_are_independent_streams() {
         let f = lossy(9);
-        let a: Vec<bool> = (0..64).map(|i| f.fate(1, Direction::ClientToServer, i).dropped).collect();
-        let b: Vec<bool> = (0..64).map(|i| f.fate(1, Direction::ServerToClient, i).dropped).collect();
-        let c: Vec<bool> = (0..64).map(|i| f.fate(2, Direction::ClientToServer, i).dropped).collect();
+        let a: Vec<bool> = (0..64)
+            .map(|i| f.fate(1, Direction::ClientToServer, i).dropped)
+            .collect();
+        let b: Vec<bool> = (0..64)
+            .map(|i| f.fate(1, Direction::ServerToClient, i).dropped)
+            .collect();
+        let c: Vec<bool> = (0..64)
+            .map(|i| f.fate(2, Direction::ClientToServer, i).dropped)
+            .collect();
         assert_ne!(a, b);
         assert_ne!(a, c);
     }
@@ -116,7 +140,9 @@ mod tests {
     #[test]
     fn rates_roughly_match_probabilities() {
         let f = lossy(1);
-        let all: Vec<Fate> = (0..10_000).map(|i| f.fate(1, Direction::ClientToServer, i)).collect();
+        let all: Vec<Fate> = (0..10_000)
+            .map(|i| f.fate(1, Direction::ClientToServer, i))
+            .collect();
         let dropped = all.iter().filter(|x| x.dropped).count();
         assert!((2_700..3_300).contains(&dropped), "{dropped}");
         assert!(all.iter().all(|x| !(x.dropped && x.duplicated)));
@@ -125,13 +151,31 @@ mod tests {
     #[test]
     fn no_faults_means_everything_passes_at_once() {
         let f = Faults::default();
-        assert!(fates(&f).iter().all(|x| !x.dropped && !x.duplicated && x.wait.is_zero()));
+        assert!(
+            fates(&f)
+                .iter()
+                .all(|x| !x.dropped && !x.duplicated && x.wait.is_zero())
+        );
     }
 
     #[test]
     fn probabilities_are_validated() {
-        assert!(Faults { loss: 1.5, ..Faults::default() }.validate().is_err());
-        assert!(Faults { reorder: -0.1, ..Faults::default() }.validate().is_err());
+        assert!(
+            Faults {
+                loss: 1.5,
+                ..Faults::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Faults {
+                reorder: -0.1,
+                ..Faults::default()
+            }
+            .validate()
+            .is_err()
+        );
         assert!(lossy(0).validate().is_ok());
     }
 }

@@ -158,11 +158,17 @@ impl FaultProxy {
     /// Binds the listen socket and runs the proxy in a tokio task until the handle shuts it
     /// down (or is dropped).
     pub async fn spawn(config: ProxyConfig) -> Result<ProxyHandle> {
-        config.faults.validate().map_err(|e| UdpError::io("proxy", std::io::Error::other(e)))?;
+        config
+            .faults
+            .validate()
+            .map_err(|e| UdpError::io("proxy", std::io::Error::other(e)))?;
         let listen = DatagramSocket::bind(config.listen)?.into_async()?;
         let local_addr = listen.local_addr()?;
         let recorder = match &config.record {
-            Some(path) => Some(Recorder::create(path).map_err(|e| UdpError::io(format!("create {}", path.display()), e))?),
+            Some(path) => Some(
+                Recorder::create(path)
+                    .map_err(|e| UdpError::io(format!("create {}", path.display()), e))?,
+            ),
             None => None,
         };
         let ctx = Arc::new(Ctx {
@@ -173,9 +179,20 @@ impl FaultProxy {
             started: Instant::now(),
         });
         let (trigger, shutdown) = shutdown::channel();
-        let proxy = Proxy { listen: Arc::new(listen.into()), config, ctx: Arc::clone(&ctx), sessions: HashMap::new(), next_session: 1 };
+        let proxy = Proxy {
+            listen: Arc::new(listen.into()),
+            config,
+            ctx: Arc::clone(&ctx),
+            sessions: HashMap::new(),
+            next_session: 1,
+        };
         let task = tokio::spawn(proxy.run(shutdown));
-        Ok(ProxyHandle { local_addr, ctx, trigger, task: Some(task) })
+        Ok(ProxyHandle {
+            local_addr,
+            ctx,
+            trigger,
+            task: Some(task),
+        })
     }
 }
 
@@ -189,7 +206,10 @@ pub struct ProxyHandle {
 
 impl std::fmt::Debug for ProxyHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProxyHandle").field("local_addr", &self.local_addr).field("stats", &self.stats()).finish()
+        f.debug_struct("ProxyHandle")
+            .field("local_addr", &self.local_addr)
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -240,13 +260,15 @@ struct Proxy {
 impl Proxy {
     async fn run(mut self, mut shutdown: Shutdown) {
         let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
-        let mut sweep = tokio::time::interval((self.config.idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+        let mut sweep = tokio::time::interval(
+            (self.config.idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+        );
         loop {
             tokio::select! {
                 _ = shutdown.fired() => break,
                 _ = sweep.tick() => self.expire_idle(),
                 received = self.listen.recv_from(&mut buf) => match received {
-                    Ok((len, client)) => self.from_client(client, &buf[..len]).await,
+                    Ok((len, client)) => self.on_client_datagram(client, &buf[..len]).await,
                     Err(e) if is_per_datagram_io(&e) => tracing::warn!("proxy: receive: {e} (ignored)"),
                     Err(e) => {
                         tracing::error!("proxy: listen socket failed: {e}");
@@ -258,15 +280,31 @@ impl Proxy {
         self.close_all();
     }
 
-    async fn from_client(&mut self, client: SocketAddr, bytes: &[u8]) {
+    async fn on_client_datagram(&mut self, client: SocketAddr, bytes: &[u8]) {
         let now = self.ctx.now_ms();
-        let Some(session) = self.session_for(client).await else { return };
+        let Some(session) = self.session_for(client).await else {
+            return;
+        };
         session.last_active.store(now, Ordering::Relaxed);
         let index = session.sent_upstream;
         session.sent_upstream += 1;
-        let (number, outlet) = (session.number, Outlet::Upstream(Arc::clone(&session.upstream)));
-        let fate = self.ctx.faults.fate(number, Direction::ClientToServer, index);
-        deliver(&self.ctx, outlet, number, Direction::ClientToServer, bytes, fate).await;
+        let (number, outlet) = (
+            session.number,
+            Outlet::Upstream(Arc::clone(&session.upstream)),
+        );
+        let fate = self
+            .ctx
+            .faults
+            .fate(number, Direction::ClientToServer, index);
+        deliver(
+            &self.ctx,
+            outlet,
+            number,
+            Direction::ClientToServer,
+            bytes,
+            fate,
+        )
+        .await;
     }
 
     /// The client's session, created on its first datagram; `None` if refused or on error.
@@ -313,7 +351,13 @@ impl Proxy {
             number,
             Arc::clone(&last_active),
         ));
-        Ok(Session { number, upstream, sent_upstream: 0, last_active, reader })
+        Ok(Session {
+            number,
+            upstream,
+            sent_upstream: 0,
+            last_active,
+            reader,
+        })
     }
 
     fn expire_idle(&mut self) {
@@ -372,10 +416,20 @@ async fn relay_replies(
                 let fate = ctx.faults.fate(number, Direction::ServerToClient, index);
                 index += 1;
                 let outlet = Outlet::Client(Arc::clone(&listen), client);
-                deliver(&ctx, outlet, number, Direction::ServerToClient, &buf[..len], fate).await;
+                deliver(
+                    &ctx,
+                    outlet,
+                    number,
+                    Direction::ServerToClient,
+                    &buf[..len],
+                    fate,
+                )
+                .await;
             }
             // ECONNREFUSED: the server is not (yet) there; the client will retry.
-            Err(e) if is_per_datagram_io(&e) => tracing::debug!(session = number, "proxy: upstream: {e}"),
+            Err(e) if is_per_datagram_io(&e) => {
+                tracing::debug!(session = number, "proxy: upstream: {e}")
+            }
             Err(e) => {
                 tracing::warn!(session = number, "proxy: upstream socket failed: {e}");
                 return;
@@ -402,7 +456,14 @@ impl Outlet {
 }
 
 /// Applies `fate` to one datagram: drop it, or send it (twice if duplicated), now or after a wait.
-async fn deliver(ctx: &Arc<Ctx>, outlet: Outlet, conn: u64, dir: Direction, bytes: &[u8], fate: Fate) {
+async fn deliver(
+    ctx: &Arc<Ctx>,
+    outlet: Outlet,
+    conn: u64,
+    dir: Direction,
+    bytes: &[u8],
+    fate: Fate,
+) {
     if fate.dropped {
         bump(&ctx.counters.dropped);
         if let Some(r) = &ctx.recorder {
@@ -440,15 +501,28 @@ fn count_fate(counters: &Counters, fate: Fate) {
     }
 }
 
-async fn send_copies(ctx: &Ctx, outlet: &Outlet, conn: u64, dir: Direction, bytes: &[u8], copies: usize) {
+async fn send_copies(
+    ctx: &Ctx,
+    outlet: &Outlet,
+    conn: u64,
+    dir: Direction,
+    bytes: &[u8],
+    copies: usize,
+) {
     for _ in 0..copies {
-        match outlet.send(bytes).await {
-            Ok(_) => {
-                if let Some(r) = &ctx.recorder {
-                    r.datagram(conn, dir, bytes);
-                }
+        // Recorded before the send: once the receiver has the datagram, the record exists.
+        if let Some(r) = &ctx.recorder {
+            r.datagram(conn, dir, bytes);
+        }
+        if let Err(e) = outlet.send(bytes).await {
+            tracing::debug!(session = conn, %dir, "proxy: send failed: {e}");
+            if let Some(r) = &ctx.recorder {
+                r.note(
+                    conn,
+                    dir,
+                    &format!("send of the datagram above failed: {e}"),
+                );
             }
-            Err(e) => tracing::debug!(session = conn, %dir, "proxy: send failed: {e}"),
         }
     }
 }

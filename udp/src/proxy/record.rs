@@ -1,4 +1,5 @@
-//! `--record FILE`: every datagram the proxy actually sends on, one transcript record each, in
+//! `--record FILE`: every datagram the proxy sends on, one transcript record each (written just
+//! before the send), in
 //! the tcp crate's transcript format (`tcp::transcript`, specified in the tcp crate's
 //! `PROTOCOL.md`). Sessions are the transcript's connections, numbered from 1 in the order client
 //! addresses were first seen; offsets count the bytes sent so far in that direction. Drops are
@@ -27,8 +28,13 @@ impl Recorder {
     /// Creates (truncates) `path` and writes the transcript header.
     pub fn create(path: &Path) -> io::Result<Self> {
         let writer = TranscriptWriter::new(BufWriter::new(File::create(path)?))?;
-        let state = State { writer, offsets: HashMap::new() };
-        Ok(Self { inner: Arc::new(Mutex::new(state)) })
+        let state = State {
+            writer,
+            offsets: HashMap::new(),
+        };
+        Ok(Self {
+            inner: Arc::new(Mutex::new(state)),
+        })
     }
 
     /// A session started.
@@ -45,7 +51,12 @@ impl Recorder {
     pub fn datagram(&self, conn: u64, dir: Direction, bytes: &[u8]) {
         self.with(|s| {
             let offset = s.offsets.entry((conn, dir)).or_default();
-            let record = Record::Data { conn, dir, offset: *offset, bytes: bytes.to_vec() };
+            let record = Record::Data {
+                conn,
+                dir,
+                offset: *offset,
+                bytes: bytes.to_vec(),
+            };
             *offset += bytes.len() as u64;
             s.writer.write(&record)
         });
@@ -53,7 +64,15 @@ impl Recorder {
 
     /// One datagram was dropped on purpose (a comment line).
     pub fn dropped(&self, conn: u64, dir: Direction, len: usize) {
-        self.with(|s| s.writer.comment(&format!("[{conn}] {dir} dropped datagram of {len} bytes")));
+        self.with(|s| {
+            s.writer
+                .comment(&format!("[{conn}] {dir} dropped datagram of {len} bytes"))
+        });
+    }
+
+    /// A free-form note about a session (a comment line).
+    pub fn note(&self, conn: u64, dir: Direction, text: &str) {
+        self.with(|s| s.writer.comment(&format!("[{conn}] {dir} {text}")));
     }
 
     /// Writes buffered records to the file.
@@ -62,7 +81,10 @@ impl Recorder {
     }
 
     fn with(&self, f: impl FnOnce(&mut State) -> io::Result<()>) {
-        let mut state = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Err(e) = f(&mut state) {
             tracing::warn!("proxy: cannot write transcript: {e}");
         }

@@ -32,7 +32,9 @@ pub enum BookError {
     #[error("quotes file is not valid UTF-8")]
     NotUtf8,
     /// No quote lines.
-    #[error("quotes file has no quotes (one per line; blank lines and lines starting with # are skipped)")]
+    #[error(
+        "quotes file has no quotes (one per line; blank lines and lines starting with # are skipped)"
+    )]
     Empty,
     /// A quote does not fit in one reply datagram.
     #[error("quote on line {line} is {len} bytes; at most {MAX_QUOTE_BYTES} fit in one reply")]
@@ -53,7 +55,9 @@ pub struct QuoteBook {
 impl QuoteBook {
     /// The built-in quotes.
     pub fn builtin() -> Self {
-        Self::from_text(BUILTIN).unwrap_or_else(|_| Self { quotes: vec!["No quotes.".into()] })
+        Self::from_text(BUILTIN).unwrap_or_else(|_| Self {
+            quotes: vec!["No quotes.".into()],
+        })
     }
 
     /// Reads a quotes file, refusing it if larger than [`MAX_BOOK_BYTES`].
@@ -76,7 +80,10 @@ impl QuoteBook {
                 continue;
             }
             if quote.len() > MAX_QUOTE_BYTES {
-                return Err(BookError::QuoteTooLong { line: i + 1, len: quote.len() });
+                return Err(BookError::QuoteTooLong {
+                    line: i + 1,
+                    len: quote.len(),
+                });
             }
             quotes.push(quote.to_string());
         }
@@ -114,12 +121,18 @@ mod tests {
     #[test]
     fn skips_blank_and_comment_lines_and_wraps() {
         let book = QuoteBook::from_text("# header\n\n one \ntwo\n").unwrap();
-        assert_eq!((book.len(), book.get(0), book.get(1), book.get(2)), (2, "one", "two", "one"));
+        assert_eq!(
+            (book.len(), book.get(0), book.get(1), book.get(2)),
+            (2, "one", "two", "one")
+        );
     }
 
     #[test]
     fn refuses_empty_and_too_long() {
-        assert!(matches!(QuoteBook::from_text("\n#x\n"), Err(BookError::Empty)));
+        assert!(matches!(
+            QuoteBook::from_text("\n#x\n"),
+            Err(BookError::Empty)
+        ));
         let long = "x".repeat(MAX_QUOTE_BYTES + 1);
         assert!(matches!(
             QuoteBook::from_text(&format!("ok\n{long}\n")),

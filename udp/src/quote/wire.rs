@@ -144,7 +144,9 @@ fn decode_request(bytes: &[u8]) -> Result<Message, WireError> {
     if bytes.len() != REQUEST_LEN {
         return Err(bad_len("request", bytes, "exactly 5"));
     }
-    Ok(Message::Request { id: read_u32(&bytes[ID]) })
+    Ok(Message::Request {
+        id: read_u32(&bytes[ID]),
+    })
 }
 
 fn decode_quote(bytes: &[u8]) -> Result<Message, WireError> {
@@ -186,7 +188,11 @@ fn utf8(bytes: &[u8]) -> Result<String, WireError> {
 }
 
 fn bad_len(kind: &'static str, bytes: &[u8], expected: &'static str) -> WireError {
-    WireError::BadLength { kind, got: bytes.len(), expected }
+    WireError::BadLength {
+        kind,
+        got: bytes.len(),
+        expected,
+    }
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
@@ -219,12 +225,19 @@ mod tests {
     #[test]
     fn golden_request() {
         assert_eq!(Message::Request { id: 0x0102_0304 }.encode(), REQUEST);
-        assert_eq!(Message::decode(&REQUEST), Ok(Message::Request { id: 0x0102_0304 }));
+        assert_eq!(
+            Message::decode(&REQUEST),
+            Ok(Message::Request { id: 0x0102_0304 })
+        );
     }
 
     #[test]
     fn golden_quote() {
-        let m = Message::Quote { id: 7, number: 2, text: "Hi".into() };
+        let m = Message::Quote {
+            id: 7,
+            number: 2,
+            text: "Hi".into(),
+        };
         assert_eq!(m.encode(), QUOTE);
         assert_eq!(Message::decode(&QUOTE), Ok(m));
         assert_eq!(reply_id(&QUOTE), Some(7));
@@ -232,7 +245,11 @@ mod tests {
 
     #[test]
     fn golden_error() {
-        let bytes = Message::Error { id: 0, message: "bad".into() }.encode();
+        let bytes = Message::Error {
+            id: 0,
+            message: "bad".into(),
+        }
+        .encode();
         assert_eq!(bytes, [0x45, 0, 0, 0, 0, b'b', b'a', b'd']);
     }
 
@@ -251,19 +268,30 @@ mod tests {
     fn garbage_is_typed_error() {
         assert_eq!(Message::decode(&[]), Err(WireError::Empty));
         assert_eq!(Message::decode(b"xyz"), Err(WireError::UnknownType(b'x')));
-        assert!(matches!(Message::decode(b"Q1234567"), Err(WireError::BadLength { got: 8, .. })));
+        assert!(matches!(
+            Message::decode(b"Q1234567"),
+            Err(WireError::BadLength { got: 8, .. })
+        ));
         let mut bad = QUOTE.to_vec();
         bad.push(0xff);
         assert_eq!(Message::decode(&bad), Err(WireError::InvalidUtf8));
         let mut long = QUOTE.to_vec();
         long.resize(MAX_REPLY_LEN + 1, b'a');
-        assert!(matches!(Message::decode(&long), Err(WireError::BadLength { .. })));
+        assert!(matches!(
+            Message::decode(&long),
+            Err(WireError::BadLength { .. })
+        ));
     }
 
     #[test]
     fn long_text_is_cut_at_a_char_boundary() {
         let text = "é".repeat(400); // 800 bytes
-        let bytes = Message::Quote { id: 1, number: 1, text }.encode();
+        let bytes = Message::Quote {
+            id: 1,
+            number: 1,
+            text,
+        }
+        .encode();
         assert!(bytes.len() <= MAX_REPLY_LEN);
         assert!(Message::decode(&bytes).is_ok());
     }

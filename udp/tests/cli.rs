@@ -1,0 +1,326 @@
+//! The `udp` binary: every `--help` and the demo as insta snapshots (ports redacted), the
+//! server contract (first stdout line, port 0, signals, exit codes), clients fed on stdin.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn udp() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_udp"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Replaces every `:PORT` after an IP address with `:PORT`.
+fn redact_ports(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(head);
+        let digits = tail.chars().take_while(|c| c.is_ascii_digit()).count();
+        out.push_str(if digits > 0 { "PORT" } else { "" });
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn help(args: &[&str]) -> String {
+    let out = udp().args(args).arg("--help").output().unwrap();
+    assert!(out.status.success(), "{args:?} --help failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_snapshots() {
+    insta::assert_snapshot!("help", help(&[]));
+    for sub in [
+        "echo-server",
+        "echo-client",
+        "quote-server",
+        "quote-client",
+        "proxy",
+        "demo",
+        "bench",
+    ] {
+        insta::assert_snapshot!(format!("help_{sub}"), help(&[sub]));
+    }
+    insta::assert_snapshot!("help_bench_echo", help(&["bench", "echo"]));
+}
+
+#[test]
+fn demo_snapshot() {
+    let out = udp().arg("demo").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(
+        "demo",
+        redact_ports(&String::from_utf8(out.stdout).unwrap())
+    );
+}
+
+/// A server child process, killed (by PID) if the test fails before stopping it.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = udp()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line was {first:?}"))
+            .trim()
+            .to_string();
+        Server { child, addr }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not stop within 2 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = udp()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn echo_server_and_client_over_the_cli() {
+    for mode in ["async", "blocking", "batch"] {
+        let server = Server::start(&["echo-server", "--bind", "127.0.0.1:0", "--mode", mode]);
+        assert!(server.addr.starts_with("127.0.0.1:") && !server.addr.ends_with(":0"));
+        let out = client_with_stdin(&["echo-client", &server.addr], "hello\nsecond line\n\n");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "hello\nsecond line\n\n"
+        );
+        assert!(
+            String::from_utf8(out.stderr)
+                .unwrap()
+                .contains("answered=3 lost=0")
+        );
+        assert_eq!(
+            server.terminate().code(),
+            Some(0),
+            "{mode} server must exit 0 on SIGTERM"
+        );
+    }
+}
+
+#[test]
+fn ipv6_server_prints_bracketed_address() {
+    let server = Server::start(&["echo-server", "--bind", "[::1]:0"]);
+    assert!(server.addr.starts_with("[::1]:"), "{}", server.addr);
+    let out = client_with_stdin(&["echo-client", &server.addr], "six\n");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "six\n");
+    assert_eq!(server.terminate().code(), Some(0));
+}
+
+#[test]
+fn quote_server_and_client_over_the_cli() {
+    let dir = std::env::temp_dir().join(format!("udp-cli-quotes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("quotes.txt");
+    std::fs::write(&file, "# test quotes\nfirst quote\nsecond quote\n").unwrap();
+    let server = Server::start(&[
+        "quote-server",
+        "--bind",
+        "127.0.0.1:0",
+        "--quotes",
+        file.to_str().unwrap(),
+    ]);
+    let out = udp()
+        .args(["quote-client", &server.addr, "--count", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "#0 first quote\n#1 second quote\n#0 first quote\n"
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn echo_client_without_server_reports_loss_and_exits_1() {
+    let out = client_with_stdin(
+        &[
+            "echo-client",
+            "127.0.0.1:9",
+            "--timeout-ms",
+            "10",
+            "--retries",
+            "1",
+        ],
+        "x\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no reply after 2 attempts"), "{err}");
+    assert!(err.contains("1 of 1 lines got no echo"), "{err}");
+}
+
+#[test]
+fn user_mistakes_are_one_line_errors() {
+    // Usage errors: exit 2.
+    for args in [
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            "127.0.0.1:9",
+            "--loss",
+            "1.5",
+        ][..],
+        &["echo-server", "--mode", "fast"],
+        &["nonsense"],
+    ] {
+        let out = udp().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    // Runtime errors: exit 1, one line naming the problem.
+    let held = udp::DatagramSocket::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .unwrap();
+    let taken = held.local_addr().unwrap().to_string();
+    let raw = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    raw.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    let exclusive = raw.local_addr().unwrap().as_socket().unwrap().to_string();
+    for (args, needle) in [
+        (
+            vec!["echo-server", "--bind", "not an address"],
+            "bad address",
+        ),
+        (
+            vec!["echo-server", "--bind", &exclusive],
+            "Address already in use",
+        ),
+        (
+            vec![
+                "quote-server",
+                "--bind",
+                "127.0.0.1:0",
+                "--quotes",
+                "/nonexistent/quotes.txt",
+            ],
+            "quotes file",
+        ),
+        (
+            vec![
+                "bench",
+                "echo",
+                "--addr",
+                &taken,
+                "--size",
+                "70000",
+                "--duration-s",
+                "1",
+            ],
+            "--size",
+        ),
+    ] {
+        let out = udp().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn bench_echo_ends_with_key_value_line() {
+    let server = Server::start(&["echo-server", "--bind", "127.0.0.1:0"]);
+    let out = udp()
+        .args([
+            "bench",
+            "echo",
+            "--addr",
+            &server.addr,
+            "--senders",
+            "2",
+            "--size",
+            "100",
+            "--duration-s",
+            "0.3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    for key in [
+        "datagrams_per_s=",
+        "lost=",
+        "loss_pct=",
+        "p50_us=",
+        "p99_us=",
+        "mismatches=0",
+    ] {
+        assert!(last.contains(key), "{last}");
+    }
+    let received: u64 = last
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("received="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(received > 0, "{last}");
+    assert_eq!(server.terminate().code(), Some(0));
+}

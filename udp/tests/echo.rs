@@ -1,0 +1,185 @@
+//! The echo contract (RFC 862), one test body run against each server: async, blocking, batched.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use udp::echo::{EchoServer, EchoStats, serve_blocking};
+use udp::echo_batch::serve_batched;
+use udp::shutdown;
+use udp::{DatagramPacket, DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
+
+type ServeFn = fn(&DatagramSocket, &AtomicBool, &EchoStats) -> udp::Result<()>;
+
+/// Runs a blocking-style server in a thread; stops it when dropped.
+struct ThreadServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    stats: Arc<EchoStats>,
+    thread: Option<std::thread::JoinHandle<udp::Result<()>>>,
+}
+
+impl ThreadServer {
+    fn start(bind: &str, serve: ServeFn) -> Self {
+        let socket = DatagramSocket::bind(bind.parse().unwrap()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(EchoStats::default());
+        let (s, st) = (Arc::clone(&stop), Arc::clone(&stats));
+        let thread = std::thread::spawn(move || serve(&socket, &s, &st));
+        Self {
+            addr,
+            stop,
+            stats,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ThreadServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap().unwrap();
+        }
+    }
+}
+
+fn client(server: SocketAddr) -> DatagramSocket {
+    let bind = if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
+    let c = DatagramSocket::bind(bind.parse().unwrap()).unwrap();
+    c.set_so_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.set_receive_buffer_size(1 << 20).unwrap();
+    c
+}
+
+fn round_trip(c: &DatagramSocket, server: SocketAddr, data: &[u8]) -> DatagramPacket {
+    c.send_to(data, server).unwrap();
+    let mut inbox = DatagramPacket::with_capacity(MAX_DATAGRAM_BUFFER);
+    c.receive(&mut inbox).unwrap();
+    assert_eq!(inbox.peer(), Some(server));
+    inbox
+}
+
+/// The contract every echo server must keep.
+fn echo_contract(server: SocketAddr) {
+    let c = client(server);
+    assert_eq!(round_trip(&c, server, b"hello\n").data(), b"hello\n");
+    // Garbage: every byte value, not UTF-8.
+    let garbage: Vec<u8> = (0..=255u8).rev().collect();
+    assert_eq!(round_trip(&c, server, &garbage).data(), &garbage[..]);
+    // An empty datagram is echoed as an empty datagram.
+    let empty = round_trip(&c, server, b"");
+    assert!(empty.is_empty() && !empty.is_truncated());
+    // Boundaries are kept: three datagrams come back as three.
+    for word in [&b"one"[..], b"two", b"three"] {
+        c.send_to(word, server).unwrap();
+    }
+    let mut inbox = DatagramPacket::with_capacity(100);
+    for word in [&b"one"[..], b"two", b"three"] {
+        c.receive(&mut inbox).unwrap();
+        assert_eq!(inbox.data(), word);
+    }
+    // Several clients at once get their own bytes back.
+    let others: Vec<DatagramSocket> = (0..3).map(|_| client(server)).collect();
+    for (i, o) in others.iter().enumerate() {
+        o.send_to(format!("client {i}").as_bytes(), server).unwrap();
+    }
+    for (i, o) in others.iter().enumerate() {
+        o.receive(&mut inbox).unwrap();
+        assert_eq!(inbox.data(), format!("client {i}").as_bytes());
+    }
+}
+
+fn largest_datagram_contract(server: SocketAddr) {
+    let c = client(server);
+    let data: Vec<u8> = (0..MAX_PAYLOAD_V4).map(|i| (i * 7 % 256) as u8).collect();
+    let back = round_trip(&c, server, &data);
+    assert_eq!(back.len(), 65_507);
+    assert!(
+        back.data() == data.as_slice(),
+        "65,507-byte datagram came back changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_server_keeps_the_contract() {
+    let (trigger, shutdown) = shutdown::channel();
+    let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let stats = server.stats();
+    let task = tokio::spawn(server.run(shutdown));
+    tokio::task::spawn_blocking(move || {
+        echo_contract(addr);
+        largest_datagram_contract(addr);
+    })
+    .await
+    .unwrap();
+    assert!(stats.snapshot().0 >= 10);
+    trigger.fire();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn async_server_on_ipv6_loopback() {
+    let (trigger, shutdown) = shutdown::channel();
+    let server = EchoServer::bind("[::1]:0".parse().unwrap()).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    assert_eq!(addr.to_string(), format!("[::1]:{}", addr.port()));
+    let task = tokio::spawn(server.run(shutdown));
+    tokio::task::spawn_blocking(move || echo_contract(addr))
+        .await
+        .unwrap();
+    trigger.fire();
+    task.await.unwrap().unwrap();
+}
+
+#[test]
+fn blocking_server_keeps_the_contract() {
+    let server = ThreadServer::start("127.0.0.1:0", serve_blocking);
+    echo_contract(server.addr);
+    largest_datagram_contract(server.addr);
+    assert_eq!(server.stats.snapshot().1, 0);
+}
+
+#[test]
+fn batched_server_keeps_the_contract() {
+    let server = ThreadServer::start("127.0.0.1:0", serve_batched);
+    echo_contract(server.addr);
+    largest_datagram_contract(server.addr);
+}
+
+#[test]
+fn batched_server_on_ipv6_loopback() {
+    let server = ThreadServer::start("[::1]:0", serve_batched);
+    echo_contract(server.addr);
+}
+
+#[test]
+fn batched_server_echoes_a_burst_whole_and_in_order() {
+    // More datagrams than one batch, queued before the server reads them.
+    let server = ThreadServer::start("127.0.0.1:0", serve_batched);
+    let c = client(server.addr);
+    let n = udp::echo_batch::BATCH * 3 + 5;
+    for i in 0..n {
+        c.send_to(format!("datagram {i}").as_bytes(), server.addr)
+            .unwrap();
+    }
+    let mut inbox = DatagramPacket::with_capacity(100);
+    for i in 0..n {
+        c.receive(&mut inbox).unwrap();
+        assert_eq!(inbox.data(), format!("datagram {i}").as_bytes());
+    }
+    assert_eq!(server.stats.snapshot(), (n as u64, 0));
+}
