@@ -100,6 +100,19 @@ fn sigterm_ends_a_listener_with_status_0() {
 }
 
 #[test]
+fn sigterm_ends_a_chat_with_status_0() {
+    let mut chat = Proc::multicast(&["chat", "--group", &fresh(28), "--name", "erin"]);
+    chat.line(WAIT);
+    let pid = chat.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(chat.wait_exit(WAIT), Some(0));
+}
+
+#[test]
 fn chat_instances_see_each_other_but_not_themselves() {
     let mut alice = Proc::multicast(&["chat", "--group", &fresh(24), "--name", "alice"]);
     let group = listening_addr(&alice.line(WAIT)).to_string();
@@ -147,7 +160,7 @@ fn chat_reports_missing_sequence_numbers() {
 
 #[test]
 fn usage_mistakes_exit_2_with_one_clear_line() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 11] = [
         (
             &["listen", "--group", "10.0.0.1:5000"],
             "10.0.0.1 is not a multicast address",
@@ -177,8 +190,12 @@ fn usage_mistakes_exit_2_with_one_clear_line() {
             &["send", "--group", "239.1.2.3:0", "x"],
             "cannot send to port 0",
         ),
-        (&["send", "--count", "1000001", "x"], "1000001 is not in 1..=1000000"),
+        (
+            &["send", "--count", "1000001", "x"],
+            "1000001 is not in 1..=1000000",
+        ),
         (&["bench", "--listeners", "65"], "65 is not in 1..=64"),
+        (&["demo", "--group", "[ff02::1]:0"], "needs an IPv4 group"),
     ];
     for (args, want) in cases {
         let (code, out, err) = run_multicast(args);

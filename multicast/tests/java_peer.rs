@@ -31,7 +31,10 @@ impl JavaPeer {
             .output()
             .map_err(|e| format!("javac: {e}"))?;
         if !out.status.success() {
-            return Err(format!("javac failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "javac failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         Ok(peer)
     }
@@ -61,24 +64,52 @@ fn java_or_skip(tag: &str) -> Option<JavaPeer> {
 
 #[test]
 fn a_java_multicast_socket_receives_what_send_sends() {
-    let Some(java) = java_or_skip("recv") else { return };
+    let Some(java) = java_or_skip("recv") else {
+        return;
+    };
     let group = unique_group(40).to_string();
     let mut listener = Proc::spawn("java", &java.args(&["listen", &group]));
     let ready = listener.line(WAIT);
-    let port = ready.strip_prefix("ready ").unwrap_or_else(|| panic!("{ready}"));
-    let (code, _, err) = run_multicast(&["send", "--group", &format!("{group}:{port}"), "hello", "java"]);
+    let port = ready
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("{ready}"));
+    let (code, _, err) = run_multicast(&[
+        "send",
+        "--group",
+        &format!("{group}:{port}"),
+        "hello",
+        "java",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(listener.line(WAIT), "java got: hello java");
 }
 
 #[test]
 fn listen_prints_what_a_java_multicast_socket_sends() {
-    let Some(java) = java_or_skip("send") else { return };
-    let mut listener = Proc::multicast(&["listen", "--group", &format!("{}:0", unique_group(41)), "--count", "1"]);
+    let Some(java) = java_or_skip("send") else {
+        return;
+    };
+    let mut listener = Proc::multicast(&[
+        "listen",
+        "--group",
+        &format!("{}:0", unique_group(41)),
+        "--count",
+        "1",
+    ]);
     let addr = listening_addr(&listener.line(WAIT));
     let (group, port) = (addr.ip().to_string(), addr.port().to_string());
-    let out = Command::new("java").args(java.args(&["send", &group, &port, "from java"])).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("java")
+        .args(java.args(&["send", &group, &port, "from java"]))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = listener.line(WAIT);
-    assert!(line.starts_with("127.0.0.1:") && line.ends_with(": from java"), "{line}");
+    assert!(
+        line.starts_with("127.0.0.1:") && line.ends_with(": from java"),
+        "{line}"
+    );
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::bail;
 use multicast::{MulticastSocket, NetworkInterface};
 
+use super::UsageError;
 use super::target::parse_group;
 
 /// How long a listener that should receive waits.
@@ -45,7 +46,8 @@ pub struct Args {
 /// A socket that cannot be set up, or a datagram that does not behave as the demo says.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.group.is_ipv6() {
-        bail!("the demo runs over 127.0.0.1 and needs an IPv4 group");
+        let why = "the demo runs over 127.0.0.1 and needs an IPv4 group";
+        return Err(UsageError(why.into()).into());
     }
     let mut out = std::io::stdout().lock();
     transcript(&mut out, args.group)?;
