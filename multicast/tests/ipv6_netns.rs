@@ -10,104 +10,19 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::Proc;
+use common::netns::{Netns, ip, or_skip};
 
 const WAIT: Duration = Duration::from_secs(5);
-const BIN: &str = env!("CARGO_BIN_EXE_multicast");
 
-/// A network namespace with a veth pair v0 <-> v1, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    /// Creates `mc-<pid>-<tag>` with the veth pair; `Err` says why it could not.
-    fn create(tag: &str) -> Result<Netns, String> {
-        let name = format!("mc-{}-{tag}", std::process::id());
-        ip(&["netns", "add", &name])?;
-        let ns = Netns { name }; // from here on, Drop deletes it whatever happens
-        for sysctl in [
-            "net.ipv6.conf.all.accept_dad=0",
-            "net.ipv6.conf.default.accept_dad=0",
-        ] {
-            ns.exec(&["sysctl", "-qw", sysctl])?;
-        }
-        ns.exec(&[
-            "ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1",
-        ])?;
-        for dev in ["lo", "v0", "v1"] {
-            ns.exec(&["ip", "link", "set", dev, "up"])?;
-        }
-        Ok(ns)
-    }
-
-    /// Runs a command inside the namespace to completion.
-    fn exec(&self, args: &[&str]) -> Result<String, String> {
-        let mut full = vec!["netns", "exec", &self.name];
-        full.extend_from_slice(args);
-        ip(&full)
-    }
-
-    /// Starts our binary inside the namespace.
-    fn multicast(&self, args: &[&str]) -> Proc {
-        let mut full = vec!["netns", "exec", &self.name, BIN];
-        full.extend_from_slice(args);
-        Proc::spawn("ip", &full)
-    }
-
-    /// Runs our binary inside the namespace to completion: (exit code, stdout).
-    fn run_multicast(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name, BIN])
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if let Err(e) = ip(&["netns", "del", &self.name]) {
-            eprintln!("could not delete network namespace {}: {e}", self.name);
-        }
-    }
-}
-
-/// Runs `ip args...`; its stdout, or stderr as the error.
-fn ip(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// The namespace, or `None` after printing why the test is skipped.
+/// A namespace with a veth pair v0 <-> v1, or `None` after printing why the test is skipped.
 fn netns_or_skip(tag: &str) -> Option<Netns> {
-    match Netns::create(tag) {
-        Ok(ns) => Some(ns),
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: IPv6 multicast test needs a network namespace and could not create one: {why}"
-            );
-            None
-        }
-    }
+    or_skip("IPv6 multicast test", || {
+        let ns = Netns::create(tag)?;
+        ns.add_veth_pair("v0", "v1")?;
+        Ok(ns)
+    })
 }
 
 /// The port in a `listening on [group%scope]:PORT` line.

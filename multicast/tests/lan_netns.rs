@@ -1,0 +1,115 @@
+//! Two "machines" on one LAN, the README's recipe run for real: two private network namespaces
+//! joined by a veth pair, each end with its own IPv4 address (198.18.0.0/24, the benchmarking
+//! range, which exists only inside these namespaces). Each side passes its OWN address as
+//! `--interface`, exactly as on two real machines. Skipped, with the reason printed, where
+//! namespaces cannot be created.
+
+mod common;
+
+use std::time::Duration;
+
+use common::netns::{Netns, or_skip};
+
+const WAIT: Duration = Duration::from_secs(5);
+const HOST_A: &str = "198.18.0.1";
+const HOST_B: &str = "198.18.0.2";
+
+/// Namespaces A and B linked by `lan0`, or `None` after printing why the test is skipped.
+fn two_hosts(tag: &str) -> Option<(Netns, Netns)> {
+    or_skip("the two-host LAN test", || {
+        let a = Netns::create(&format!("{tag}a"))?;
+        let b = Netns::create(&format!("{tag}b"))?;
+        Netns::link(
+            &a,
+            &format!("{HOST_A}/24"),
+            &b,
+            &format!("{HOST_B}/24"),
+            "lan0",
+        )?;
+        Ok((a, b))
+    })
+}
+
+#[test]
+fn listen_on_one_host_hears_send_on_the_other() {
+    let Some((a, b)) = two_hosts("lan") else {
+        return;
+    };
+    let mut listener = a.multicast(&[
+        "listen",
+        "--group",
+        "239.255.42.99:4446",
+        "--interface",
+        HOST_A,
+        "--count",
+        "1",
+    ]);
+    assert_eq!(listener.line(WAIT), "listening on 239.255.42.99:4446");
+    let (code, out) = b.run_multicast(&[
+        "send",
+        "--group",
+        "239.255.42.99:4446",
+        "--interface",
+        HOST_B,
+        "across the LAN",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let line = listener.line(WAIT);
+    assert!(
+        line.starts_with(&format!("{HOST_B}:")) && line.ends_with(": across the LAN"),
+        "{line}"
+    );
+    assert_eq!(listener.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn a_listener_on_the_default_loopback_interface_hears_nothing_from_the_lan() {
+    // The safe default: without --interface a listener joins on 127.0.0.1, and the LAN's
+    // datagrams never reach it. (Checklist item 1 of `multicast doctor`.)
+    let Some((a, b)) = two_hosts("deaf") else {
+        return;
+    };
+    let mut deaf = a.multicast(&["listen", "--group", "239.255.42.99:4446", "--count", "1"]);
+    deaf.line(WAIT);
+    let mut hearing = a.multicast(&[
+        "listen",
+        "--group",
+        "239.255.42.99:4446",
+        "--interface",
+        HOST_A,
+        "--count",
+        "2",
+    ]);
+    hearing.line(WAIT);
+    b.run_multicast(&[
+        "send",
+        "--group",
+        "239.255.42.99:4446",
+        "--interface",
+        HOST_B,
+        "from the LAN",
+    ]);
+    a.run_multicast(&["send", "--group", "239.255.42.99:4446", "local"]);
+    assert!(hearing.line(WAIT).ends_with(": from the LAN"));
+    // The loopback listener's first datagram is the local one: the LAN one never came.
+    assert!(deaf.line(WAIT).ends_with(": local"), "{:?}", deaf.seen);
+}
+
+#[test]
+fn chat_between_two_hosts() {
+    let Some((a, b)) = two_hosts("chat") else {
+        return;
+    };
+    let mut alice = a.multicast(&["chat", "--name", "alice", "--interface", HOST_A]);
+    alice.line(WAIT);
+    let mut bob = b.multicast(&["chat", "--name", "bob", "--interface", HOST_B]);
+    bob.line(WAIT);
+    alice.write_line("hello from A");
+    assert_eq!(bob.line(WAIT), "alice: hello from A");
+    bob.write_line("hello from B");
+    assert_eq!(alice.line(WAIT), "bob: hello from B");
+    alice.close_stdin();
+    bob.close_stdin();
+    assert_eq!(alice.wait_exit(WAIT), Some(0));
+    assert_eq!(bob.wait_exit(WAIT), Some(0));
+}
