@@ -151,7 +151,10 @@ impl<W: Write> TranscriptWriter<W> {
 
     /// Writes a `# ...` comment line (ignored by the parser). `text` must be one line.
     pub fn comment(&mut self, text: &str) -> io::Result<()> {
-        let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let one_line: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         writeln!(self.out, "# {one_line}")
     }
 
@@ -160,12 +163,23 @@ impl<W: Write> TranscriptWriter<W> {
         match record {
             Record::Open { conn } => writeln!(self.out, "[{conn}] open"),
             Record::Close { conn } => writeln!(self.out, "[{conn}] close"),
-            Record::Eof { conn, dir, offset } => writeln!(self.out, "[{conn}] {dir} offset {offset} eof"),
+            Record::Eof { conn, dir, offset } => {
+                writeln!(self.out, "[{conn}] {dir} offset {offset} eof")
+            }
             Record::Reset { conn, dir, offset } => {
                 writeln!(self.out, "[{conn}] {dir} offset {offset} reset")
             }
-            Record::Data { conn, dir, offset, bytes } => {
-                writeln!(self.out, "[{conn}] {dir} offset {offset} len {}", bytes.len())?;
+            Record::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+            } => {
+                writeln!(
+                    self.out,
+                    "[{conn}] {dir} offset {offset} len {}",
+                    bytes.len()
+                )?;
                 self.hex_dump(*offset, bytes)
             }
         }
@@ -208,7 +222,11 @@ fn hex_line(offset: u64, chunk: &[u8]) -> String {
 
 /// The ASCII column shows printable ASCII as itself and everything else as `.`.
 fn printable(b: u8) -> char {
-    if (0x20..0x7f).contains(&b) { b as char } else { '.' }
+    if (0x20..0x7f).contains(&b) {
+        b as char
+    } else {
+        '.'
+    }
 }
 
 /// Why a transcript could not be parsed. Every variant carries the 1-based line number.
@@ -292,7 +310,12 @@ impl Transcript {
     pub fn stream(&self, conn: u64, dir: Direction) -> Vec<u8> {
         let mut out = Vec::new();
         for record in &self.records {
-            if let Record::Data { conn: c, dir: d, bytes, .. } = record
+            if let Record::Data {
+                conn: c,
+                dir: d,
+                bytes,
+                ..
+            } = record
                 && *c == conn
                 && *d == dir
             {
@@ -326,7 +349,12 @@ struct PendingData {
 /// What a record header line announces: a complete record, or data whose bytes follow.
 enum Header {
     Complete(Record),
-    Data { conn: u64, dir: Direction, offset: u64, len: u64 },
+    Data {
+        conn: u64,
+        dir: Direction,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// Parser state: the data record being filled and where each stream has got to.
@@ -349,42 +377,80 @@ impl Parser {
         self.close_pending()?;
         match parse_record_line(number, line)? {
             Header::Complete(record) => {
-                if let Record::Eof { conn, dir, offset } | Record::Reset { conn, dir, offset } = record {
+                if let Record::Eof { conn, dir, offset } | Record::Reset { conn, dir, offset } =
+                    record
+                {
                     self.advance(number, conn, dir, offset, 0)?;
                 }
                 self.records.push(record);
             }
-            Header::Data { conn, dir, offset, len } => {
+            Header::Data {
+                conn,
+                dir,
+                offset,
+                len,
+            } => {
                 self.advance(number, conn, dir, offset, len)?;
                 // A lying `len` must not make us allocate: cap the up-front reservation.
                 let bytes = Vec::with_capacity(len.min(MAX_PREALLOCATE) as usize);
-                let record = Record::Data { conn, dir, offset, bytes };
-                self.pending = Some(PendingData { record, line: number, declared: len });
+                let record = Record::Data {
+                    conn,
+                    dir,
+                    offset,
+                    bytes,
+                };
+                self.pending = Some(PendingData {
+                    record,
+                    line: number,
+                    declared: len,
+                });
             }
         }
         Ok(())
     }
 
     /// Checks that a record starts where its stream left off, then moves the stream on.
-    fn advance(&mut self, number: usize, conn: u64, dir: Direction, offset: u64, len: u64) -> Result<(), ParseError> {
+    fn advance(
+        &mut self,
+        number: usize,
+        conn: u64,
+        dir: Direction,
+        offset: u64,
+        len: u64,
+    ) -> Result<(), ParseError> {
         let expected = self.next_offset.entry((conn, dir)).or_insert(0);
         if *expected != offset {
-            return Err(ParseError::Offset { line: number, expected: *expected, found: offset });
+            return Err(ParseError::Offset {
+                line: number,
+                expected: *expected,
+                found: offset,
+            });
         }
         *expected = offset.saturating_add(len);
         Ok(())
     }
 
     fn hex(&mut self, number: usize, line: &str) -> Result<(), ParseError> {
-        let bad = || ParseError::BadHex { line: number, text: line.to_string() };
-        let Some(PendingData { record: Record::Data { offset, bytes, .. }, declared, .. }) = self.pending.as_mut()
+        let bad = || ParseError::BadHex {
+            line: number,
+            text: line.to_string(),
+        };
+        let Some(PendingData {
+            record: Record::Data { offset, bytes, .. },
+            declared,
+            ..
+        }) = self.pending.as_mut()
         else {
             return Err(bad());
         };
         let (line_offset, line_bytes) = parse_hex_line(line).ok_or_else(bad)?;
         let expected = *offset + bytes.len() as u64;
         if line_offset != expected {
-            return Err(ParseError::Offset { line: number, expected, found: line_offset });
+            return Err(ParseError::Offset {
+                line: number,
+                expected,
+                found: line_offset,
+            });
         }
         if bytes.len() as u64 + line_bytes.len() as u64 > *declared {
             return Err(bad());
@@ -394,13 +460,22 @@ impl Parser {
     }
 
     fn close_pending(&mut self) -> Result<(), ParseError> {
-        let Some(PendingData { record, line, declared }) = self.pending.take() else {
+        let Some(PendingData {
+            record,
+            line,
+            declared,
+        }) = self.pending.take()
+        else {
             return Ok(());
         };
         if let Record::Data { bytes, .. } = &record
             && bytes.len() as u64 != declared
         {
-            return Err(ParseError::Length { line, declared, found: bytes.len() as u64 });
+            return Err(ParseError::Length {
+                line,
+                declared,
+                found: bytes.len() as u64,
+            });
         }
         self.records.push(record);
         Ok(())
@@ -408,7 +483,9 @@ impl Parser {
 
     fn finish(mut self) -> Result<Transcript, ParseError> {
         self.close_pending()?;
-        Ok(Transcript { records: self.records })
+        Ok(Transcript {
+            records: self.records,
+        })
     }
 }
 
@@ -418,7 +495,10 @@ const MAX_PREALLOCATE: u64 = 1 << 16;
 
 /// Parses `[CONN] open|close` and `[CONN] DIR offset N (len M|eof|reset)`.
 fn parse_record_line(number: usize, line: &str) -> Result<Header, ParseError> {
-    let bad = || ParseError::BadRecord { line: number, text: line.to_string() };
+    let bad = || ParseError::BadRecord {
+        line: number,
+        text: line.to_string(),
+    };
     let words: Vec<&str> = line.split_whitespace().collect();
     let conn = words
         .first()
@@ -441,7 +521,12 @@ fn parse_record_line(number: usize, line: &str) -> Result<Header, ParseError> {
         [dir, "offset", offset, "len", len] => {
             let (dir, offset) = dir_offset(dir, offset).ok_or_else(bad)?;
             let len = len.parse().map_err(|_| bad())?;
-            Ok(Header::Data { conn, dir, offset, len })
+            Ok(Header::Data {
+                conn,
+                dir,
+                offset,
+                len,
+            })
         }
         _ => Err(bad()),
     }
@@ -468,4 +553,197 @@ fn parse_hex_line(line: &str) -> Option<(u64, Vec<u8>)> {
         return None;
     }
     Some((offset, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const GOLDEN: &str = "\
+# transcript v1
+[1] open
+[1] client>server offset 0 len 18
+  00000000  68 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 0d 0a 00  |hello, world!...|
+  00000010  ff 0a                                             |..|
+[1] server>client offset 0 len 0
+[1] client>server offset 18 eof
+[1] server>client offset 0 reset
+[1] close
+";
+
+    fn golden_records() -> Vec<Record> {
+        vec![
+            Record::Open { conn: 1 },
+            Record::Data {
+                conn: 1,
+                dir: Direction::ClientToServer,
+                offset: 0,
+                bytes: b"hello, world!\r\n\0\xff\n".to_vec(),
+            },
+            Record::Data {
+                conn: 1,
+                dir: Direction::ServerToClient,
+                offset: 0,
+                bytes: Vec::new(),
+            },
+            Record::Eof {
+                conn: 1,
+                dir: Direction::ClientToServer,
+                offset: 18,
+            },
+            Record::Reset {
+                conn: 1,
+                dir: Direction::ServerToClient,
+                offset: 0,
+            },
+            Record::Close { conn: 1 },
+        ]
+    }
+
+    #[test]
+    fn the_writer_produces_the_documented_text() {
+        let transcript = Transcript {
+            records: golden_records(),
+        };
+        assert_eq!(transcript.to_text(), GOLDEN);
+    }
+
+    #[test]
+    fn the_parser_reads_the_documented_text() {
+        assert_eq!(Transcript::parse(GOLDEN).unwrap().records, golden_records());
+    }
+
+    #[test]
+    fn comments_and_blank_lines_are_ignored_and_the_ascii_column_is_informative() {
+        let text = "# transcript v1\n# a note\n\n[2] server>client offset 0 len 2\n  00000000  6f 6b   |whatever|\n";
+        let parsed = Transcript::parse(text).unwrap();
+        assert_eq!(parsed.stream(2, Direction::ServerToClient), b"ok");
+        assert_eq!(parsed.connections(), vec![2]);
+    }
+
+    #[test]
+    fn broken_transcripts_are_refused_with_the_line_number() {
+        let header = "# transcript v1\n";
+        let cases = [
+            ("hello\n".to_string(), ParseError::MissingHeader),
+            (
+                format!("{header}[1] client>server offset 5 len 1\n  00000005  61  |a|\n"),
+                ParseError::Offset {
+                    line: 2,
+                    expected: 0,
+                    found: 5,
+                },
+            ),
+            (
+                format!("{header}[1] client>server offset 0 len 3\n  00000000  61  |a|\n"),
+                ParseError::Length {
+                    line: 2,
+                    declared: 3,
+                    found: 1,
+                },
+            ),
+            (
+                format!("{header}[1] client>server offset 0 len 1\n  00000001  61  |a|\n"),
+                ParseError::Offset {
+                    line: 3,
+                    expected: 0,
+                    found: 1,
+                },
+            ),
+            (
+                format!("{header}[x] open\n"),
+                ParseError::BadRecord {
+                    line: 2,
+                    text: "[x] open".into(),
+                },
+            ),
+            (
+                format!("{header}[1] sideways offset 0 eof\n"),
+                ParseError::BadRecord {
+                    line: 2,
+                    text: "[1] sideways offset 0 eof".into(),
+                },
+            ),
+            (
+                format!("{header}  00000000  61  |a|\n"),
+                ParseError::BadHex {
+                    line: 2,
+                    text: "  00000000  61  |a|".into(),
+                },
+            ),
+            (
+                format!("{header}[1] client>server offset 0 len 1\n  00000000  6g  |a|\n"),
+                ParseError::BadHex {
+                    line: 3,
+                    text: "  00000000  6g  |a|".into(),
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Transcript::parse(&text), Err(expected), "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_lying_length_does_not_allocate_it() {
+        let text = format!("{HEADER}\n[1] client>server offset 0 len {}\n", u64::MAX);
+        assert!(matches!(
+            Transcript::parse(&text),
+            Err(ParseError::Length { .. })
+        ));
+    }
+
+    /// Any sequence of events, with offsets kept the way a recorder keeps them.
+    fn transcripts() -> impl Strategy<Value = Vec<Record>> {
+        let event = (
+            1u64..4,
+            any::<bool>(),
+            0u8..4,
+            proptest::collection::vec(any::<u8>(), 0..70),
+        );
+        proptest::collection::vec(event, 0..20).prop_map(|events| {
+            let mut offsets: HashMap<(u64, Direction), u64> = HashMap::new();
+            events
+                .into_iter()
+                .map(|(conn, to_server, kind, bytes)| {
+                    let dir = if to_server {
+                        Direction::ClientToServer
+                    } else {
+                        Direction::ServerToClient
+                    };
+                    let offset = offsets.entry((conn, dir)).or_insert(0);
+                    let at = *offset;
+                    match kind {
+                        0 => Record::Open { conn },
+                        1 => Record::Close { conn },
+                        2 => Record::Eof {
+                            conn,
+                            dir,
+                            offset: at,
+                        },
+                        _ => {
+                            *offset += bytes.len() as u64;
+                            Record::Data {
+                                conn,
+                                dir,
+                                offset: at,
+                                bytes,
+                            }
+                        }
+                    }
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_of_write_gives_back_the_records(records in transcripts()) {
+            let text = Transcript { records: records.clone() }.to_text();
+            let parsed = Transcript::parse(&text).unwrap();
+            prop_assert_eq!(&parsed.records, &records);
+            prop_assert_eq!(parsed.to_text(), text);
+        }
+    }
 }

@@ -62,19 +62,30 @@ async fn invalid_names_get_an_error_line_each() {
     let server = start(ChatConfig::default()).await;
     let mut peer = Peer::connect(server.addr).await;
     let cases: [(&[u8], &str); 6] = [
-        (b"\n", "! invalid name: empty (use 1-32 characters, no spaces or control characters)\n"),
+        (
+            b"\n",
+            "! invalid name: empty (use 1-32 characters, no spaces or control characters)\n",
+        ),
         (b"al ice\n", "! invalid name: no spaces allowed\n"),
         (b"al\tice\n", "! invalid name: no spaces allowed\n"),
-        (b"al\x01ice\n", "! invalid name: no control characters allowed\n"),
-        (b"abcdefghijklmnopqrstuvwxyz0123456\n", "! invalid name: longer than 32 characters\n"),
+        (
+            b"al\x01ice\n",
+            "! invalid name: no control characters allowed\n",
+        ),
+        (
+            b"abcdefghijklmnopqrstuvwxyz0123456\n",
+            "! invalid name: longer than 32 characters\n",
+        ),
         (b"\xc3\x28\n", "! invalid UTF-8\n"),
     ];
     for (line, reply) in cases {
         peer.send(line).await;
         peer.expect(reply).await;
     }
-    peer.send("abcdefghijklmnopqrstuvwxyzéèàù12\n".as_bytes()).await;
-    peer.expect("* abcdefghijklmnopqrstuvwxyzéèàù12 joined\n").await;
+    peer.send("abcdefghijklmnopqrstuvwxyzéèàù12\n".as_bytes())
+        .await;
+    peer.expect("* abcdefghijklmnopqrstuvwxyzéèàù12 joined\n")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +102,10 @@ async fn invalid_utf8_gets_an_error_line_and_the_member_stays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_over_long_line_gets_an_error_and_the_next_line_still_works() {
-    let config = ChatConfig { max_line: 16, ..ChatConfig::default() };
+    let config = ChatConfig {
+        max_line: 16,
+        ..ChatConfig::default()
+    };
     let server = start(config).await;
     let mut alice = Peer::join(server.addr, "alice").await;
     let mut bob = Peer::join(server.addr, "bob").await;
@@ -113,7 +127,9 @@ async fn commands_escapes_and_control_characters() {
     let mut bob = Peer::join(server.addr, "bob").await;
     alice.expect("* bob joined\n").await;
     alice.send(b"/nick al\n").await;
-    alice.expect("! unknown command /nick al (try /who or /quit)\n").await;
+    alice
+        .expect("! unknown command /nick al (try /who or /quit)\n")
+        .await;
     alice.send(b"\x1b[2Jgotcha\n").await;
     alice.expect("! control characters are not allowed\n").await;
     alice.send(b"\n//who is there?\n").await;
@@ -122,7 +138,10 @@ async fn commands_escapes_and_control_characters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_member_cap_turns_the_next_member_away() {
-    let config = ChatConfig { max_members: 2, ..ChatConfig::default() };
+    let config = ChatConfig {
+        max_members: 2,
+        ..ChatConfig::default()
+    };
     let server = start(config).await;
     let mut alice = Peer::join(server.addr, "alice").await;
     let _bob = Peer::join(server.addr, "bob").await;
@@ -178,7 +197,10 @@ async fn shutdown_tells_the_members_and_closes() {
     server.shutdown.cancel();
     alice.expect("* server shutting down\n").await;
     alice.expect_closed().await;
-    tokio::time::timeout(chat_support::WAIT, server.task).await.unwrap().unwrap();
+    tokio::time::timeout(chat_support::WAIT, server.task)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 use tokio::io::AsyncWriteExt;

@@ -24,11 +24,19 @@ fn numbered(i: usize) -> String {
 const WINDOW: usize = 200;
 
 /// Sends the numbered lines in blocks, never more than [`WINDOW`] ahead of `read_so_far`.
-async fn send_numbered(mut writer: OwnedWriteHalf, mut read_so_far: watch::Receiver<usize>) -> OwnedWriteHalf {
+async fn send_numbered(
+    mut writer: OwnedWriteHalf,
+    mut read_so_far: watch::Receiver<usize>,
+) -> OwnedWriteHalf {
     const BLOCK: usize = 50;
     for start in (0..MESSAGES).step_by(BLOCK) {
-        read_so_far.wait_for(|&read| start < read + WINDOW).await.unwrap();
-        let block: String = (start..(start + BLOCK).min(MESSAGES)).map(numbered).collect();
+        read_so_far
+            .wait_for(|&read| start < read + WINDOW)
+            .await
+            .unwrap();
+        let block: String = (start..(start + BLOCK).min(MESSAGES))
+            .map(numbered)
+            .collect();
         writer.write_all(block.as_bytes()).await.unwrap();
     }
     writer
@@ -46,8 +54,15 @@ async fn read_messages(
     let (mut messages, mut others) = (Vec::new(), Vec::new());
     while messages.len() < want {
         let mut line = String::new();
-        let n = tokio::time::timeout(WAIT, reader.read_line(&mut line)).await.unwrap().unwrap();
-        assert!(n > 0, "{from}: connection closed after {} messages; other lines: {others:?}", messages.len());
+        let n = tokio::time::timeout(WAIT, reader.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 0,
+            "{from}: connection closed after {} messages; other lines: {others:?}",
+            messages.len()
+        );
         match line.strip_prefix(&prefix) {
             Some(text) => {
                 messages.push(text.to_string());
@@ -62,7 +77,11 @@ async fn read_messages(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_never_reads_is_evicted_and_nobody_else_loses_a_message() {
     const BUDGET: usize = 64 * 1024;
-    let server = start(ChatConfig { queue_bytes: BUDGET, ..ChatConfig::default() }).await;
+    let server = start(ChatConfig {
+        queue_bytes: BUDGET,
+        ..ChatConfig::default()
+    })
+    .await;
     // The slow member shrinks its receive buffer so the kernel cannot hide the backlog.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -87,29 +106,54 @@ async fn a_member_that_never_reads_is_evicted_and_nobody_else_loses_a_message() 
     let (bob_got, _, _) = bob_reads.await.unwrap();
     while !alice_notices.contains(&"* slow left\n".to_string()) {
         let mut line = String::new();
-        let n = tokio::time::timeout(WAIT, alice_reader.read_line(&mut line)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(WAIT, alice_reader.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "alice was disconnected");
         alice_notices.push(line);
     }
 
     let expected: Vec<String> = (0..MESSAGES).map(numbered).collect();
-    assert!(alice_got == expected, "alice missed or reordered some of bob's lines");
-    assert!(bob_got == expected, "bob missed or reordered some of alice's lines");
+    assert!(
+        alice_got == expected,
+        "alice missed or reordered some of bob's lines"
+    );
+    assert!(
+        bob_got == expected,
+        "bob missed or reordered some of alice's lines"
+    );
     assert_eq!(alice_notices, vec!["* slow left\n"]);
     assert_eq!(server.registry.names(), vec!["alice", "bob"]);
     // Memory stayed bounded: no outbox ever held more than its budget.
     let peak = server.registry.peak_queued_bytes();
-    assert!(peak <= BUDGET, "an outbox held {peak} bytes, budget {BUDGET}");
-    assert!(peak > BUDGET / 2, "the slow member's queue should have filled up (peak {peak})");
+    assert!(
+        peak <= BUDGET,
+        "an outbox held {peak} bytes, budget {BUDGET}"
+    );
+    assert!(
+        peak > BUDGET / 2,
+        "the slow member's queue should have filled up (peak {peak})"
+    );
     // The evicted member's connection is closed: what it can still read ends in EOF.
     let mut rest = Vec::new();
-    tokio::time::timeout(WAIT, slow.reader.read_to_end(&mut rest)).await.unwrap().ok();
+    tokio::time::timeout(WAIT, slow.reader.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_line_that_stalls_past_the_read_deadline_is_dropped() {
-    let limits = ServerLimits { read_timeout: Duration::from_millis(200), ..ServerLimits::default() };
-    let server = start(ChatConfig { limits, ..ChatConfig::default() }).await;
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(200),
+        ..ServerLimits::default()
+    };
+    let server = start(ChatConfig {
+        limits,
+        ..ChatConfig::default()
+    })
+    .await;
     let mut alice = Peer::join(server.addr, "alice").await;
     // Before joining: half a name, then silence.
     let mut loris = Peer::connect(server.addr).await;
@@ -125,8 +169,15 @@ async fn a_half_line_that_stalls_past_the_read_deadline_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_member_with_nothing_pending_is_never_timed_out() {
-    let limits = ServerLimits { read_timeout: Duration::from_millis(100), ..ServerLimits::default() };
-    let server = start(ChatConfig { limits, ..ChatConfig::default() }).await;
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(100),
+        ..ServerLimits::default()
+    };
+    let server = start(ChatConfig {
+        limits,
+        ..ChatConfig::default()
+    })
+    .await;
     let mut alice = Peer::join(server.addr, "alice").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     alice.send(b"/who\n").await;
@@ -135,8 +186,15 @@ async fn a_silent_member_with_nothing_pending_is_never_timed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_cap_are_closed_at_once() {
-    let limits = ServerLimits { max_connections: 2, ..ServerLimits::default() };
-    let server = start(ChatConfig { limits, ..ChatConfig::default() }).await;
+    let limits = ServerLimits {
+        max_connections: 2,
+        ..ServerLimits::default()
+    };
+    let server = start(ChatConfig {
+        limits,
+        ..ChatConfig::default()
+    })
+    .await;
     let mut alice = Peer::join(server.addr, "alice").await;
     let _bob = Peer::join(server.addr, "bob").await;
     let mut third = Peer::connect(server.addr).await;

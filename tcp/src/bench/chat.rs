@@ -70,7 +70,11 @@ pub struct ChatReport {
 impl ChatReport {
     /// Deliveries per second over the whole span.
     pub fn deliveries_per_s(&self) -> f64 {
-        if self.span_s > 0.0 { self.delivered as f64 / self.span_s } else { 0.0 }
+        if self.span_s > 0.0 {
+            self.delivered as f64 / self.span_s
+        } else {
+            0.0
+        }
     }
 
     /// The one `key=value` line the bench prints last.
@@ -140,20 +144,40 @@ pub async fn run(bench: ChatBench) -> Result<ChatReport, ChatBenchError> {
             .map_err(|reason| ChatBenchError::Join { index, reason })?;
         members.push(member);
     }
-    let clock = Arc::new(Clock { start: Instant::now(), last_delivery_us: AtomicU64::new(0) });
+    let clock = Arc::new(Clock {
+        start: Instant::now(),
+        last_delivery_us: AtomicU64::new(0),
+    });
     let deadline = Instant::now() + bench.timeout;
     let mut readers = Vec::with_capacity(bench.clients);
     let mut writers = Vec::with_capacity(bench.clients);
     for (index, (lines, writer)) in members.into_iter().enumerate() {
         let expected = (bench.senders as u64 - u64::from(index < bench.senders)) * bench.messages;
-        let receiver = Receiver { prefix: prefix.clone(), senders: bench.senders, expected };
-        readers.push(tokio::spawn(receiver.run(lines, Arc::clone(&clock), deadline)));
+        let receiver = Receiver {
+            prefix: prefix.clone(),
+            senders: bench.senders,
+            expected,
+        };
+        readers.push(tokio::spawn(receiver.run(
+            lines,
+            Arc::clone(&clock),
+            deadline,
+        )));
         writers.push(writer);
     }
     let sending: Vec<_> = writers
         .drain(..bench.senders)
         .enumerate()
-        .map(|(sender, w)| tokio::spawn(send(w, sender, bench.messages, bench.interval, Arc::clone(&clock), deadline)))
+        .map(|(sender, w)| {
+            tokio::spawn(send(
+                w,
+                sender,
+                bench.messages,
+                bench.interval,
+                Arc::clone(&clock),
+                deadline,
+            ))
+        })
         .collect();
     let mut report = ChatReport::default();
     let mut keep_open = writers;
@@ -175,22 +199,30 @@ pub async fn run(bench: ChatBench) -> Result<ChatReport, ChatBenchError> {
 }
 
 /// Connects and joins as `name`; returns the line reader and the write half.
-async fn join(addr: SocketAddr, name: &str) -> Result<(LineReader<OwnedReadHalf>, OwnedWriteHalf), String> {
+async fn join(
+    addr: SocketAddr,
+    name: &str,
+) -> Result<(LineReader<OwnedReadHalf>, OwnedWriteHalf), String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let (read, mut write) = stream.into_split();
-    write.write_all(format!("{name}\n").as_bytes()).await.map_err(|e| e.to_string())?;
+    write
+        .write_all(format!("{name}\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut lines = LineReader::new(read, 64 * 1024, SETUP_TIMEOUT);
     let ours = format!("{name} joined");
     loop {
         match lines.next_line(false).await.map_err(|e| e.to_string())? {
             None => return Err("server closed the connection".into()),
             Some(Line::TooLong) => {}
-            Some(Line::Complete(bytes)) => match protocol::parse_server_line(&String::from_utf8_lossy(&bytes)) {
-                ServerLine::Notice(text) if text == ours => return Ok((lines, write)),
-                ServerLine::Error(text) => return Err(format!("server said: {text}")),
-                _ => {}
-            },
+            Some(Line::Complete(bytes)) => {
+                match protocol::parse_server_line(&String::from_utf8_lossy(&bytes)) {
+                    ServerLine::Notice(text) if text == ours => return Ok((lines, write)),
+                    ServerLine::Error(text) => return Err(format!("server said: {text}")),
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -254,8 +286,16 @@ impl ChatReport {
 }
 
 impl Receiver {
-    async fn run(self, mut lines: LineReader<OwnedReadHalf>, clock: Arc<Clock>, deadline: Instant) -> Tally {
-        let mut tally = Tally { expected: self.expected, ..Tally::default() };
+    async fn run(
+        self,
+        mut lines: LineReader<OwnedReadHalf>,
+        clock: Arc<Clock>,
+        deadline: Instant,
+    ) -> Tally {
+        let mut tally = Tally {
+            expected: self.expected,
+            ..Tally::default()
+        };
         let mut next_seq = vec![0u64; self.senders];
         while tally.delivered < self.expected {
             let line = match timeout_at(deadline, lines.next_line(true)).await {
@@ -286,7 +326,8 @@ impl Receiver {
         let ServerLine::Message { from, text } = protocol::parse_server_line(text) else {
             return; // notices such as `* bX7 joined`
         };
-        let Some((sender, seq, sent_us)) = parse_body(text).filter(|(s, _, _)| *s < self.senders) else {
+        let Some((sender, seq, sent_us)) = parse_body(text).filter(|(s, _, _)| *s < self.senders)
+        else {
             tally.malformed += 1;
             return;
         };
@@ -304,7 +345,11 @@ impl Receiver {
 
 fn parse_body(text: &str) -> Option<(usize, u64, u64)> {
     let mut words = text.strip_prefix("bench ")?.split(' ');
-    let parsed = (words.next()?.parse().ok()?, words.next()?.parse().ok()?, words.next()?.parse().ok()?);
+    let parsed = (
+        words.next()?.parse().ok()?,
+        words.next()?.parse().ok()?,
+        words.next()?.parse().ok()?,
+    );
     words.next().is_none().then_some(parsed)
 }
 
@@ -332,7 +377,15 @@ mod tests {
         // three senders hear the two others, three listeners hear all three
         assert_eq!(report.expected, (3 * 2 + 3 * 3) * 50);
         assert_eq!(report.delivered, report.expected);
-        assert_eq!((report.reordered, report.misattributed, report.malformed, report.errors), (0, 0, 0, 0));
+        assert_eq!(
+            (
+                report.reordered,
+                report.misattributed,
+                report.malformed,
+                report.errors
+            ),
+            (0, 0, 0, 0)
+        );
         assert!(report.summary(&bench).contains(" missing=0 "));
         stop.cancel();
     }

@@ -116,7 +116,10 @@ fn print_line(line: &Line, output: &mut (dyn Write + Send)) -> io::Result<()> {
             output.write_all(bytes)?;
             output.write_all(b"\n")?;
         }
-        Line::TooLong => writeln!(output, "[a line longer than {MAX_SERVER_LINE} bytes was skipped]")?,
+        Line::TooLong => writeln!(
+            output,
+            "[a line longer than {MAX_SERVER_LINE} bytes was skipped]"
+        )?,
     }
     output.flush()
 }

@@ -116,7 +116,10 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
         match tokio::time::timeout(self.read_timeout, read).await {
             Ok(result) => result,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "read deadline passed in the middle of a line")),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "read deadline passed in the middle of a line",
+            )),
         }
     }
 
@@ -161,7 +164,10 @@ mod tests {
     #[tokio::test]
     async fn a_line_of_exactly_the_limit_passes_with_or_without_cr() {
         let lines = all_lines(reader(b"12345678\n12345678\r\n123456789\n", 8)).await;
-        assert_eq!(lines, vec![text("12345678"), text("12345678"), Line::TooLong]);
+        assert_eq!(
+            lines,
+            vec![text("12345678"), text("12345678"), Line::TooLong]
+        );
     }
 
     #[tokio::test]
@@ -175,7 +181,11 @@ mod tests {
             while let Some(line) = r.next_line(true).await.unwrap() {
                 got.push(line);
             }
-            assert_eq!(got, vec![text("bob"), text("hello"), Line::TooLong, text("/who")], "split at {split}");
+            assert_eq!(
+                got,
+                vec![text("bob"), text("hello"), Line::TooLong, text("/who")],
+                "split at {split}"
+            );
         }
     }
 

@@ -151,7 +151,9 @@ impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the queue half-updated in a way
         // that matters, so a poisoned lock is simply taken over.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -160,9 +162,16 @@ const MAX_IOVECS: usize = 256;
 
 /// Writes every line in `batch` with as few `writev(2)` calls as the kernel allows,
 /// emptying `batch`. Partial writes are resumed where they stopped.
-pub async fn write_batch<W: AsyncWrite + Unpin>(out: &mut W, batch: &mut VecDeque<Bytes>) -> io::Result<()> {
+pub async fn write_batch<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    batch: &mut VecDeque<Bytes>,
+) -> io::Result<()> {
     while !batch.is_empty() {
-        let slices: Vec<IoSlice<'_>> = batch.iter().take(MAX_IOVECS).map(|b| IoSlice::new(b)).collect();
+        let slices: Vec<IoSlice<'_>> = batch
+            .iter()
+            .take(MAX_IOVECS)
+            .map(|b| IoSlice::new(b))
+            .collect();
         let written = out.write_vectored(&slices).await?;
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -175,7 +184,9 @@ pub async fn write_batch<W: AsyncWrite + Unpin>(out: &mut W, batch: &mut VecDequ
 /// Drops `n` written bytes from the front of `batch`.
 fn consume(batch: &mut VecDeque<Bytes>, mut n: usize) {
     while n > 0 {
-        let Some(front) = batch.front_mut() else { return };
+        let Some(front) = batch.front_mut() else {
+            return;
+        };
         if front.len() <= n {
             n -= front.len();
             batch.pop_front();
@@ -218,8 +229,14 @@ mod tests {
 
     #[test]
     fn consume_resumes_inside_a_line() {
-        let mut batch: VecDeque<Bytes> = ["abc", "de", "f"].iter().map(|s| Bytes::from_static(s.as_bytes())).collect();
+        let mut batch: VecDeque<Bytes> = ["abc", "de", "f"]
+            .iter()
+            .map(|s| Bytes::from_static(s.as_bytes()))
+            .collect();
         consume(&mut batch, 4);
-        assert_eq!(batch, VecDeque::from([Bytes::from_static(b"e"), Bytes::from_static(b"f")]));
+        assert_eq!(
+            batch,
+            VecDeque::from([Bytes::from_static(b"e"), Bytes::from_static(b"f")])
+        );
     }
 }

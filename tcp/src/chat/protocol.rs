@@ -165,7 +165,11 @@ mod tests {
         assert_eq!(validate_name("alice"), Ok(()));
         assert_eq!(validate_name("élodie_42"), Ok(()));
         assert_eq!(validate_name(&"x".repeat(32)), Ok(()));
-        assert_eq!(validate_name(&"é".repeat(32)), Ok(()), "32 characters, 64 bytes");
+        assert_eq!(
+            validate_name(&"é".repeat(32)),
+            Ok(()),
+            "32 characters, 64 bytes"
+        );
         assert_eq!(validate_name(&"x".repeat(33)), Err(NameError::TooLong));
         assert_eq!(validate_name(""), Err(NameError::Empty));
         assert_eq!(validate_name("al ice"), Err(NameError::Whitespace));
@@ -191,16 +195,40 @@ mod tests {
         assert_eq!(&joined("alice")[..], b"* alice joined\n");
         assert_eq!(&left("alice")[..], b"* alice left\n");
         assert_eq!(&error_line("name taken")[..], b"! name taken\n");
-        assert_eq!(&who(&["alice".into(), "bob".into()])[..], b"* online: alice bob\n");
+        assert_eq!(
+            &who(&["alice".into(), "bob".into()])[..],
+            b"* online: alice bob\n"
+        );
     }
 
     #[test]
     fn server_lines_parse_back() {
-        assert_eq!(parse_server_line("alice: a: b"), ServerLine::Message { from: "alice", text: "a: b" });
-        assert_eq!(parse_server_line("*: hi"), ServerLine::Message { from: "*", text: "hi" });
-        assert_eq!(parse_server_line("* alice joined"), ServerLine::Notice("alice joined"));
-        assert_eq!(parse_server_line("! name taken\r"), ServerLine::Error("name taken"));
-        assert_eq!(parse_server_line("hello world: x"), ServerLine::Other("hello world: x"));
+        assert_eq!(
+            parse_server_line("alice: a: b"),
+            ServerLine::Message {
+                from: "alice",
+                text: "a: b"
+            }
+        );
+        assert_eq!(
+            parse_server_line("*: hi"),
+            ServerLine::Message {
+                from: "*",
+                text: "hi"
+            }
+        );
+        assert_eq!(
+            parse_server_line("* alice joined"),
+            ServerLine::Notice("alice joined")
+        );
+        assert_eq!(
+            parse_server_line("! name taken\r"),
+            ServerLine::Error("name taken")
+        );
+        assert_eq!(
+            parse_server_line("hello world: x"),
+            ServerLine::Other("hello world: x")
+        );
     }
 
     #[test]

@@ -82,7 +82,8 @@ impl Registry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             outbox: Outbox::new(self.queue_budget),
         });
-        room.by_name.insert(member.name.clone(), Arc::clone(&member));
+        room.by_name
+            .insert(member.name.clone(), Arc::clone(&member));
         room.everyone = Arc::new(room.by_name.values().cloned().collect());
         fan_out(&room.everyone, protocol::joined(name), None);
         Ok(member)
@@ -91,12 +92,17 @@ impl Registry {
     /// Removes a member; with `announce`, tells the others `* NAME left`.
     pub fn leave(&self, member: &Member, announce: bool) {
         let mut room = self.write();
-        if room.by_name.get(&member.name).is_none_or(|m| m.id != member.id) {
+        if room
+            .by_name
+            .get(&member.name)
+            .is_none_or(|m| m.id != member.id)
+        {
             return;
         }
         room.by_name.remove(&member.name);
         room.everyone = Arc::new(room.by_name.values().cloned().collect());
-        self.peak_of_departed.fetch_max(member.outbox.peak_bytes(), Ordering::Relaxed);
+        self.peak_of_departed
+            .fetch_max(member.outbox.peak_bytes(), Ordering::Relaxed);
         if announce {
             fan_out(&room.everyone, protocol::left(&member.name), None);
         }
@@ -127,16 +133,26 @@ impl Registry {
 
     /// The most bytes any member's outbox ever held at once (never above the budget).
     pub fn peak_queued_bytes(&self) -> usize {
-        let current = self.read().everyone.iter().map(|m| m.outbox.peak_bytes()).max().unwrap_or(0);
+        let current = self
+            .read()
+            .everyone
+            .iter()
+            .map(|m| m.outbox.peak_bytes())
+            .max()
+            .unwrap_or(0);
         current.max(self.peak_of_departed.load(Ordering::Relaxed))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Room> {
-        self.room.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.room
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Room> {
-        self.room.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.room
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -188,7 +204,10 @@ mod tests {
         let bob = registry.join("bob").unwrap();
         registry.broadcast(protocol::message_line("alice", "hi"), Some(&alice));
         registry.leave(&bob, true);
-        assert_eq!(drain(&alice).await, b"* alice joined\n* bob joined\n* bob left\n");
+        assert_eq!(
+            drain(&alice).await,
+            b"* alice joined\n* bob joined\n* bob left\n"
+        );
         assert_eq!(drain(&bob).await, b"* bob joined\nalice: hi\n");
     }
 

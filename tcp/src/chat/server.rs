@@ -33,9 +33,14 @@ impl ChatServer {
     /// `* server shutting down` and the connections close within the grace period.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let ChatServer { registry, config } = self;
-        crate::server::serve(listener, config.limits, shutdown, move |stream, peer, stop| {
-            session::run(stream, peer, Arc::clone(&registry), config, stop)
-        })
+        crate::server::serve(
+            listener,
+            config.limits,
+            shutdown,
+            move |stream, peer, stop| {
+                session::run(stream, peer, Arc::clone(&registry), config, stop)
+            },
+        )
         .await;
     }
 }

@@ -89,7 +89,14 @@ pub async fn run(
             Ending::Shutdown
         }
     };
-    finish(&member, &registry, writer, config.limits.write_timeout, ending).await;
+    finish(
+        &member,
+        &registry,
+        writer,
+        config.limits.write_timeout,
+        ending,
+    )
+    .await;
 }
 
 /// The name phase: reads name lines until one is accepted. Replies go straight to the
@@ -130,15 +137,26 @@ fn name_of(line: &Line, max_line: usize) -> Result<&str, Bytes> {
 /// A line as UTF-8 text, or the error line to answer it with.
 fn text_of(line: &Line, max_line: usize) -> Result<&str, Bytes> {
     match line {
-        Line::TooLong => Err(protocol::error_line(format_args!("line too long (max {max_line} bytes)"))),
-        Line::Complete(bytes) => std::str::from_utf8(bytes).map_err(|_| protocol::error_line("invalid UTF-8")),
+        Line::TooLong => Err(protocol::error_line(format_args!(
+            "line too long (max {max_line} bytes)"
+        ))),
+        Line::Complete(bytes) => {
+            std::str::from_utf8(bytes).map_err(|_| protocol::error_line("invalid UTF-8"))
+        }
     }
 }
 
-async fn write_with_deadline(out: &mut OwnedWriteHalf, bytes: &[u8], deadline: Duration) -> io::Result<()> {
+async fn write_with_deadline(
+    out: &mut OwnedWriteHalf,
+    bytes: &[u8],
+    deadline: Duration,
+) -> io::Result<()> {
     match tokio::time::timeout(deadline, out.write_all(bytes)).await {
         Ok(result) => result,
-        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "write deadline passed")),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "write deadline passed",
+        )),
     }
 }
 
@@ -184,16 +202,22 @@ async fn read_loop(
 }
 
 /// Acts on one line: messages are appended to `batch`, everything else answered at once.
-fn handle_line(line: &Line, member: &Member, registry: &Registry, batch: &mut BytesMut, max_line: usize) -> Flow {
+fn handle_line(
+    line: &Line,
+    member: &Member,
+    registry: &Registry,
+    batch: &mut BytesMut,
+    max_line: usize,
+) -> Flow {
     let reply = match text_of(line, max_line) {
         Err(error) => error,
         Ok(text) => match protocol::parse_input(text) {
             Input::Empty => return Flow::Continue,
             Input::Quit => return Flow::Quit,
             Input::Who => protocol::who(&registry.names()),
-            Input::Unknown(command) => {
-                protocol::error_line(format_args!("unknown command {command} (try /who or /quit)"))
-            }
+            Input::Unknown(command) => protocol::error_line(format_args!(
+                "unknown command {command} (try /who or /quit)"
+            )),
             Input::Message(text) if !protocol::message_is_clean(text) => {
                 protocol::error_line("control characters are not allowed")
             }
@@ -215,7 +239,12 @@ fn fan_out(batch: &mut BytesMut, member: &Member, registry: &Registry) {
 }
 
 /// Writes the member's outbox to the socket until the member leaves or is evicted.
-async fn write_loop(mut out: OwnedWriteHalf, member: Arc<Member>, deadline: Duration, stopped: CancellationToken) {
+async fn write_loop(
+    mut out: OwnedWriteHalf,
+    member: Arc<Member>,
+    deadline: Duration,
+    stopped: CancellationToken,
+) {
     let mut batch = VecDeque::new();
     while member.outbox.next_batch(&mut batch).await {
         let written = tokio::select! {
@@ -258,7 +287,9 @@ async fn finish(
         abort.abort();
     }
     match ending {
-        Ending::ReadFailed(err) => tracing::info!(name = %member.name, error = %err, "left: read failed"),
+        Ending::ReadFailed(err) => {
+            tracing::info!(name = %member.name, error = %err, "left: read failed")
+        }
         other => tracing::info!(name = %member.name, reason = ?other, "left"),
     }
 }

@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser;
 use tcp::bench::chat::ChatBench;
-use tcp::chat::config::{DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER};
+use tcp::chat::config::{
+    DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER,
+};
 use tcp::chat::{ChatConfig, ChatServer, client};
 use tcp::server::{CancellationToken, print_listening, shutdown_signal};
 use tcp::socket::{ServerSocket, resolve};
@@ -95,11 +97,15 @@ pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
     let socket = ServerSocket::bind_host(&args.bind)?;
     let server = ChatServer::new(args.config());
     runtime()?.block_on(async move {
-        let listener = socket.into_tokio().context("cannot register the listener with tokio")?;
+        let listener = socket
+            .into_tokio()
+            .context("cannot register the listener with tokio")?;
         print_listening(listener.local_addr()?).context("cannot write to stdout")?;
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(server.serve(listener, shutdown.clone()));
-        shutdown_signal().await.context("cannot install signal handlers")?;
+        shutdown_signal()
+            .await
+            .context("cannot install signal handlers")?;
         shutdown.cancel();
         serving.await.context("chat server failed")
     })
@@ -111,7 +117,9 @@ pub fn run_client(args: ChatClientArgs) -> anyhow::Result<()> {
     let addrs = resolve(&args.addr)?;
     let timeout = Duration::from_millis(args.timeout_ms);
     runtime()?.block_on(async move {
-        let stream = connect_any(&addrs, timeout).await.with_context(|| format!("cannot connect to {}", args.addr))?;
+        let stream = connect_any(&addrs, timeout)
+            .await
+            .with_context(|| format!("cannot connect to {}", args.addr))?;
         let input = client::stdin_lines();
         client::run(stream, &args.name, input, &mut std::io::stdout()).await?;
         Ok(())
@@ -119,13 +127,21 @@ pub fn run_client(args: ChatClientArgs) -> anyhow::Result<()> {
 }
 
 /// Tries each resolved address in turn (IPv6 and IPv4), each within `timeout`.
-async fn connect_any(addrs: &[std::net::SocketAddr], timeout: Duration) -> std::io::Result<tokio::net::TcpStream> {
+async fn connect_any(
+    addrs: &[std::net::SocketAddr],
+    timeout: Duration,
+) -> std::io::Result<tokio::net::TcpStream> {
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
     for addr in addrs {
         match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => return Ok(stream),
             Ok(Err(err)) => last = err,
-            Err(_) => last = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")),
+            Err(_) => {
+                last = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {timeout:?}"),
+                )
+            }
         }
     }
     Err(last)

@@ -31,7 +31,12 @@ pub async fn start(config: ChatConfig) -> TestServer {
     let registry = server.registry();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.serve(listener, shutdown.clone()));
-    TestServer { addr, registry, shutdown, task }
+    TestServer {
+        addr,
+        registry,
+        shutdown,
+        task,
+    }
 }
 
 /// A client speaking raw bytes.
@@ -50,7 +55,10 @@ impl Peer {
     pub fn from_stream(stream: TcpStream) -> Peer {
         stream.set_nodelay(true).unwrap();
         let (r, w) = stream.into_split();
-        Peer { reader: BufReader::new(r), writer: w }
+        Peer {
+            reader: BufReader::new(r),
+            writer: w,
+        }
     }
 
     /// Connects, sends `name`, and waits for `* name joined`.
