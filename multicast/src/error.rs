@@ -131,6 +131,14 @@ impl MulticastError {
         matches!(self, MulticastError::Udp(udp::UdpError::Timeout))
     }
 
+    /// True for a mistake in what the caller asked for (an address that is not a group, a
+    /// family mismatch, an interface that does not exist or lacks an address, a bad TTL or
+    /// source), false for a failure of the system or the network. Command lines exit with
+    /// status 2 for the first kind, 1 for the second.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, MulticastError::Io { .. } | MulticastError::Udp(_))
+    }
+
     /// True if a receive returned without a datagram and may simply be retried: a timeout, or
     /// a signal that interrupted the call (`EINTR`, e.g. the SIGTERM a server is about to
     /// handle).

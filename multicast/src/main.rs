@@ -66,7 +66,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("multicast: error: {}", one_line(&error));
-            let usage = error.downcast_ref::<cli::UsageError>().is_some();
+            let usage = error.downcast_ref::<cli::UsageError>().is_some()
+                || error
+                    .downcast_ref::<multicast::MulticastError>()
+                    .is_some_and(|e| e.is_usage());
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

@@ -160,7 +160,7 @@ fn chat_reports_missing_sequence_numbers() {
 
 #[test]
 fn usage_mistakes_exit_2_with_one_clear_line() {
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 13] = [
         (
             &["listen", "--group", "10.0.0.1:5000"],
             "10.0.0.1 is not a multicast address",
@@ -196,6 +196,14 @@ fn usage_mistakes_exit_2_with_one_clear_line() {
         ),
         (&["bench", "--listeners", "65"], "65 is not in 1..=64"),
         (&["demo", "--group", "[ff02::1]:0"], "needs an IPv4 group"),
+        (
+            &["send", "--group", "[ff02::1]:9", "--interface", "lo", "x"],
+            "cannot carry IPv6 multicast",
+        ),
+        (
+            &["listen", "--source", "239.1.1.1"],
+            "must be a unicast address",
+        ),
     ];
     for (args, want) in cases {
         let (code, out, err) = run_multicast(args);

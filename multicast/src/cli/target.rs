@@ -24,9 +24,14 @@ impl Target {
     /// The interface to use: the one given, or loopback for an IPv4 group.
     ///
     /// # Errors
-    /// A [`UsageError`] for an IPv6 group without `--interface`.
+    /// A [`UsageError`] for an IPv6 group without `--interface` or with the loopback device.
     pub fn interface(&self) -> anyhow::Result<NetworkInterface> {
         match (&self.interface, self.group.is_ipv6()) {
+            (Some(iface), true) if iface.is_loopback => Err(UsageError(format!(
+                "{} is the loopback device, which cannot carry IPv6 multicast: name another interface",
+                iface.name
+            ))
+            .into()),
             (Some(iface), _) => Ok(iface.clone()),
             (None, false) => Ok(NetworkInterface::loopback()?),
             (None, true) => Err(UsageError(
