@@ -615,6 +615,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_protocol_md_parses_and_is_written_back_identically() {
+        let doc = include_str!("../PROTOCOL.md");
+        let start = doc.find("### 2.1 Example").expect("section 2.1");
+        let block = &doc[start..];
+        let begin = block.find("```text\n").expect("example block") + "```text\n".len();
+        let example = &block[begin..begin + block[begin..].find("```").expect("block end")];
+        let parsed = Transcript::parse(example).unwrap();
+        assert_eq!(parsed.to_text(), example);
+        assert_eq!(
+            parsed.stream(1, Direction::ServerToClient),
+            b"got 12 bytes\ngot 14 bytes\nbye\n"
+        );
+    }
+
+    #[test]
     fn comments_and_blank_lines_are_ignored_and_the_ascii_column_is_informative() {
         let text = "# transcript v1\n# a note\n\n[2] server>client offset 0 len 2\n  00000000  6f 6b   |whatever|\n";
         let parsed = Transcript::parse(text).unwrap();
