@@ -191,15 +191,31 @@ pub enum SeqCheck {
     Old,
 }
 
-/// Remembers the last sequence number of each sender, for at most [`MAX_TRACKED_SENDERS`]
-/// senders.
-#[derive(Debug, Default)]
+/// Remembers the last sequence number of each sender, for at most `capacity` senders
+/// ([`MAX_TRACKED_SENDERS`] by default); beyond that the least recently heard is forgotten.
+#[derive(Debug)]
 pub struct SeqTracker {
+    capacity: usize,
     last: HashMap<u64, (u64, u64)>, // instance -> (last seq, age stamp)
     clock: u64,
 }
 
+impl Default for SeqTracker {
+    fn default() -> Self {
+        SeqTracker::with_capacity(MAX_TRACKED_SENDERS)
+    }
+}
+
 impl SeqTracker {
+    /// A tracker for at most `capacity` senders (at least 1).
+    pub fn with_capacity(capacity: usize) -> SeqTracker {
+        SeqTracker {
+            capacity: capacity.max(1),
+            last: HashMap::new(),
+            clock: 0,
+        }
+    }
+
     /// Records `msg` and says whether it came in order.
     pub fn check(&mut self, msg: &ChatMessage) -> SeqCheck {
         self.clock += 1;
@@ -211,7 +227,7 @@ impl SeqTracker {
                 missed: msg.seq - last - 1,
             },
         };
-        if !self.last.contains_key(&msg.instance) && self.last.len() >= MAX_TRACKED_SENDERS {
+        if !self.last.contains_key(&msg.instance) && self.last.len() >= self.capacity {
             self.forget_oldest();
         }
         self.last.insert(msg.instance, (msg.seq, self.clock));
@@ -426,6 +442,26 @@ mod tests {
             });
         }
         assert_eq!(tracker.len(), MAX_TRACKED_SENDERS);
+
+        // A small bound forgets the least recently heard sender first.
+        let mut small = SeqTracker::with_capacity(2);
+        let msg = |instance, seq| ChatMessage {
+            instance,
+            seq,
+            name: "x".into(),
+            text: String::new(),
+        };
+        small.check(&msg(1, 1));
+        small.check(&msg(2, 1));
+        small.check(&msg(1, 2)); // 1 heard again: 2 is now the oldest
+        small.check(&msg(3, 1)); // forgets 2
+        assert_eq!(small.len(), 2);
+        assert_eq!(small.check(&msg(1, 3)), SeqCheck::InOrder, "1 was kept");
+        assert_eq!(
+            small.check(&msg(2, 5)),
+            SeqCheck::InOrder,
+            "2 was forgotten: a fresh start, no gap"
+        );
     }
 
     #[test]

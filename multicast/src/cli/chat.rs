@@ -22,8 +22,8 @@ use std::thread;
 use anyhow::Context;
 use multicast::MulticastSocket;
 use multicast::chat::{
-    ChatDecodeError, ChatMessage, MAX_CHAT_DATAGRAM, SeqCheck, SeqTracker, check_name,
-    new_instance_id, printable,
+    ChatDecodeError, ChatMessage, MAX_CHAT_DATAGRAM, MAX_TRACKED_SENDERS, SeqCheck, SeqTracker,
+    check_name, new_instance_id, printable,
 };
 
 use super::UsageError;
@@ -43,6 +43,11 @@ pub struct Args {
     /// Time-to-live (IPv4) / hop limit (IPv6) of sent lines
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=255))]
     ttl: u32,
+
+    /// Most senders whose sequence numbers are remembered (the least recently heard is forgotten)
+    #[arg(long, value_name = "N", default_value_t = MAX_TRACKED_SENDERS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    max_senders: usize,
 
     /// Deliver to chat instances on this host too (IP_MULTICAST_LOOP): true or false
     #[arg(long = "loop", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
@@ -76,7 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let receiver = {
         let shutdown = shutdown.clone();
-        thread::spawn(move || receive_loop(&listener, me, &shutdown))
+        let tracker = SeqTracker::with_capacity(args.max_senders);
+        thread::spawn(move || receive_loop(&listener, me, tracker, &shutdown))
     };
     let result = send_loop(&sender, group, me, &args.name, &shutdown);
     shutdown.trigger();
@@ -139,8 +145,12 @@ fn stdin_lines() -> mpsc::Receiver<String> {
 }
 
 /// Prints everyone else's datagrams until shutdown.
-fn receive_loop(listener: &MulticastSocket, me: u64, shutdown: &Shutdown) -> anyhow::Result<()> {
-    let mut tracker = SeqTracker::default();
+fn receive_loop(
+    listener: &MulticastSocket,
+    me: u64,
+    mut tracker: SeqTracker,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     // One byte more than the limit, so an oversized datagram is seen as such, not cut to fit.
     let mut buf = [0u8; MAX_CHAT_DATAGRAM + 1];
     while !shutdown.requested() {
