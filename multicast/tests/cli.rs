@@ -139,6 +139,17 @@ fn chat_instances_see_each_other_but_not_themselves() {
 }
 
 #[test]
+fn a_chat_line_over_the_datagram_limit_is_refused_and_the_chat_goes_on() {
+    let mut frank = Proc::multicast(&["chat", "--group", &fresh(29), "--name", "frank"]);
+    let group = listening_addr(&frank.line(WAIT)).to_string();
+    let mut gina = Proc::multicast(&["chat", "--group", &group, "--name", "gina"]);
+    gina.line(WAIT);
+    frank.write_line(&"x".repeat(multicast::chat::MAX_CHAT_DATAGRAM));
+    frank.write_line("short");
+    assert_eq!(gina.line(WAIT), "frank: short");
+}
+
+#[test]
 fn chat_reports_missing_sequence_numbers() {
     let mut carol = Proc::multicast(&["chat", "--group", &fresh(25), "--name", "carol"]);
     let group: std::net::SocketAddr = listening_addr(&carol.line(WAIT));

@@ -20,11 +20,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 
 use anyhow::Context;
-use multicast::MulticastSocket;
 use multicast::chat::{
     ChatDecodeError, ChatMessage, MAX_CHAT_DATAGRAM, MAX_TRACKED_SENDERS, SeqCheck, SeqTracker,
     check_name, new_instance_id, printable,
 };
+use multicast::{MulticastError, MulticastSocket};
 
 use super::UsageError;
 use super::shutdown::{POLL, Shutdown};
@@ -120,11 +120,18 @@ fn send_loop(
             name: name.into(),
             text: line.into(),
         };
-        match msg.encode() {
-            Ok(bytes) => {
-                sender.send_to(&bytes, group).context("send")?;
+        let bytes = match msg.encode() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("! not sent: {e}");
+                continue;
             }
-            Err(e) => eprintln!("! not sent: {e}"),
+        };
+        match sender.send_to(&bytes, group) {
+            Ok(_) => {}
+            // One lost line (a full send queue, a link that went down) is not the end of the chat.
+            Err(MulticastError::Udp(e)) if e.is_per_datagram() => eprintln!("! not sent: {e}"),
+            Err(e) => return Err(e).context("send"),
         }
     }
     Ok(())
