@@ -35,6 +35,11 @@ pub const DEFAULT_PORT: u16 = 7007;
 /// async server holds it only while data flows, so idle connections cost no buffer.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
+/// The async server's buffer when a burst of bytes begins: big enough for any
+/// request/response message, small enough to take and give back cheaply. It grows to
+/// [`BUFFER_SIZE`] as soon as a read fills it.
+pub const FIRST_BUFFER: usize = 4 * 1024;
+
 /// Which of the two servers to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -8,7 +8,10 @@
 //! per megabyte), but 10,000 idle connections times 64 KiB would be 640 MiB. So a
 //! connection waits for readability holding no buffer, takes one when bytes arrive, reads
 //! and writes until `recv(2)` says `EAGAIN` (drained), and gives the buffer back. The
-//! buffer is a `BytesMut` that is never zero-filled, so taking one is a plain `malloc`.
+//! buffer starts at 4 KiB and grows to 64 KiB once a read fills it (bulk data is
+//! flowing); it is a `BytesMut` that is never zero-filled, so taking one is a plain
+//! `malloc`. The read deadline is one timer per connection, pushed back only when it
+//! fires, rather than a new timer per read.
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
@@ -19,10 +22,10 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::BUFFER_SIZE;
+use super::{BUFFER_SIZE, FIRST_BUFFER};
 use crate::server::{self, ServerLimits};
 use crate::socket::ServerSocket;
 
@@ -67,21 +70,36 @@ pub async fn echo(
     limits: &ServerLimits,
     stop: &CancellationToken,
 ) -> io::Result<u64> {
+    // One timer and one shutdown waiter for the whole connection, not one per message:
+    // arming a timer costs a lock, so the deadline is only pushed back when it fires.
+    let mut last_bytes = Instant::now();
+    let idle = sleep(limits.read_timeout);
+    let stopped = stop.cancelled();
+    tokio::pin!(idle, stopped);
     let mut total = 0u64;
+    let mut burst_buffer = FIRST_BUFFER;
     loop {
         // Idle: no buffer held. Wait for bytes, the read deadline, or shutdown.
         tokio::select! {
-            ready = timeout(limits.read_timeout, stream.readable()) => {
-                ready.map_err(|_| deadline("read", limits.read_timeout))??;
+            biased;
+            ready = stream.readable() => ready?,
+            _ = &mut idle => {
+                let deadline = last_bytes + limits.read_timeout;
+                if Instant::now() >= deadline {
+                    return Err(deadline_passed("read", limits.read_timeout));
+                }
+                idle.as_mut().reset(deadline);
+                continue;
             }
-            _ = stop.cancelled() => break, // shutdown: nothing is owed, so just close
+            _ = &mut stopped => break, // shutdown: nothing is owed, so just close
         }
-        match pump(stream, limits.write_timeout).await? {
-            Pumped::Drained(n) => total += n,
-            Pumped::EndOfStream(n) => {
-                total += n;
-                break;
-            }
+        let (moved, ended) = pump(stream, &mut burst_buffer, limits.write_timeout).await?;
+        total += moved;
+        if ended {
+            break;
+        }
+        if moved > 0 {
+            last_bytes = Instant::now();
         }
     }
     // Every chunk was written back before the next read, so nothing is owed:
@@ -90,37 +108,62 @@ pub async fn echo(
     Ok(total)
 }
 
-/// How a burst of reading ended.
-enum Pumped {
-    /// `recv(2)` said `EAGAIN`: the socket is drained for now. Carries bytes echoed.
-    Drained(u64),
-    /// The peer half-closed. Carries bytes echoed.
-    EndOfStream(u64),
-}
-
-/// Takes a buffer and echoes until the socket is drained or the peer half-closes.
-async fn pump(stream: &mut TcpStream, write_timeout: Duration) -> io::Result<Pumped> {
-    let mut buf = BytesMut::with_capacity(BUFFER_SIZE);
+/// Takes a buffer and echoes until `recv(2)` says `EAGAIN` (drained for now) or the peer
+/// half-closes. Returns the bytes echoed and whether the stream ended.
+///
+/// The buffer starts at `size`: [`FIRST_BUFFER`], enough for any request/response message,
+/// and grows to [`BUFFER_SIZE`] once a read fills it, which means bulk data is flowing.
+/// `size` is updated so the next burst starts big if this one had to grow.
+async fn pump(
+    stream: &mut TcpStream,
+    size: &mut usize,
+    write_timeout: Duration,
+) -> io::Result<(u64, bool)> {
+    let mut buf = BytesMut::with_capacity(*size);
+    let mut filled = false;
     let mut moved = 0u64;
     loop {
         buf.clear();
         match stream.try_read_buf(&mut buf) {
-            Ok(0) => return Ok(Pumped::EndOfStream(moved)),
+            Ok(0) => return Ok((moved, true)),
             Ok(n) => {
-                timeout(write_timeout, stream.write_all(&buf))
-                    .await
-                    .map_err(|_| deadline("write", write_timeout))??;
+                write_back(stream, &buf, write_timeout).await?;
                 moved += n as u64;
+                if n == buf.capacity() {
+                    filled = true;
+                    if n < BUFFER_SIZE {
+                        buf = BytesMut::with_capacity(BUFFER_SIZE);
+                    }
+                }
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(Pumped::Drained(moved)),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                *size = if filled { BUFFER_SIZE } else { FIRST_BUFFER };
+                return Ok((moved, false));
+            }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         }
     }
 }
 
+/// Writes all of `data`: first straight away (`send(2)` usually takes it all), and only if
+/// the kernel's buffer is full, waits for room under the write deadline.
+async fn write_back(stream: &mut TcpStream, data: &[u8], write_timeout: Duration) -> io::Result<()> {
+    let written = match stream.try_write(data) {
+        Ok(n) => n,
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(err) => return Err(err),
+    };
+    if written < data.len() {
+        timeout(write_timeout, stream.write_all(&data[written..]))
+            .await
+            .map_err(|_| deadline_passed("write", write_timeout))??;
+    }
+    Ok(())
+}
+
 /// The error for a deadline that passed without progress from the peer.
-fn deadline(what: &str, limit: Duration) -> io::Error {
+fn deadline_passed(what: &str, limit: Duration) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!("no {what} progress from the peer within {} ms", limit.as_millis()),
