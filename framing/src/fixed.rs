@@ -28,6 +28,12 @@ pub struct FixedStr<const N: usize>(String);
 impl<const N: usize> FixedStr<N> {
     /// Checks that `text` fits in `N` bytes and has no NUL (which would end it early).
     pub fn new(text: &str) -> Result<Self, WireError> {
+        Self::check(text)?;
+        Ok(FixedStr(text.to_owned()))
+    }
+
+    /// The two rules a fixed-width string must keep to survive the trip.
+    fn check(text: &str) -> Result<(), WireError> {
         if text.len() > N {
             return Err(WireError::FixedTooLong {
                 len: text.len(),
@@ -37,7 +43,7 @@ impl<const N: usize> FixedStr<N> {
         if text.contains('\0') {
             return Err(WireError::FixedNul);
         }
-        Ok(FixedStr(text.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -69,9 +75,9 @@ impl<const N: usize> fmt::Display for FixedStr<N> {
 impl<const N: usize> Wire for FixedStr<N> {
     fn encode(&self, out: &mut BytesMut, _: Profile) -> Result<(), WireError> {
         // Checked again: the field is private, but a future constructor might forget.
-        let checked = FixedStr::<N>::new(&self.0)?;
-        out.put_slice(checked.0.as_bytes());
-        out.put_bytes(0, N - checked.0.len());
+        Self::check(&self.0)?;
+        out.put_slice(self.0.as_bytes());
+        out.put_bytes(0, N - self.0.len());
         Ok(())
     }
 

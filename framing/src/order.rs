@@ -53,8 +53,8 @@ impl Endian {
     /// If `bytes` is empty or longer than 8: callers pass fixed widths, never peer data.
     pub fn read_uint(self, bytes: &[u8]) -> u64 {
         match self {
-            Endian::Big => BigEndian::read_uint(bytes, bytes.len()),
-            Endian::Little => LittleEndian::read_uint(bytes, bytes.len()),
+            Endian::Big => read_uint::<BigEndian>(bytes),
+            Endian::Little => read_uint::<LittleEndian>(bytes),
         }
     }
 
@@ -64,8 +64,8 @@ impl Endian {
     /// If `value` does not fit in `out.len()` bytes; callers check first.
     pub fn write_uint(self, out: &mut [u8], value: u64) {
         match self {
-            Endian::Big => BigEndian::write_uint(out, value, out.len()),
-            Endian::Little => LittleEndian::write_uint(out, value, out.len()),
+            Endian::Big => write_uint::<BigEndian>(out, value),
+            Endian::Little => write_uint::<LittleEndian>(out, value),
         }
     }
 
@@ -84,6 +84,29 @@ impl fmt::Display for Endian {
             Endian::Big => "big-endian",
             Endian::Little => "little-endian",
         })
+    }
+}
+
+/// The common widths get byteorder's fixed-size loads (one instruction and a byte swap);
+/// only odd widths take the general loop. This is the hot path of every frame header.
+fn read_uint<B: ByteOrder>(bytes: &[u8]) -> u64 {
+    match bytes.len() {
+        1 => u64::from(bytes[0]),
+        2 => u64::from(B::read_u16(bytes)),
+        4 => u64::from(B::read_u32(bytes)),
+        8 => B::read_u64(bytes),
+        n => B::read_uint(bytes, n),
+    }
+}
+
+/// The writing twin of [`read_uint`]; `value` must fit (checked by the caller).
+fn write_uint<B: ByteOrder>(out: &mut [u8], value: u64) {
+    match out.len() {
+        1 => out[0] = value as u8,
+        2 => B::write_u16(out, value as u16),
+        4 => B::write_u32(out, value as u32),
+        8 => B::write_u64(out, value),
+        n => B::write_uint(out, value, n),
     }
 }
 
