@@ -232,3 +232,39 @@ pub fn poll_once(mut running: ReplyFuture) -> Result<Outcome, ReplyFuture> {
         Poll::Pending => Err(running),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call_header() -> Header {
+        Header {
+            profile: Profile::LE32,
+            kind: Kind::Call,
+            call_id: 9,
+            program: 1,
+            version: 1,
+            procedure: 1,
+            deadline_ms: 100,
+        }
+    }
+
+    #[test]
+    fn a_reply_over_the_limit_becomes_a_too_large_error_for_that_call() {
+        let reply = reply_message(&call_header(), Ok(Bytes::from(vec![0u8; 100])), 100);
+        assert_eq!((reply.header.kind, reply.header.call_id), (Kind::Error, 9));
+        let fault = Fault::decode(reply.body, Profile::LE32).unwrap();
+        assert_eq!(fault.code, ErrorCode::TooLarge as u32);
+        let fits = reply_message(&call_header(), Ok(Bytes::from(vec![0u8; 64])), 100);
+        assert_eq!((fits.header.kind, fits.len()), (Kind::Reply, 100));
+    }
+
+    #[test]
+    fn an_empty_registry_knows_no_program() {
+        let call = Message::new(call_header(), Bytes::new());
+        match Registry::new().start(call) {
+            Started::Now(Err(fault)) => assert_eq!(fault.code, ErrorCode::UnknownProgram as u32),
+            _ => panic!("expected UnknownProgram"),
+        }
+    }
+}
