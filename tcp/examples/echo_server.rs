@@ -15,7 +15,9 @@ use std::io::{Read, Write};
 use tcp::{ServerSocket, Socket};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bind = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7007".into());
+    let bind = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7007".into());
     let server = ServerSocket::bind_host(&bind)?; // socket(2), bind(2), listen(2)
     println!("listening on {}", server.local_addr()?);
     loop {

@@ -58,12 +58,20 @@ fn help_of_every_subcommand() {
         &["bench"],
         &["bench", "echo"],
         &["bench", "stream"],
+        &["bench", "idle"],
         &["bench", "chat"],
     ];
     for path in subcommands {
         let output = run(&[*path, &["--help"]].concat());
         assert!(output.status.success(), "{path:?} --help failed");
-        let name = format!("help_{}", if path.is_empty() { "tcp".to_owned() } else { path.join("_") });
+        let name = format!(
+            "help_{}",
+            if path.is_empty() {
+                "tcp".to_owned()
+            } else {
+                path.join("_")
+            }
+        );
         insta::assert_snapshot!(name, String::from_utf8_lossy(&output.stdout));
     }
 }
@@ -76,14 +84,21 @@ fn demo_transcript() {
         "demo failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    insta::assert_snapshot!("demo", redact_ports(&String::from_utf8_lossy(&output.stdout)));
+    insta::assert_snapshot!(
+        "demo",
+        redact_ports(&String::from_utf8_lossy(&output.stdout))
+    );
 }
 
 /// Asserts exit code 1 and exactly one stderr line containing every `needles`.
 fn assert_one_line_error(output: &Output, needles: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "expected one line, got: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "expected one line, got: {stderr}"
+    );
     for needle in needles {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }
@@ -164,7 +179,9 @@ fn read_listening_line(child: &mut Child) -> SocketAddr {
 
 fn echo_once(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(data).unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
     let mut back = Vec::new();
@@ -210,7 +227,10 @@ fn running_out_of_file_descriptors_backs_off_and_recovers() {
         let flood: Vec<TcpStream> = (0..48).map(|_| TcpStream::connect(addr).unwrap()).collect();
         std::thread::sleep(Duration::from_millis(500));
         let cpu = cpu_ticks(server.id());
-        assert!(cpu < 25, "{mode}: {cpu} ticks of CPU in 0.5 s: accept is spinning");
+        assert!(
+            cpu < 25,
+            "{mode}: {cpu} ticks of CPU in 0.5 s: accept is spinning"
+        );
         drop(flood);
         assert_eq!(server.try_wait().unwrap(), None, "{mode}: the server died");
         assert_eq!(echo_once(addr, b"still here\n"), b"still here\n", "{mode}");

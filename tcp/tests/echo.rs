@@ -86,9 +86,14 @@ fn half_close_ordering(mode: Mode) {
     assert_eq!(&first, b"abc");
 
     // Before we half-close, the server must keep the connection open, waiting for us.
-    client.set_so_timeout(Some(Duration::from_millis(100))).unwrap();
+    client
+        .set_so_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let err = client.read(&mut [0u8; 1]).unwrap_err();
-    assert!(matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+    assert!(matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ));
 
     // After it: the bytes still owed arrive first, then end-of-stream.
     client.set_so_timeout(Some(TEST_TIMEOUT)).unwrap();
@@ -114,7 +119,10 @@ fn two_hundred_concurrent_clients(mode: Mode) {
         .map(|id| {
             thread::spawn(move || {
                 let data = pattern(4096 + id as usize, id as u8);
-                assert!(echo_all(addr, data.clone()) == data, "client {id} got other bytes");
+                assert!(
+                    echo_all(addr, data.clone()) == data,
+                    "client {id} got other bytes"
+                );
             })
         })
         .collect();
@@ -129,7 +137,8 @@ fn a_reset_mid_transfer_leaves_the_server_serving(mode: Mode) {
     let addr = server.local_addr();
     for _ in 0..5 {
         let rude = connect(addr);
-        rude.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+        rude.set_write_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
         (&rude).write_all(&pattern(512 * 1024, 0x33)).unwrap_or(());
         rude.set_so_linger(Some(Duration::ZERO)).unwrap();
         drop(rude); // close with SO_LINGER 0: an RST, with echoed bytes left unread
@@ -154,7 +163,10 @@ fn the_connection_cap_closes_extra_clients(mode: Mode) {
     drop(held); // a slot frees up once the server sees the close
     let deadline = Instant::now() + TEST_TIMEOUT;
     while !round_trip_works(addr) {
-        assert!(Instant::now() < deadline, "no slot came back after clients left");
+        assert!(
+            Instant::now() < deadline,
+            "no slot came back after clients left"
+        );
         thread::sleep(Duration::from_millis(10));
     }
     server.stop().unwrap();
@@ -188,8 +200,14 @@ fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
     let stalled_at = Instant::now();
     assert_closed_by_server(&mut slow);
     let waited = stalled_at.elapsed();
-    assert!(waited >= Duration::from_millis(150), "dropped too early: {waited:?}");
-    assert!(round_trip_works(server.local_addr()), "others are still served");
+    assert!(
+        waited >= Duration::from_millis(150),
+        "dropped too early: {waited:?}"
+    );
+    assert!(
+        round_trip_works(server.local_addr()),
+        "others are still served"
+    );
     server.stop().unwrap();
 }
 
@@ -203,7 +221,10 @@ fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
     let mut open = round_trip_ok(addr);
     let stopping = Instant::now();
     server.stop().unwrap();
-    assert!(stopping.elapsed() < Duration::from_secs(2), "an idle connection held up shutdown");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "an idle connection held up shutdown"
+    );
     assert_closed_by_server(&mut open);
     let refused = Socket::connect_addr(addr, Some(Duration::from_secs(1)));
     assert!(refused.is_err(), "still accepting after shutdown");
@@ -213,7 +234,10 @@ fn ipv6_loopback_works(mode: Mode) {
     let server = EchoServer::start(mode, "[::1]:0".parse().unwrap(), ServerLimits::default())
         .expect("bind [::1]");
     assert!(server.local_addr().is_ipv6());
-    assert_eq!(echo_all(server.local_addr(), b"over IPv6\n".to_vec()), b"over IPv6\n");
+    assert_eq!(
+        echo_all(server.local_addr(), b"over IPv6\n".to_vec()),
+        b"over IPv6\n"
+    );
     server.stop().unwrap();
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tcp::bench::{echo::EchoBench, stream::StreamBench};
+use tcp::bench::{echo::EchoBench, idle::IdleBench, stream::StreamBench};
 use tcp::socket::resolve;
 
 use super::{chat, runtime};
@@ -16,6 +16,8 @@ pub enum BenchCommand {
     Echo(BenchEchoArgs),
     /// Bulk data through an echo server, both ways at once: echoed MB/s.
     Stream(BenchStreamArgs),
+    /// Holds many idle connections to an echo server and reports its resident memory.
+    Idle(BenchIdleArgs),
     /// Fan-out through a chat server: delivered messages/s and delivery latency.
     Chat(chat::BenchChatArgs),
 }
@@ -51,11 +53,29 @@ pub struct BenchStreamArgs {
     pub duration_s: f64,
 }
 
+/// Flags of `tcp bench idle`.
+#[derive(Debug, Args)]
+pub struct BenchIdleArgs {
+    /// The echo server, IP:PORT.
+    #[arg(long)]
+    pub addr: String,
+    /// Idle connections to hold (raise `ulimit -n` above this first).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    pub conns: u64,
+    /// The server's process id: its VmRSS is read from /proc/PID/status.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
+    /// Seconds to hold the connections before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    pub settle_s: f64,
+}
+
 /// Runs one bench and prints its `key=value` line.
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Echo(args) => echo(args),
         BenchCommand::Stream(args) => stream(args),
+        BenchCommand::Idle(args) => idle(args),
         BenchCommand::Chat(args) => chat::run_bench(args),
     }
 }
@@ -80,6 +100,18 @@ fn stream(args: BenchStreamArgs) -> anyhow::Result<()> {
     };
     let report = runtime()?.block_on(tcp::bench::stream::run(bench));
     println!("{}", report.summary(&bench));
+    Ok(())
+}
+
+fn idle(args: BenchIdleArgs) -> anyhow::Result<()> {
+    let bench = IdleBench {
+        addr: resolve(&args.addr)?[0],
+        conns: args.conns as usize,
+        server_pid: args.server_pid,
+        settle: duration(args.settle_s)?,
+    };
+    let report = runtime()?.block_on(tcp::bench::idle::run(bench));
+    println!("{}", report.summary());
     Ok(())
 }
 

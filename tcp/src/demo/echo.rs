@@ -16,8 +16,14 @@ use crate::socket::Socket;
 /// If a server cannot start or a reply differs from what was sent.
 pub fn run(out: &mut dyn Write) -> DemoResult {
     for (mode, title) in [
-        (Mode::Blocking, "echo, blocking: one OS thread per connection"),
-        (Mode::Async, "echo, async: tokio tasks over non-blocking sockets"),
+        (
+            Mode::Blocking,
+            "echo, blocking: one OS thread per connection",
+        ),
+        (
+            Mode::Async,
+            "echo, async: tokio tasks over non-blocking sockets",
+        ),
     ] {
         writeln!(out, "== {title} ==")?;
         conversation(mode, out)?;
@@ -46,10 +52,18 @@ fn conversation(mode: Mode, out: &mut dyn Write) -> DemoResult {
     let last = b"the last line\n";
     client.write_all(last)?;
     client.shutdown_output()?;
-    writeln!(out, "client  -> {} then shutdown(SHUT_WR): nothing more to send", show(last))?;
+    writeln!(
+        out,
+        "client  -> {} then shutdown(SHUT_WR): nothing more to send",
+        show(last)
+    )?;
     let mut rest = Vec::new();
     client.read_to_end(&mut rest)?;
-    writeln!(out, "client  <- {} then end-of-stream: the server owed nothing more", show(&rest))?;
+    writeln!(
+        out,
+        "client  <- {} then end-of-stream: the server owed nothing more",
+        show(&rest)
+    )?;
     check(last, &rest)?;
 
     server.stop()?;
@@ -59,7 +73,11 @@ fn conversation(mode: Mode, out: &mut dyn Write) -> DemoResult {
 
 /// `"text\n" (N bytes)`, with escapes for control characters.
 fn show(bytes: &[u8]) -> String {
-    format!("{:?} ({} bytes)", String::from_utf8_lossy(bytes), bytes.len())
+    format!(
+        "{:?} ({} bytes)",
+        String::from_utf8_lossy(bytes),
+        bytes.len()
+    )
 }
 
 /// Fails the demo when the echo differs from what was sent.

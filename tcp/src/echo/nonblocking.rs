@@ -54,7 +54,12 @@ pub async fn serve(listener: TcpListener, limits: ServerLimits, shutdown: Cancel
 }
 
 /// Echoes one connection and logs how it ended.
-async fn handle(mut stream: TcpStream, peer: SocketAddr, limits: ServerLimits, stop: CancellationToken) {
+async fn handle(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    limits: ServerLimits,
+    stop: CancellationToken,
+) {
     match echo(&mut stream, &limits, &stop).await {
         Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
         Err(err) => tracing::warn!(%peer, error = %err, "echo connection dropped"),
@@ -148,7 +153,11 @@ async fn pump(
 
 /// Writes all of `data`: first straight away (`send(2)` usually takes it all), and only if
 /// the kernel's buffer is full, waits for room under the write deadline.
-async fn write_back(stream: &mut TcpStream, data: &[u8], write_timeout: Duration) -> io::Result<()> {
+async fn write_back(
+    stream: &mut TcpStream,
+    data: &[u8],
+    write_timeout: Duration,
+) -> io::Result<()> {
     let written = match stream.try_write(data) {
         Ok(n) => n,
         Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
@@ -166,6 +175,9 @@ async fn write_back(stream: &mut TcpStream, data: &[u8], write_timeout: Duration
 fn deadline_passed(what: &str, limit: Duration) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
-        format!("no {what} progress from the peer within {} ms", limit.as_millis()),
+        format!(
+            "no {what} progress from the peer within {} ms",
+            limit.as_millis()
+        ),
     )
 }

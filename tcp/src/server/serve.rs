@@ -66,11 +66,12 @@ fn reap_finished(tasks: &mut JoinSet<()>) {
 
 /// Waits up to `grace` for the connection tasks, then aborts the ones left.
 async fn drain(mut tasks: JoinSet<()>, grace: Duration) {
-    tracing::info!(open = tasks.len(), "stopped accepting; waiting for open connections");
-    let finished = tokio::time::timeout(grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    tracing::info!(
+        open = tasks.len(),
+        "stopped accepting; waiting for open connections"
+    );
+    let finished =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     if finished.is_err() {
         tracing::warn!(left = tasks.len(), "grace period over; closing the rest");
         tasks.shutdown().await;

@@ -43,7 +43,9 @@ pub enum SocketError {
 
 fn hint_for_bind(err: &io::Error) -> &'static str {
     match err.kind() {
-        io::ErrorKind::AddrInUse => " (another process uses this port: pick another with --bind, or port 0)",
+        io::ErrorKind::AddrInUse => {
+            " (another process uses this port: pick another with --bind, or port 0)"
+        }
         io::ErrorKind::AddrNotAvailable => " (this machine has no such address)",
         io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
         _ => "",

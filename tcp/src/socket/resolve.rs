@@ -46,6 +46,9 @@ mod tests {
 
     #[test]
     fn a_missing_port_is_an_error() {
-        assert!(matches!(resolve("127.0.0.1"), Err(SocketError::Resolve { .. })));
+        assert!(matches!(
+            resolve("127.0.0.1"),
+            Err(SocketError::Resolve { .. })
+        ));
     }
 }

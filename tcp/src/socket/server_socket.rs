@@ -170,13 +170,18 @@ mod tests {
         let taken = first.local_addr().unwrap();
         let err = ServerSocket::bind(taken).unwrap_err();
         assert!(matches!(err, SocketError::Bind { .. }), "{err}");
-        assert!(err.to_string().contains("another process uses this port"), "{err}");
+        assert!(
+            err.to_string().contains("another process uses this port"),
+            "{err}"
+        );
     }
 
     #[test]
     fn accept_times_out_with_so_timeout() {
         let server = ServerSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        server.set_so_timeout(Some(Duration::from_millis(20))).unwrap();
+        server
+            .set_so_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
         let err = server.accept().unwrap_err();
         assert!(matches!(
             err.kind(),
@@ -193,6 +198,9 @@ mod tests {
         let port = server.local_addr().unwrap().port();
         let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         let (_conn, peer) = server.accept().unwrap();
-        assert!(peer.is_ipv6(), "IPv4 client seen as a mapped IPv6 address: {peer}");
+        assert!(
+            peer.is_ipv6(),
+            "IPv4 client seen as a mapped IPv6 address: {peer}"
+        );
     }
 }
