@@ -76,7 +76,8 @@ impl Socket {
         self.inner.set_read_timeout(timeout)
     }
 
-    /// Reads `SO_RCVTIMEO`: Java's `getSoTimeout`.
+    /// Reads `SO_RCVTIMEO`: Java's `getSoTimeout`. Linux keeps it in clock ticks, so it
+    /// may read back rounded (30 ms set, 32 ms read).
     ///
     /// # Errors
     /// If `getsockopt(2)` fails.
