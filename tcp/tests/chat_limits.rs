@@ -203,3 +203,31 @@ async fn connections_over_the_cap_are_closed_at_once() {
     alice.send(b"/who\n").await;
     alice.expect("* online: alice bob\n").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_socket_stays_full_past_the_write_deadline_is_evicted() {
+    // A queue too big to overflow here: only the write deadline can catch the slow member.
+    let limits = ServerLimits {
+        write_timeout: Duration::from_millis(300),
+        ..ServerLimits::default()
+    };
+    let config = ChatConfig {
+        queue_bytes: 64 << 20,
+        limits,
+        ..ChatConfig::default()
+    };
+    let server = start(config).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = Peer::from_stream(socket.connect(server.addr).await.unwrap());
+    slow.send(b"slow\n").await;
+    slow.expect("* slow joined\n").await;
+    let mut alice = Peer::join(server.addr, "alice").await;
+    // About 1 MB: far more than the kernel buffers between the server and `slow` hold.
+    let line = format!("{}\n", "z".repeat(1000));
+    for _ in 0..1000 {
+        alice.send(line.as_bytes()).await;
+    }
+    alice.expect("* slow left\n").await;
+    assert_eq!(server.registry.names(), vec!["alice"]);
+}

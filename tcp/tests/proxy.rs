@@ -225,3 +225,65 @@ async fn a_recorded_conversation_matches_its_snapshot() {
     let received = transcript.stream(1, Direction::ServerToClient);
     assert_eq!(received, b"got 12 bytes\ngot 14 bytes\ngot 42 bytes\nbye\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_idle_past_the_read_deadline_is_closed() {
+    let upstream = line_server().await;
+    let mut config = ProxyConfig::new(upstream);
+    config.limits.read_timeout = Duration::from_millis(200);
+    let (addr, _stop) = proxy(config, None).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"one\n").await.unwrap();
+    let mut got = Vec::new();
+    let start = Instant::now();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got, b"got 4 bytes\n",
+        "the answer arrives, then the idle connection is closed"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_from_the_server_ends_the_connection_and_the_proxy_goes_on() {
+    // An upstream that resets every connection as soon as it has read a byte.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut byte = [0u8; 1];
+            let _ = stream.read(&mut byte).await;
+            stream.set_zero_linger().unwrap();
+        }
+    });
+    let out = Shared::default();
+    let recorder = Recorder::new(Box::new(out.clone())).unwrap();
+    let (addr, _stop) = proxy(ProxyConfig::new(upstream), Some(recorder)).await;
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"x").await.unwrap();
+        let mut got = Vec::new();
+        let ended = tokio::time::timeout(WAIT, stream.read_to_end(&mut got))
+            .await
+            .unwrap();
+        assert!(got.is_empty(), "nothing was sent back: {got:?} {ended:?}");
+    }
+    let text = tokio::time::timeout(WAIT, async {
+        loop {
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            if text.contains("[2] close") {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        text.contains("[1] server>client offset 0 reset\n"),
+        "{text}"
+    );
+}

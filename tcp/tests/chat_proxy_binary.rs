@@ -1,0 +1,178 @@
+//! `tcp chat-server`, `tcp chat-client` and `tcp proxy` as processes: the `listening on`
+//! line, two chat clients talking, SIGTERM, the recorded transcript on disk, and one clear
+//! error line for mistakes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tcp::transcript::{Direction, Transcript};
+
+fn tcp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tcp"));
+    command.env_remove("RUST_LOG");
+    command
+}
+
+/// Starts a server subcommand with stdout piped; returns it and its `listening on` address.
+fn spawn_server(args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = tcp()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {line:?}"));
+    (child, addr.trim_end().parse().unwrap())
+}
+
+fn terminate(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "a server exits 0 on SIGTERM"
+    );
+}
+
+fn read_line(reader: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line
+}
+
+#[test]
+fn two_chat_clients_talk_through_the_server_and_sigterm_ends_it_cleanly() {
+    let (server, addr) = spawn_server(&["chat-server", "--bind", "127.0.0.1:0"]);
+    let mut alice = tcp()
+        .args(["chat-client", &addr.to_string(), "--name", "alice"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut alice_screen = BufReader::new(alice.stdout.take().unwrap());
+    assert_eq!(read_line(&mut alice_screen), "* alice joined\n");
+
+    // bob: a raw socket, so the test controls the timing.
+    let mut bob = TcpStream::connect(addr).unwrap();
+    bob.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    bob.write_all(b"bob\n").unwrap();
+    let mut bob_screen = BufReader::new(bob.try_clone().unwrap());
+    assert_eq!(read_line(&mut bob_screen), "* bob joined\n");
+    assert_eq!(read_line(&mut alice_screen), "* bob joined\n");
+
+    alice
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"hello from a process\n")
+        .unwrap();
+    assert_eq!(read_line(&mut bob_screen), "alice: hello from a process\n");
+    bob.write_all(b"hi\n").unwrap();
+    assert_eq!(read_line(&mut alice_screen), "bob: hi\n");
+
+    drop(alice.stdin.take()); // end of input: the client half-closes and leaves
+    assert_eq!(read_line(&mut bob_screen), "* alice left\n");
+    assert!(alice.wait().unwrap().success());
+    terminate(server);
+    assert_eq!(read_line(&mut bob_screen), "* server shutting down\n");
+}
+
+#[test]
+fn the_proxy_records_a_transcript_file_that_parses() {
+    // Upstream: a one-shot echo that answers after the client's half-close.
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = upstream.local_addr().unwrap().to_string();
+    let echo = std::thread::spawn(move || {
+        let (mut stream, _) = upstream.accept().unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).unwrap();
+        stream.write_all(&got).unwrap();
+    });
+    let file = std::env::temp_dir().join(format!("tcp-proxy-test-{}.txt", std::process::id()));
+    let record = file.to_str().unwrap();
+    let (proxy, addr) = spawn_server(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--to",
+        &to,
+        "--record",
+        record,
+    ]);
+    let mut client = TcpStream::connect(addr).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    client.write_all(b"ping \x00\xff\n").unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    client.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"ping \x00\xff\n");
+    echo.join().unwrap();
+    terminate(proxy);
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let transcript = Transcript::parse(&text).unwrap();
+    assert_eq!(
+        transcript.stream(1, Direction::ClientToServer),
+        b"ping \x00\xff\n"
+    );
+    assert_eq!(
+        transcript.stream(1, Direction::ServerToClient),
+        b"ping \x00\xff\n"
+    );
+    assert!(text.ends_with("[1] close\n"), "{text}");
+}
+
+#[test]
+fn mistakes_are_one_line_and_exit_1() {
+    // Nothing listens on a port that was just free.
+    let free = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["chat-client", &free.to_string(), "--name", "alice"],
+            "cannot connect",
+        ),
+        (
+            &["chat-client", "127.0.0.1:1", "--name", "two words"],
+            "no spaces",
+        ),
+        (
+            &[
+                "proxy",
+                "--listen",
+                "127.0.0.1:0",
+                "--to",
+                "no-such-host.invalid:80",
+            ],
+            "cannot resolve",
+        ),
+        (
+            &["chat-server", "--bind", "no-such-host.invalid:7070"],
+            "cannot resolve",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = tcp().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
