@@ -5,9 +5,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::RpcError;
+use crate::handle::ServerHandle;
 use crate::message::{Header, Message};
 use crate::registry::Registry;
-use crate::handle::ServerHandle;
 use crate::tcp_transport::{TcpChannel, TcpServerConfig};
 use crate::udp_transport::UdpChannel;
 
@@ -54,7 +54,12 @@ impl Channel {
 
     /// Sends a call (the channel fills in call id and deadline) and waits up to
     /// `timeout` for its reply.
-    pub async fn call(&self, header: Header, body: Bytes, timeout: Duration) -> Result<Message, RpcError> {
+    pub async fn call(
+        &self,
+        header: Header,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Message, RpcError> {
         match self {
             Channel::Tcp(c) => c.call(header, body, timeout).await,
             Channel::Udp(c) => c.call(header, body, timeout).await,

@@ -194,7 +194,9 @@ impl demo::Service for DemoService {
 
     async fn sleep(&self, ms: u32) -> Result<u32, DemoError> {
         if ms > MAX_SLEEP_MS {
-            return Err(DemoError::TooLong { max_ms: MAX_SLEEP_MS });
+            return Err(DemoError::TooLong {
+                max_ms: MAX_SLEEP_MS,
+            });
         }
         tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
         Ok(ms)
@@ -205,7 +207,10 @@ impl demo::Service for DemoService {
         let mut total = self.counter.load(Ordering::SeqCst);
         loop {
             let new = total.checked_add(by).ok_or(DemoError::Overflow)?;
-            match self.counter.compare_exchange(total, new, Ordering::SeqCst, Ordering::SeqCst) {
+            match self
+                .counter
+                .compare_exchange(total, new, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => return Ok(new),
                 Err(now) => total = now,
             }

@@ -28,12 +28,20 @@ pub fn annotated(message: &Message) -> String {
         (field::PROGRAM, "program", format!("{:#x}", h.program)),
         (field::PROGRAM_VERSION, "prog vers", h.version.to_string()),
         (field::PROCEDURE, "procedure", h.procedure.to_string()),
-        (field::DEADLINE_MS, "deadline", format!("{} ms", h.deadline_ms)),
+        (
+            field::DEADLINE_MS,
+            "deadline",
+            format!("{} ms", h.deadline_ms),
+        ),
     ];
     let mut out = String::new();
     for (range, name, value) in rows {
         let hex = hex_bytes(&bytes[range.clone()]);
-        let _ = writeln!(out, "{:02}..{:02}  {hex:<24}  {name:<9}  {value}", range.start, range.end);
+        let _ = writeln!(
+            out,
+            "{:02}..{:02}  {hex:<24}  {name:<9}  {value}",
+            range.start, range.end
+        );
     }
     let body = &bytes[HEADER_LEN..];
     let _ = writeln!(out, "body ({} bytes):", body.len());

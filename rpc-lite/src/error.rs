@@ -113,7 +113,13 @@ impl Fault {
     }
 
     /// Turns a received fault into the caller's error (application faults aside).
-    pub fn into_rpc_error(self, program: u32, version: u32, procedure: u32, p: Profile) -> RpcError {
+    pub fn into_rpc_error(
+        self,
+        program: u32,
+        version: u32,
+        procedure: u32,
+        p: Profile,
+    ) -> RpcError {
         match ErrorCode::from_u32(self.code) {
             Some(ErrorCode::UnknownProgram) => RpcError::UnknownProgram { program },
             Some(ErrorCode::VersionMismatch) => RpcError::VersionMismatch {
@@ -255,7 +261,9 @@ mod tests {
         let back = Fault::decode(fault.encode(Profile::BE32), Profile::BE32).unwrap();
         assert_eq!(back, fault);
         let err = back.into_rpc_error(0x2000_0001, 2, 1, Profile::BE32);
-        assert!(matches!(err, RpcError::VersionMismatch { requested: 2, ref served } if served == &[1, 3]));
+        assert!(
+            matches!(err, RpcError::VersionMismatch { requested: 2, ref served } if served == &[1, 3])
+        );
     }
 
     #[test]

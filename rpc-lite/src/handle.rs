@@ -42,4 +42,3 @@ impl Drop for ServerHandle {
         self.shutdown.cancel();
     }
 }
-

@@ -198,7 +198,10 @@ pub fn reply_message(call: &Header, outcome: Outcome, max_len: usize) -> Message
     if message.len() <= max_len {
         return message;
     }
-    let text = format!("reply of {} bytes exceeds the limit of {max_len}", message.len());
+    let text = format!(
+        "reply of {} bytes exceeds the limit of {max_len}",
+        message.len()
+    );
     let fault = Fault::new(ErrorCode::TooLarge, text);
     Message::new(call.answer(Kind::Error), fault.encode(call.profile))
 }

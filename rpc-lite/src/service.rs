@@ -36,12 +36,12 @@
 //!     }
 //! }
 //!
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! # fn main() { tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let registry = Registry::new().with(greeter::Server::new(Polite));
 //! let (channel, _server) = Channel::in_process(registry).await.unwrap();
 //! let client = greeter::Client::new(channel);
 //! assert_eq!(client.hello("ada".into()).await.unwrap(), "hello, ada");
-//! # });
+//! # }); }
 //! ```
 
 use std::fmt::Display;
@@ -95,14 +95,20 @@ pub fn decode_args<A: Wire>(args: Bytes, profile: Profile) -> Result<A, Fault> {
 
 /// Skeleton helper: marshals a procedure's result (or its application error) for the
 /// caller, in the caller's representation.
-pub fn encode_outcome<T: Wire, E: Wire + Display>(result: Result<T, E>, profile: Profile) -> Outcome {
+pub fn encode_outcome<T: Wire, E: Wire + Display>(
+    result: Result<T, E>,
+    profile: Profile,
+) -> Outcome {
     match result {
         Ok(value) => to_bytes(&value, profile)
             .map_err(|e| Fault::new(ErrorCode::Unrepresentable, format!("result: {e}"))),
         Err(error) => {
             let mut fault = Fault::new(ErrorCode::Application, error.to_string());
             fault.detail = to_bytes(&error, profile).map_err(|e| {
-                Fault::new(ErrorCode::Unrepresentable, format!("application error: {e}"))
+                Fault::new(
+                    ErrorCode::Unrepresentable,
+                    format!("application error: {e}"),
+                )
             })?;
             Err(fault)
         }

@@ -131,9 +131,13 @@ impl Stub {
 fn check_reply(call: &Header, reply: &Message) -> Result<(), RpcError> {
     let h = &reply.header;
     if h.kind == Kind::Call {
-        return Err(RpcError::Protocol("got a call where a reply was due".into()));
+        return Err(RpcError::Protocol(
+            "got a call where a reply was due".into(),
+        ));
     }
-    if h.kind == Kind::Reply && (h.program, h.version, h.procedure) != (call.program, call.version, call.procedure) {
+    if h.kind == Kind::Reply
+        && (h.program, h.version, h.procedure) != (call.program, call.version, call.procedure)
+    {
         return Err(RpcError::Protocol(format!(
             "reply names program {:#x} v{} procedure {}, the call was {:#x} v{} procedure {}",
             h.program, h.version, h.procedure, call.program, call.version, call.procedure

@@ -20,15 +20,25 @@ fn serve(extra: &[&str]) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on ").expect("first line").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line")
+        .to_string();
     (child, addr)
 }
 
 fn rpc(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
 }
 
 fn terminate(mut child: Child) -> i32 {
@@ -40,15 +50,30 @@ fn terminate(mut child: Child) -> i32 {
 #[test]
 fn call_list_and_errors_from_the_command_line() {
     let (server, addr) = serve(&[]);
-    assert_eq!(rpc(&["call", &addr, "add", "2", "3"]), (0, "5\n".into(), String::new()));
-    assert_eq!(rpc(&["call", &addr, "add", "-2", "-3", "--profile", "be32"]).1, "-5\n");
+    assert_eq!(
+        rpc(&["call", &addr, "add", "2", "3"]),
+        (0, "5\n".into(), String::new())
+    );
+    assert_eq!(
+        rpc(&["call", &addr, "add", "-2", "-3", "--profile", "be32"]).1,
+        "-5\n"
+    );
     let (code, _, err) = rpc(&["call", &addr, "divide", "1", "0"]);
-    assert_eq!((code, err.as_str()), (1, "rpc-lite: the procedure failed: division by zero\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "rpc-lite: the procedure failed: division by zero\n")
+    );
     let (code, _, err) = rpc(&["call", &addr, "sleep", "2000", "--timeout-ms", "100"]);
-    assert_eq!((code, err.trim()), (1, "rpc-lite: no reply within 100ms (deadline passed)"));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "rpc-lite: no reply within 100ms (deadline passed)")
+    );
     let (code, out, _) = rpc(&["list", &addr]);
     assert_eq!(code, 0);
-    assert!(out.starts_with("demo (program 0x20007470, version 1)\n"), "{out}");
+    assert!(
+        out.starts_with("demo (program 0x20007470, version 1)\n"),
+        "{out}"
+    );
     assert!(out.contains("6  echo(data: Bytes) -> Bytes"), "{out}");
     let (code, _, err) = rpc(&["call", &addr, "frobnicate"]);
     assert_eq!(code, 1);
@@ -62,7 +87,10 @@ fn usage_mistakes_exit_2_and_unreachable_servers_exit_1() {
     assert_eq!(rpc(&["serve", "--transport", "carrier-pigeon"]).0, 2);
     let (code, _, err) = rpc(&["call", "127.0.0.1:1", "add", "1", "2"]);
     assert_eq!(code, 1);
-    assert!(err.starts_with("rpc-lite: cannot reach 127.0.0.1:1"), "{err}");
+    assert!(
+        err.starts_with("rpc-lite: cannot reach 127.0.0.1:1"),
+        "{err}"
+    );
     let (code, _, err) = rpc(&["serve", "--bind", "not-an-address"]);
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
 }
@@ -70,8 +98,14 @@ fn usage_mistakes_exit_2_and_unreachable_servers_exit_1() {
 #[test]
 fn udp_serve_and_call() {
     let (server, addr) = serve(&["--transport", "udp"]);
-    assert_eq!(rpc(&["call", &addr, "incr", "4", "--transport", "udp"]).1, "4\n");
-    assert_eq!(rpc(&["call", &addr, "echo", "hi", "--transport", "udp"]).1, "hi\n");
+    assert_eq!(
+        rpc(&["call", &addr, "incr", "4", "--transport", "udp"]).1,
+        "4\n"
+    );
+    assert_eq!(
+        rpc(&["call", &addr, "echo", "hi", "--transport", "udp"]).1,
+        "hi\n"
+    );
     assert_eq!(terminate(server), 0);
 }
 
@@ -82,7 +116,10 @@ fn demo_runs_and_shows_each_call_executed_once() {
     assert!(out.contains("add(2, 3) = 5"), "{out}");
     assert!(out.contains("division by zero"), "{out}");
     assert!(out.contains("100/100 incr(1) calls completed"), "{out}");
-    assert!(out.contains("counter went 0 -> 100; incr executed 100 times"), "{out}");
+    assert!(
+        out.contains("counter went 0 -> 100; incr executed 100 times"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -100,11 +137,19 @@ async fn a_server_killed_mid_call_fails_every_pending_call_promptly() {
     server.kill().unwrap(); // SIGKILL: no goodbye, the kernel closes the socket
     let killed = Instant::now();
     for call in calls {
-        let result = tokio::time::timeout(Duration::from_secs(5), call).await.expect("nothing hangs");
-        assert!(matches!(result.unwrap(), Err(CallError::Rpc(RpcError::ConnectionLost))));
+        let result = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("nothing hangs");
+        assert!(matches!(
+            result.unwrap(),
+            Err(CallError::Rpc(RpcError::ConnectionLost))
+        ));
     }
     assert!(killed.elapsed() < Duration::from_secs(5));
     server.wait().unwrap();
     // Later calls on the dead channel fail at once too.
-    assert!(matches!(client.incr(1).await, Err(CallError::Rpc(RpcError::ConnectionLost))));
+    assert!(matches!(
+        client.incr(1).await,
+        Err(CallError::Rpc(RpcError::ConnectionLost))
+    ));
 }

@@ -13,7 +13,10 @@ use rpc_lite::tcp_transport::TcpServerConfig;
 use rpc_lite::udp_transport::UdpServerConfig;
 
 fn python3_available() -> bool {
-    Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn client_script() -> std::path::PathBuf {
@@ -29,7 +32,10 @@ fn run_client(args: &[&str]) -> String {
         .expect("run python3");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python client failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python client failed:\n{stdout}\n{stderr}"
+    );
     assert!(!stdout.contains("FAIL"), "{stdout}");
     assert!(stdout.contains("PASS"), "no checks ran:\n{stdout}");
     stdout
@@ -51,7 +57,11 @@ async fn the_python_client_calls_the_rust_server_as_be32_and_le64() {
     let udp = udp_demo(UdpServerConfig::default()).await;
     let (tcp_addr, udp_addr) = (tcp.addr(), udp.addr());
     let out = tokio::task::spawn_blocking(move || {
-        let help = Command::new("python3").arg(client_script()).arg("--help").output().unwrap();
+        let help = Command::new("python3")
+            .arg(client_script())
+            .arg("--help")
+            .output()
+            .unwrap();
         let help = String::from_utf8_lossy(&help.stdout).into_owned();
         let mut out = run_client(&[&tcp_addr]);
         if help.contains("--udp") {
@@ -62,6 +72,9 @@ async fn the_python_client_calls_the_rust_server_as_be32_and_le64() {
     .await
     .unwrap();
     for needle in ["be32", "le64"] {
-        assert!(out.to_lowercase().contains(needle), "the client ran as {needle}:\n{out}");
+        assert!(
+            out.to_lowercase().contains(needle),
+            "the client ran as {needle}:\n{out}"
+        );
     }
 }

@@ -59,7 +59,10 @@ async fn replies_are_written_in_completion_order() {
 #[tokio::test]
 async fn the_client_stops_waiting_at_its_deadline() {
     let demo = tcp_demo(TcpServerConfig::default()).await;
-    let client = demo.client(Transport::Tcp).await.with_timeout(Duration::from_millis(100));
+    let client = demo
+        .client(Transport::Tcp)
+        .await
+        .with_timeout(Duration::from_millis(100));
     match client.sleep(3000).await {
         Err(CallError::Rpc(RpcError::Timeout(d))) => assert_eq!(d, Duration::from_millis(100)),
         other => panic!("expected a timeout, got {other:?}"),
@@ -84,10 +87,17 @@ async fn the_server_drops_calls_whose_deadline_passed_while_queued() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Queued behind the sleep (in-flight bound 1); its 50 ms run out before it starts.
     let impatient = client.with_timeout(Duration::from_millis(50));
-    assert!(matches!(impatient.incr(1).await, Err(CallError::Rpc(RpcError::Timeout(_)))));
+    assert!(matches!(
+        impatient.incr(1).await,
+        Err(CallError::Rpc(RpcError::Timeout(_)))
+    ));
     assert_eq!(sleeper.await.unwrap().unwrap(), 300);
     // A later call proves the queued one was handled (dropped) before it.
-    assert_eq!(client.incr(5).await.unwrap(), 5, "the expired incr never ran");
+    assert_eq!(
+        client.incr(5).await.unwrap(),
+        5,
+        "the expired incr never ran"
+    );
     assert_eq!(demo.service.incr_executions(), 1);
     assert_eq!(ServerStats::get(&demo.stats.expired), 1);
 }
@@ -127,9 +137,18 @@ fn finished<T>(calls: &[tokio::task::JoinHandle<T>]) -> i64 {
 async fn application_errors_arrive_typed() {
     let demo = tcp_demo(TcpServerConfig::default()).await;
     let client = demo.client(Transport::Tcp).await;
-    assert!(matches!(client.divide(1, 0).await, Err(CallError::App(DemoError::DivisionByZero))));
-    assert!(matches!(client.divide(i64::MIN, -1).await, Err(CallError::App(DemoError::Overflow))));
-    assert!(matches!(client.sleep(61_000).await, Err(CallError::App(DemoError::TooLong { max_ms: 60_000 }))));
+    assert!(matches!(
+        client.divide(1, 0).await,
+        Err(CallError::App(DemoError::DivisionByZero))
+    ));
+    assert!(matches!(
+        client.divide(i64::MIN, -1).await,
+        Err(CallError::App(DemoError::Overflow))
+    ));
+    assert!(matches!(
+        client.sleep(61_000).await,
+        Err(CallError::App(DemoError::TooLong { max_ms: 60_000 }))
+    ));
     assert_eq!(client.divide(-7, 2).await.unwrap(), -3);
 }
 
@@ -145,7 +164,10 @@ async fn the_key_value_store_is_bounded() {
         client.put("c".into(), "3".into()).await,
         Err(CallError::App(DemoError::StoreFull { limit: 2 }))
     ));
-    assert_eq!(client.put("a".into(), "9".into()).await.unwrap(), Some("1".into()));
+    assert_eq!(
+        client.put("a".into(), "9".into()).await.unwrap(),
+        Some("1".into())
+    );
     assert_eq!(client.get("a".into()).await.unwrap(), Some("9".into()));
     assert!(client.delete("a".into()).await.unwrap());
     assert!(!client.delete("a".into()).await.unwrap());
@@ -158,11 +180,19 @@ async fn a_version_the_server_does_not_serve_is_a_version_mismatch() {
     let client = demo.client(Transport::Tcp).await;
     let v2 = demo::Client::from_stub(client.stub().clone().with_version(2));
     match v2.add(Long(1), Long(2)).await {
-        Err(CallError::Rpc(RpcError::VersionMismatch { requested: 2, served })) => assert_eq!(served, vec![1]),
+        Err(CallError::Rpc(RpcError::VersionMismatch {
+            requested: 2,
+            served,
+        })) => assert_eq!(served, vec![1]),
         other => panic!("expected a version mismatch, got {other:?}"),
     }
     let elsewhere = Stub::new(client.stub().channel().clone(), 0x3000_0000, 1);
-    assert!(matches!(elsewhere.describe().await, Err(RpcError::UnknownProgram { program: 0x3000_0000 })));
+    assert!(matches!(
+        elsewhere.describe().await,
+        Err(RpcError::UnknownProgram {
+            program: 0x3000_0000
+        })
+    ));
     let raw = client.stub().call_raw(99, Bytes::new()).await.unwrap();
     assert_eq!(fault_code(&raw), ErrorCode::UnknownProcedure as u32);
 }
@@ -171,13 +201,36 @@ async fn a_version_the_server_does_not_serve_is_a_version_mismatch() {
 async fn introspection_lists_every_procedure() {
     let demo = tcp_demo(TcpServerConfig::default()).await;
     let description = demo.client(Transport::Tcp).await.describe().await.unwrap();
-    assert_eq!((description.name.as_str(), description.program, description.version), ("demo", DEMO_PROGRAM, 1));
-    let names: Vec<_> = description.procedures.iter().map(|p| (p.number, p.name.as_str())).collect();
+    assert_eq!(
+        (
+            description.name.as_str(),
+            description.program,
+            description.version
+        ),
+        ("demo", DEMO_PROGRAM, 1)
+    );
+    let names: Vec<_> = description
+        .procedures
+        .iter()
+        .map(|p| (p.number, p.name.as_str()))
+        .collect();
     assert_eq!(
         names,
-        [(1, "add"), (2, "divide"), (3, "get"), (4, "put"), (5, "delete"), (6, "echo"), (7, "sleep"), (8, "incr")]
+        [
+            (1, "add"),
+            (2, "divide"),
+            (3, "get"),
+            (4, "put"),
+            (5, "delete"),
+            (6, "echo"),
+            (7, "sleep"),
+            (8, "incr")
+        ]
     );
-    assert_eq!(description.procedures[0].signature, "add(a: Long, b: Long) -> Long");
+    assert_eq!(
+        description.procedures[0].signature,
+        "add(a: Long, b: Long) -> Long"
+    );
 }
 
 #[tokio::test]
@@ -186,8 +239,18 @@ async fn callers_of_every_representation_are_understood() {
     let client = demo.client(Transport::Tcp).await;
     for profile in [Profile::BE32, Profile::LE32, Profile::BE64, Profile::LE64] {
         let c = client.with_profile(profile);
-        assert_eq!(c.add(Long(-2), Long(40)).await.unwrap(), Long(38), "{profile}");
-        assert_eq!(c.put("k".into(), profile.to_string()).await.unwrap().is_some(), profile != Profile::BE32);
+        assert_eq!(
+            c.add(Long(-2), Long(40)).await.unwrap(),
+            Long(38),
+            "{profile}"
+        );
+        assert_eq!(
+            c.put("k".into(), profile.to_string())
+                .await
+                .unwrap()
+                .is_some(),
+            profile != Profile::BE32
+        );
     }
     // A sum that fits 64 bits but not a 32-bit caller's long.
     let narrow = client.with_profile(Profile::BE32);
@@ -196,7 +259,10 @@ async fn callers_of_every_representation_are_understood() {
         Err(CallError::Rpc(RpcError::Unrepresentable(_)))
     ));
     let wide = client.with_profile(Profile::LE64);
-    assert_eq!(wide.add(Long(i32::MAX.into()), Long(1)).await.unwrap(), Long(1 << 31));
+    assert_eq!(
+        wide.add(Long(i32::MAX.into()), Long(1)).await.unwrap(),
+        Long(1 << 31)
+    );
 }
 
 #[tokio::test]
@@ -206,7 +272,10 @@ async fn undecodable_arguments_fail_that_call_only() {
     let bad = raw_call(Profile::LE64, 7, demo::procedure::add, &(1u8,));
     send_raw(&mut stream, &framed(&bad)).await;
     let answer = read_frame(&mut stream).await.unwrap();
-    assert_eq!((answer.header.call_id, fault_code(&answer)), (7, ErrorCode::BadRequest as u32));
+    assert_eq!(
+        (answer.header.call_id, fault_code(&answer)),
+        (7, ErrorCode::BadRequest as u32)
+    );
     let good = raw_call(Profile::LE64, 8, demo::procedure::add, &(Long(1), Long(1)));
     send_raw(&mut stream, &framed(&good)).await;
     let answer = read_frame(&mut stream).await.unwrap();
@@ -218,9 +287,17 @@ async fn undecodable_arguments_fail_that_call_only() {
 async fn expect_refusal(addr: std::net::SocketAddr, bytes: &[u8], code: ErrorCode) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     send_raw(&mut stream, bytes).await;
-    let answer = read_frame(&mut stream).await.expect("an error before the close");
-    assert_eq!((answer.header.call_id, fault_code(&answer)), (0, code as u32));
-    assert!(read_frame(&mut stream).await.is_none(), "then the server closes");
+    let answer = read_frame(&mut stream)
+        .await
+        .expect("an error before the close");
+    assert_eq!(
+        (answer.header.call_id, fault_code(&answer)),
+        (0, code as u32)
+    );
+    assert!(
+        read_frame(&mut stream).await.is_none(),
+        "then the server closes"
+    );
 }
 
 #[tokio::test]
@@ -234,18 +311,36 @@ async fn malformed_and_oversized_frames_close_only_their_connection() {
     assert_eq!(bystander.add(Long(1), Long(1)).await.unwrap(), Long(2));
 
     let addr = demo.server.addr();
-    expect_refusal(addr, &framed(b"GET / HTTP/1.1\r\n\r\n garbage, not a message"), ErrorCode::BadRequest).await;
+    expect_refusal(
+        addr,
+        &framed(b"GET / HTTP/1.1\r\n\r\n garbage, not a message"),
+        ErrorCode::BadRequest,
+    )
+    .await;
     let mut wrong_kind = raw_call(Profile::BE32, 5, 1, &()).to_vec();
     wrong_kind[9] = 9;
     expect_refusal(addr, &framed(&wrong_kind), ErrorCode::BadRequest).await;
     expect_refusal(addr, &framed(b"RPC"), ErrorCode::BadRequest).await;
     // A lying length: 4 GiB announced; refused before any allocation.
-    expect_refusal(addr, &[0xff, 0xff, 0xff, 0xff, 1, 2, 3], ErrorCode::TooLarge).await;
+    expect_refusal(
+        addr,
+        &[0xff, 0xff, 0xff, 0xff, 1, 2, 3],
+        ErrorCode::TooLarge,
+    )
+    .await;
     // Just over the configured 1024-byte bound.
-    let big = raw_call(Profile::LE64, 1, demo::procedure::echo, &(Bytes::from(vec![0u8; 1024]),));
+    let big = raw_call(
+        Profile::LE64,
+        1,
+        demo::procedure::echo,
+        &(Bytes::from(vec![0u8; 1024]),),
+    );
     expect_refusal(addr, &framed(&big), ErrorCode::TooLarge).await;
     // Just under it works.
-    let fits = bystander.echo(Bytes::from(vec![7u8; 1024 - 36 - 4])).await.unwrap();
+    let fits = bystander
+        .echo(Bytes::from(vec![7u8; 1024 - 36 - 4]))
+        .await
+        .unwrap();
     assert_eq!(fits.len(), 1024 - 40);
     let ok = bystander.add(Long(2), Long(2)).await.unwrap();
     assert_eq!(ok, Long(4), "the bystander's connection survived all of it");
@@ -255,7 +350,12 @@ async fn malformed_and_oversized_frames_close_only_their_connection() {
 async fn a_connection_reset_mid_frame_leaves_the_server_serving() {
     let demo = tcp_demo(TcpServerConfig::default()).await;
     let mut stream = TcpStream::connect(demo.server.addr()).await.unwrap();
-    let call = framed(&raw_call(Profile::BE32, 1, demo::procedure::add, &(Long(1), Long(2))));
+    let call = framed(&raw_call(
+        Profile::BE32,
+        1,
+        demo::procedure::add,
+        &(Long(1), Long(2)),
+    ));
     send_raw(&mut stream, &call[..10]).await;
     let socket = socket2::SockRef::from(&stream);
     socket.set_linger(Some(Duration::ZERO)).unwrap(); // close sends RST
@@ -271,7 +371,10 @@ async fn idle_connections_are_closed_at_the_read_deadline() {
     let demo = tcp_demo(config).await;
     let mut stream = TcpStream::connect(demo.server.addr()).await.unwrap();
     let closed = tokio::time::timeout(Duration::from_secs(5), read_frame(&mut stream)).await;
-    assert!(matches!(closed, Ok(None)), "the server hung up on the idle client");
+    assert!(
+        matches!(closed, Ok(None)),
+        "the server hung up on the idle client"
+    );
 }
 
 #[tokio::test]
@@ -281,7 +384,17 @@ async fn calls_on_a_closed_connection_fail_at_once() {
     assert_eq!(client.incr(1).await.unwrap(), 1);
     demo.server.shutdown().await;
     let started = std::time::Instant::now();
-    let err = client.with_timeout(Duration::from_secs(20)).incr(1).await.unwrap_err();
-    assert!(matches!(err, CallError::Rpc(RpcError::ConnectionLost)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "failed promptly, not at the deadline");
+    let err = client
+        .with_timeout(Duration::from_secs(20))
+        .incr(1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Rpc(RpcError::ConnectionLost)),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed promptly, not at the deadline"
+    );
 }

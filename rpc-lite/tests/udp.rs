@@ -27,8 +27,11 @@ async fn through_a_lossy_duplicating_path_every_call_completes_and_runs_exactly_
         ..Faults::default()
     };
     let proxy = FaultProxy::spawn(config).await.unwrap();
-    let channel = UdpChannel::connect(&proxy.local_addr().to_string()).await.unwrap();
-    let client = demo::Client::new(Channel::Udp(channel.clone())).with_timeout(Duration::from_secs(20));
+    let channel = UdpChannel::connect(&proxy.local_addr().to_string())
+        .await
+        .unwrap();
+    let client =
+        demo::Client::new(Channel::Udp(channel.clone())).with_timeout(Duration::from_secs(20));
 
     const CALLS: u64 = 200;
     let mut tasks = Vec::new();
@@ -42,14 +45,25 @@ async fn through_a_lossy_duplicating_path_every_call_completes_and_runs_exactly_
     }
     // incr is not idempotent: a second execution would skip or repeat a total.
     assert_eq!(totals, (1..=CALLS).collect::<BTreeSet<_>>());
-    assert_eq!(demo.service.incr_executions(), CALLS, "each call executed exactly once");
+    assert_eq!(
+        demo.service.incr_executions(),
+        CALLS,
+        "each call executed exactly once"
+    );
     assert_eq!(demo.service.counter(), CALLS);
 
     let faults = proxy.stats();
     assert!(faults.dropped > 0 && faults.duplicated > 0, "{faults:?}");
-    assert!(channel.retransmissions() > 0, "losses were repaired by resending");
-    let replayed = ServerStats::get(&demo.stats.cache_hits) + ServerStats::get(&demo.stats.duplicates_running);
-    assert!(replayed > 0, "duplicates were answered from the cache, not re-executed");
+    assert!(
+        channel.retransmissions() > 0,
+        "losses were repaired by resending"
+    );
+    let replayed =
+        ServerStats::get(&demo.stats.cache_hits) + ServerStats::get(&demo.stats.duplicates_running);
+    assert!(
+        replayed > 0,
+        "duplicates were answered from the cache, not re-executed"
+    );
 }
 
 #[tokio::test]
@@ -57,13 +71,32 @@ async fn udp_calls_errors_and_versions_behave_as_over_tcp() {
     let demo = udp_demo(UdpServerConfig::default()).await;
     let client = demo.client(rpc_lite::Transport::Udp).await;
     assert_eq!(client.add(Long(2), Long(3)).await.unwrap(), Long(5));
-    assert_eq!(client.with_profile(Profile::BE32).add(Long(2), Long(3)).await.unwrap(), Long(5));
-    assert!(matches!(client.divide(1, 0).await, Err(CallError::App(DemoError::DivisionByZero))));
+    assert_eq!(
+        client
+            .with_profile(Profile::BE32)
+            .add(Long(2), Long(3))
+            .await
+            .unwrap(),
+        Long(5)
+    );
+    assert!(matches!(
+        client.divide(1, 0).await,
+        Err(CallError::App(DemoError::DivisionByZero))
+    ));
     let v9 = demo::Client::from_stub(client.stub().clone().with_version(9));
-    assert!(matches!(v9.incr(1).await, Err(CallError::Rpc(RpcError::VersionMismatch { requested: 9, .. }))));
+    assert!(matches!(
+        v9.incr(1).await,
+        Err(CallError::Rpc(RpcError::VersionMismatch {
+            requested: 9,
+            ..
+        }))
+    ));
     assert_eq!(client.describe().await.unwrap().procedures.len(), 8);
     let slow = client.with_timeout(Duration::from_millis(100));
-    assert!(matches!(slow.sleep(2000).await, Err(CallError::Rpc(RpcError::Timeout(_)))));
+    assert!(matches!(
+        slow.sleep(2000).await,
+        Err(CallError::Rpc(RpcError::Timeout(_)))
+    ));
 }
 
 #[tokio::test]
@@ -71,16 +104,31 @@ async fn garbage_datagrams_are_dropped_and_the_server_keeps_serving() {
     let demo = udp_demo(UdpServerConfig::default()).await;
     let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     raw.connect(demo.server.addr()).await.unwrap();
-    for garbage in [&b""[..], b"x", b"RPCL\x4c\x01\x00\x04\x01\x01", &[0xff; 100]] {
+    for garbage in [
+        &b""[..],
+        b"x",
+        b"RPCL\x4c\x01\x00\x04\x01\x01",
+        &[0xff; 100],
+    ] {
         raw.send(garbage).await.unwrap();
     }
     // A reply is not a call: dropped too (no answer, no loop between two servers).
     let mut reply = raw_call(Profile::BE32, 3, 1, &(Long(1), Long(1))).to_vec();
     reply[9] = 2;
     raw.send(&reply).await.unwrap();
-    raw.send(&raw_call(Profile::BE32, 4, demo::procedure::add, &(Long(1), Long(1)))).await.unwrap();
+    raw.send(&raw_call(
+        Profile::BE32,
+        4,
+        demo::procedure::add,
+        &(Long(1), Long(1)),
+    ))
+    .await
+    .unwrap();
     let mut buf = [0u8; 1024];
-    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let answer = Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap();
     assert_eq!(answer.header.call_id, 4, "only the valid call was answered");
     assert_eq!(ServerStats::get(&demo.stats.rejected), 4);
@@ -94,7 +142,14 @@ async fn oversized_datagrams_get_too_large() {
     };
     let demo = udp_demo(config).await;
     let client = demo.client(rpc_lite::Transport::Udp).await;
-    assert_eq!(client.echo(Bytes::from(vec![1u8; 512 - 40])).await.unwrap().len(), 472);
+    assert_eq!(
+        client
+            .echo(Bytes::from(vec![1u8; 512 - 40]))
+            .await
+            .unwrap()
+            .len(),
+        472
+    );
     match client.echo(Bytes::from(vec![1u8; 513 - 40])).await {
         Err(CallError::Rpc(RpcError::TooLarge(_))) => {}
         other => panic!("expected TooLarge, got {other:?}"),
@@ -116,10 +171,16 @@ async fn a_retransmission_of_a_finished_call_gets_the_cached_reply() {
     for _ in 0..3 {
         raw.send(&call).await.unwrap();
         let mut buf = [0u8; 256];
-        let n = tokio::time::timeout(Duration::from_secs(5), raw.recv(&mut buf)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), raw.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         answers.push(buf[..n].to_vec());
     }
-    assert!(answers.iter().all(|a| *a == answers[0]), "identical answers");
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "identical answers"
+    );
     assert_eq!(demo.service.counter(), 10, "executed once");
     assert_eq!(ServerStats::get(&demo.stats.cache_hits), 2);
 }

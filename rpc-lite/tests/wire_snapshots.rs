@@ -31,7 +31,9 @@ fn answer(call: Message) -> Message {
     let header = call.header;
     let outcome = match registry.start(call) {
         Started::Now(outcome) => outcome,
-        Started::Running(running) => poll_once(running).unwrap_or_else(|_| panic!("finishes at once")),
+        Started::Running(running) => {
+            poll_once(running).unwrap_or_else(|_| panic!("finishes at once"))
+        }
     };
     reply_message(&header, outcome, usize::MAX)
 }
@@ -39,37 +41,55 @@ fn answer(call: Message) -> Message {
 /// The annotated dump plus the exact TCP bytes (frame length prefix included).
 fn render(message: &Message) -> String {
     let mut framed = BytesMut::new();
-    FrameFormat::default().encode(&message.to_bytes(), &mut framed).unwrap();
-    format!("{}\non TCP (frame):\n{}", annotated(message), framing::hex_dump(&framed))
+    FrameFormat::default()
+        .encode(&message.to_bytes(), &mut framed)
+        .unwrap();
+    format!(
+        "{}\non TCP (frame):\n{}",
+        annotated(message),
+        framing::hex_dump(&framed)
+    )
 }
 
 fn snapshot_exchange(name: &str, make: impl Fn(Profile) -> Message) {
     for (profile_name, profile) in PROFILES {
         let request = make(profile);
         let reply = answer(request.clone());
-        let text = format!("--- call ---\n{}\n--- answer ---\n{}", render(&request), render(&reply));
+        let text = format!(
+            "--- call ---\n{}\n--- answer ---\n{}",
+            render(&request),
+            render(&reply)
+        );
         insta::assert_snapshot!(format!("{name}_{profile_name}"), text);
     }
 }
 
 #[test]
 fn call_and_reply_add() {
-    snapshot_exchange("add_2_3", |p| call(p, 1, demo::procedure::add, &(Long(2), Long(3))));
+    snapshot_exchange("add_2_3", |p| {
+        call(p, 1, demo::procedure::add, &(Long(2), Long(3)))
+    });
 }
 
 #[test]
 fn call_and_application_error_divide_by_zero() {
-    snapshot_exchange("divide_1_0", |p| call(p, 1, demo::procedure::divide, &(1i64, 0i64)));
+    snapshot_exchange("divide_1_0", |p| {
+        call(p, 1, demo::procedure::divide, &(1i64, 0i64))
+    });
 }
 
 #[test]
 fn call_and_reply_echo_bytes() {
-    snapshot_exchange("echo_hi", |p| call(p, 1, demo::procedure::echo, &(Bytes::from_static(b"hi"),)));
+    snapshot_exchange("echo_hi", |p| {
+        call(p, 1, demo::procedure::echo, &(Bytes::from_static(b"hi"),))
+    });
 }
 
 #[test]
 fn version_mismatch_names_the_served_versions() {
-    snapshot_exchange("version_mismatch", |p| call(p, 2, demo::procedure::add, &(Long(2), Long(3))));
+    snapshot_exchange("version_mismatch", |p| {
+        call(p, 2, demo::procedure::add, &(Long(2), Long(3)))
+    });
 }
 
 #[test]
@@ -79,14 +99,28 @@ fn unknown_procedure() {
 
 #[test]
 fn garbage_arguments() {
-    snapshot_exchange("garbage_args", |p| call(p, 1, demo::procedure::add, &(7u8,)));
+    snapshot_exchange("garbage_args", |p| {
+        call(p, 1, demo::procedure::add, &(7u8,))
+    });
 }
 
 #[test]
 fn unrepresentable_result_for_a_32_bit_caller() {
-    let request = call(Profile::BE32, 1, demo::procedure::add, &(Long(i32::MAX.into()), Long(1)));
+    let request = call(
+        Profile::BE32,
+        1,
+        demo::procedure::add,
+        &(Long(i32::MAX.into()), Long(1)),
+    );
     let reply = answer(request.clone());
-    insta::assert_snapshot!("add_overflow_be32", format!("--- call ---\n{}\n--- answer ---\n{}", render(&request), render(&reply)));
+    insta::assert_snapshot!(
+        "add_overflow_be32",
+        format!(
+            "--- call ---\n{}\n--- answer ---\n{}",
+            render(&request),
+            render(&reply)
+        )
+    );
 }
 
 #[test]

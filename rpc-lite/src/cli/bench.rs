@@ -69,7 +69,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// `total` calls shared by `concurrency` tasks through one ticket counter.
-async fn round(client: &demo::Client, payload: &Bytes, concurrency: usize, total: u64, stop_at: Instant) -> Tally {
+async fn round(
+    client: &demo::Client,
+    payload: &Bytes,
+    concurrency: usize,
+    total: u64,
+    stop_at: Instant,
+) -> Tally {
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {

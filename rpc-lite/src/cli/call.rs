@@ -75,11 +75,19 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 /// Parses the arguments of `procedure`, calls it, and renders the result as one line.
-pub async fn call(client: &demo::Client, procedure: &str, args: &[String]) -> anyhow::Result<String> {
-    let text = match (procedure, args) {
-        ("add", [a, b]) => show(client.add(Long(int(a)?), Long(int(b)?)).await, |v| v.0.to_string()),
+pub async fn call(
+    client: &demo::Client,
+    procedure: &str,
+    args: &[String],
+) -> anyhow::Result<String> {
+    match (procedure, args) {
+        ("add", [a, b]) => show(client.add(Long(int(a)?), Long(int(b)?)).await, |v| {
+            v.0.to_string()
+        }),
         ("divide", [a, b]) => show(client.divide(int(a)?, int(b)?).await, |v| v.to_string()),
-        ("get", [k]) => show(client.get(k.clone()).await, |v| v.unwrap_or_else(|| "(none)".into())),
+        ("get", [k]) => show(client.get(k.clone()).await, |v| {
+            v.unwrap_or_else(|| "(none)".into())
+        }),
         ("put", [k, v]) => show(client.put(k.clone(), v.clone()).await, |old| {
             old.map_or("(new)".into(), |o| format!("(was {o})"))
         }),
@@ -87,16 +95,21 @@ pub async fn call(client: &demo::Client, procedure: &str, args: &[String]) -> an
         ("echo", [text]) => show(client.echo(text.clone().into()).await, |v| {
             String::from_utf8_lossy(&v).into_owned()
         }),
-        ("sleep", [ms]) => show(client.sleep(ms.parse().context("sleep takes milliseconds")?).await, |v| {
-            format!("slept {v} ms")
-        }),
+        ("sleep", [ms]) => show(
+            client
+                .sleep(ms.parse().context("sleep takes milliseconds")?)
+                .await,
+            |v| format!("slept {v} ms"),
+        ),
         ("incr", []) => show(client.incr(1).await, |v| v.to_string()),
-        ("incr", [by]) => show(client.incr(by.parse().context("incr takes a count")?).await, |v| v.to_string()),
+        ("incr", [by]) => show(
+            client.incr(by.parse().context("incr takes a count")?).await,
+            |v| v.to_string(),
+        ),
         _ => bail!(
             "unknown procedure or wrong arguments: {procedure} {args:?}; try add A B, divide A B, get KEY, put KEY VALUE, delete KEY, echo TEXT, sleep MS, incr [BY]"
         ),
-    };
-    text
+    }
 }
 
 fn int(text: &str) -> anyhow::Result<i64> {
@@ -105,7 +118,10 @@ fn int(text: &str) -> anyhow::Result<i64> {
 }
 
 /// Renders a result, or turns the error into one line (application errors included).
-fn show<T>(result: Result<T, CallError<DemoError>>, render: impl FnOnce(T) -> String) -> anyhow::Result<String> {
+fn show<T>(
+    result: Result<T, CallError<DemoError>>,
+    render: impl FnOnce(T) -> String,
+) -> anyhow::Result<String> {
     match result {
         Ok(value) => Ok(render(value)),
         Err(CallError::App(err)) => bail!("the procedure failed: {err}"),

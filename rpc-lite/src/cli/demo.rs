@@ -25,13 +25,23 @@ pub async fn run() -> anyhow::Result<()> {
     let loopback = "127.0.0.1:0".parse()?;
     let tcp = tcp_transport::spawn(loopback, registry.clone(), TcpServerConfig::default()).await?;
     let udp = udp_transport::spawn(loopback, registry, UdpServerConfig::default()).await?;
-    println!("demo service (program {:#x} v1) over TCP on {} and UDP on {}", demo::PROGRAM, tcp.addr(), udp.addr());
+    println!(
+        "demo service (program {:#x} v1) over TCP on {} and UDP on {}",
+        demo::PROGRAM,
+        tcp.addr(),
+        udp.addr()
+    );
 
-    let client = demo::Client::new(Channel::connect(&tcp.addr().to_string(), Transport::Tcp).await?);
+    let client =
+        demo::Client::new(Channel::connect(&tcp.addr().to_string(), Transport::Tcp).await?);
     tcp_tour(&client, &stats).await?;
-    let udp_client = demo::Client::new(Channel::connect(&udp.addr().to_string(), Transport::Udp).await?);
+    let udp_client =
+        demo::Client::new(Channel::connect(&udp.addr().to_string(), Transport::Udp).await?);
     println!("\n== UDP ==");
-    println!("add(20, 22) = {}", udp_client.add(Long(20), Long(22)).await?.0);
+    println!(
+        "add(20, 22) = {}",
+        udp_client.add(Long(20), Long(22)).await?.0
+    );
     lossy_tour(udp.addr(), &service, &stats).await?;
     tcp.shutdown().await;
     udp.shutdown().await;
@@ -49,25 +59,40 @@ async fn tcp_tour(client: &demo::Client, stats: &ServerStats) -> anyhow::Result<
     println!("add(2, 3) = {}", client.add(Long(2), Long(3)).await?.0);
     for profile in [Profile::BE32, Profile::LE64] {
         let sum = client.with_profile(profile).add(Long(-7), Long(10)).await?;
-        println!("add(-7, 10) as a {profile} caller = {} (server replied in {profile})", sum.0);
+        println!(
+            "add(-7, 10) as a {profile} caller = {} (server replied in {profile})",
+            sum.0
+        );
     }
-    match client.with_profile(Profile::BE32).add(Long(i32::MAX.into()), Long(1)).await {
+    match client
+        .with_profile(Profile::BE32)
+        .add(Long(i32::MAX.into()), Long(1))
+        .await
+    {
         Err(e) => println!("add(2147483647, 1) as a be32 caller -> {e}"),
         Ok(v) => println!("add(2147483647, 1) as a be32 caller = {}", v.0),
     }
     match client.divide(1, 0).await {
-        Err(CallError::App(e)) => println!("divide(1, 0) -> application error, typed: {e:?} (\"{e}\")"),
+        Err(CallError::App(e)) => {
+            println!("divide(1, 0) -> application error, typed: {e:?} (\"{e}\")")
+        }
         other => println!("divide(1, 0) -> unexpected {other:?}"),
     }
     client.put("lang".into(), "rust".into()).await?;
-    println!("put(lang, rust); get(lang) = {:?}", client.get("lang".into()).await?);
+    println!(
+        "put(lang, rust); get(lang) = {:?}",
+        client.get("lang".into()).await?
+    );
     let impatient = client.with_timeout(Duration::from_millis(100));
     match impatient.sleep(1000).await {
         Err(e) => println!("sleep(1000) with a 100 ms deadline -> {e}"),
         Ok(_) => println!("sleep(1000) finished?"),
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    println!("  server side: {} call(s) dropped at their deadline", ServerStats::get(&stats.expired));
+    println!(
+        "  server side: {} call(s) dropped at their deadline",
+        ServerStats::get(&stats.expired)
+    );
     let v2 = demo::Client::from_stub(client.stub().clone().with_version(2));
     if let Err(e) = v2.add(Long(1), Long(1)).await {
         println!("add on version 2 -> {e}");
@@ -75,7 +100,11 @@ async fn tcp_tour(client: &demo::Client, stats: &ServerStats) -> anyhow::Result<
     Ok(())
 }
 
-async fn lossy_tour(server: std::net::SocketAddr, service: &DemoService, stats: &ServerStats) -> anyhow::Result<()> {
+async fn lossy_tour(
+    server: std::net::SocketAddr,
+    service: &DemoService,
+    stats: &ServerStats,
+) -> anyhow::Result<()> {
     let mut config = ProxyConfig::new("127.0.0.1:0".parse()?, server);
     config.faults = Faults {
         loss: 0.2,
@@ -83,10 +112,16 @@ async fn lossy_tour(server: std::net::SocketAddr, service: &DemoService, stats: 
         seed: 1,
         ..Faults::default()
     };
-    let proxy = FaultProxy::spawn(config).await.context("cannot start the udp proxy")?;
-    println!("through the udp proxy on {} (20% loss, 10% duplication, seed 1):", proxy.local_addr());
+    let proxy = FaultProxy::spawn(config)
+        .await
+        .context("cannot start the udp proxy")?;
+    println!(
+        "through the udp proxy on {} (20% loss, 10% duplication, seed 1):",
+        proxy.local_addr()
+    );
     let channel = UdpChannel::connect(&proxy.local_addr().to_string()).await?;
-    let client = demo::Client::new(Channel::Udp(channel.clone())).with_timeout(Duration::from_secs(20));
+    let client =
+        demo::Client::new(Channel::Udp(channel.clone())).with_timeout(Duration::from_secs(20));
     let before = (service.counter(), service.incr_executions());
     let calls: Vec<_> = (0..LOSSY_CALLS)
         .map(|_| {
@@ -100,10 +135,16 @@ async fn lossy_tour(server: std::net::SocketAddr, service: &DemoService, stats: 
     }
     let f = proxy.stats();
     println!("  {completed}/{LOSSY_CALLS} incr(1) calls completed");
-    println!("  proxy: {} datagrams dropped, {} duplicated", f.dropped, f.duplicated);
+    println!(
+        "  proxy: {} datagrams dropped, {} duplicated",
+        f.dropped, f.duplicated
+    );
     println!("  client: {} retransmissions", channel.retransmissions());
-    let replayed = ServerStats::get(&stats.cache_hits) + ServerStats::get(&stats.duplicates_running);
-    println!("  server: {replayed} duplicate calls answered from the reply cache or ignored while running");
+    let replayed =
+        ServerStats::get(&stats.cache_hits) + ServerStats::get(&stats.duplicates_running);
+    println!(
+        "  server: {replayed} duplicate calls answered from the reply cache or ignored while running"
+    );
     println!(
         "  counter went {} -> {}; incr executed {} times: each call exactly once",
         before.0,

@@ -63,7 +63,9 @@ impl TcpChannel {
         let stream = TcpStream::connect(addr)
             .await
             .map_err(io(format!("connect to {addr}")))?;
-        stream.set_nodelay(true).map_err(io("set TCP_NODELAY".into()))?;
+        stream
+            .set_nodelay(true)
+            .map_err(io("set TCP_NODELAY".into()))?;
         let peer = stream.peer_addr().map_err(io("getpeername".into()))?;
         Ok(TcpChannel::from_stream(stream, peer, DEFAULT_MAX_FRAME))
     }
@@ -78,7 +80,13 @@ impl TcpChannel {
         let (calls, queue) = mpsc::channel(CALL_QUEUE);
         let pending = Arc::new(Pending::default());
         let closed = CancellationToken::new();
-        tokio::spawn(write_messages(write, queue, format, CLIENT_WRITE_TIMEOUT, closed.clone()));
+        tokio::spawn(write_messages(
+            write,
+            queue,
+            format,
+            CLIENT_WRITE_TIMEOUT,
+            closed.clone(),
+        ));
         tokio::spawn(read_replies(read, format, pending.clone(), closed.clone()));
         let inner = Inner {
             calls,
@@ -104,19 +112,31 @@ impl TcpChannel {
     }
 
     /// Sends one call and waits up to `timeout` for its reply.
-    pub async fn call(&self, mut header: Header, body: Bytes, timeout: Duration) -> Result<Message, RpcError> {
+    pub async fn call(
+        &self,
+        mut header: Header,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Message, RpcError> {
         let inner = &self.inner;
         header.call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         header.deadline_ms = deadline::to_wire(timeout);
         let call = Message::new(header, body);
         if call.len() > inner.format.max_frame() {
             let max = inner.format.max_frame();
-            return Err(RpcError::TooLarge(format!("call of {} bytes, limit {max}", call.len())));
+            return Err(RpcError::TooLarge(format!(
+                "call of {} bytes, limit {max}",
+                call.len()
+            )));
         }
         let reply = inner.pending.register(header.call_id)?;
         let mut registration = Registration::new(&inner.pending, header.call_id);
         let wait = async {
-            inner.calls.send(call).await.map_err(|_| RpcError::ConnectionLost)?;
+            inner
+                .calls
+                .send(call)
+                .await
+                .map_err(|_| RpcError::ConnectionLost)?;
             reply.await.map_err(|_| RpcError::ConnectionLost)
         };
         let result = match tokio::time::timeout(timeout, wait).await {
@@ -132,7 +152,12 @@ impl TcpChannel {
 
 /// The reader task: every reply goes to the caller waiting on its id. Ends on EOF, on
 /// an error, or when the channel is dropped; then fails everything still pending.
-async fn read_replies(read: OwnedReadHalf, format: FrameFormat, pending: Arc<Pending>, closed: CancellationToken) {
+async fn read_replies(
+    read: OwnedReadHalf,
+    format: FrameFormat,
+    pending: Arc<Pending>,
+    closed: CancellationToken,
+) {
     let mut frames = FramedRead::with_capacity(read, FrameCodec::new(format), 64 * 1024);
     loop {
         let frame = tokio::select! {

@@ -15,6 +15,4 @@ pub mod server;
 pub mod writer;
 
 pub use client::TcpChannel;
-pub use server::{
-    DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig, serve, spawn,
-};
+pub use server::{DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig, serve, spawn};

@@ -25,10 +25,12 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::deadline;
-use crate::handle::ServerHandle;
 use crate::error::ErrorCode;
+use crate::handle::ServerHandle;
 use crate::message::{Message, field};
-use crate::registry::{Registry, ServerStats, Started, poll_once, reply_message, unreadable_request};
+use crate::registry::{
+    Registry, ServerStats, Started, poll_once, reply_message, unreadable_request,
+};
 use crate::tcp_transport::writer::write_messages;
 
 /// Default bound on calls one connection may have running at once (`--max-in-flight`).
@@ -60,7 +62,11 @@ impl Default for TcpServerConfig {
 }
 
 /// Binds `addr` and serves `registry` in a background task.
-pub async fn spawn(addr: SocketAddr, registry: Registry, config: TcpServerConfig) -> std::io::Result<ServerHandle> {
+pub async fn spawn(
+    addr: SocketAddr,
+    registry: Registry,
+    config: TcpServerConfig,
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -69,12 +75,22 @@ pub async fn spawn(addr: SocketAddr, registry: Registry, config: TcpServerConfig
 }
 
 /// Serves `registry` on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, registry: Registry, config: TcpServerConfig, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    registry: Registry,
+    config: TcpServerConfig,
+    shutdown: CancellationToken,
+) {
     let registry = Arc::new(registry);
-    tcp::server::serve(listener, config.limits, shutdown, move |stream, peer, stop| {
-        let registry = registry.clone();
-        async move { serve_connection(stream, peer, registry, config, stop).await }
-    })
+    tcp::server::serve(
+        listener,
+        config.limits,
+        shutdown,
+        move |stream, peer, stop| {
+            let registry = registry.clone();
+            async move { serve_connection(stream, peer, registry, config, stop).await }
+        },
+    )
     .await;
 }
 
@@ -94,7 +110,13 @@ async fn serve_connection(
     let mut frames = FramedRead::with_capacity(read, FrameCodec::new(format), 64 * 1024);
     let (replies, queue) = mpsc::channel(config.max_in_flight.max(1) * 2);
     let broken = CancellationToken::new();
-    let writer = tokio::spawn(write_messages(write, queue, format, config.limits.write_timeout, broken.clone()));
+    let writer = tokio::spawn(write_messages(
+        write,
+        queue,
+        format,
+        config.limits.write_timeout,
+        broken.clone(),
+    ));
     let conn = Connection {
         registry,
         replies,
@@ -153,7 +175,10 @@ impl Connection {
         let deadline = deadline::from_wire(header.deadline_ms, arrived);
         let stats = self.registry.stats().clone();
         if deadline::expired(deadline) {
-            tracing::debug!(call_id = header.call_id, "deadline passed while queued; dropped");
+            tracing::debug!(
+                call_id = header.call_id,
+                "deadline passed while queued; dropped"
+            );
             ServerStats::bump(&stats.expired);
             return;
         }
@@ -163,7 +188,10 @@ impl Connection {
         };
         let running = match running {
             Ok(outcome) => {
-                let _ = self.replies.send(reply_message(&header, outcome, self.max_frame)).await;
+                let _ = self
+                    .replies
+                    .send(reply_message(&header, outcome, self.max_frame))
+                    .await;
                 return;
             }
             Err(running) => running,
@@ -176,13 +204,18 @@ impl Connection {
                 Some(at) => match tokio::time::timeout_at(at.into(), running).await {
                     Ok(outcome) => outcome,
                     Err(_) => {
-                        tracing::debug!(call_id = header.call_id, "deadline passed while running; dropped");
+                        tracing::debug!(
+                            call_id = header.call_id,
+                            "deadline passed while running; dropped"
+                        );
                         ServerStats::bump(&stats.expired);
                         return;
                     }
                 },
             };
-            let _ = replies.send(reply_message(&header, outcome, max_frame)).await;
+            let _ = replies
+                .send(reply_message(&header, outcome, max_frame))
+                .await;
             drop(permit);
         });
     }
@@ -216,4 +249,3 @@ impl Connection {
         }
     }
 }
-

@@ -125,10 +125,10 @@ impl ReplyCache {
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((key, made)) = self.order.pop_front() {
-            if self.remove_if_made_at(key, made) {
-                self.evicted += 1;
-            }
+        if let Some((key, made)) = self.order.pop_front()
+            && self.remove_if_made_at(key, made)
+        {
+            self.evicted += 1;
         }
     }
 
@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(cache.check_in(key(1), now), Lookup::New);
         assert_eq!(cache.check_in(key(1), now), Lookup::Running);
         cache.answer(key(1), Some(Bytes::from_static(b"r")));
-        assert_eq!(cache.check_in(key(1), now), Lookup::Answered(Some(Bytes::from_static(b"r"))));
+        assert_eq!(
+            cache.check_in(key(1), now),
+            Lookup::Answered(Some(Bytes::from_static(b"r")))
+        );
         assert_eq!(cache.check_in(key(2), now), Lookup::New);
     }
 
@@ -182,6 +185,10 @@ mod tests {
         }
         assert_eq!(cache.evicted(), 7);
         assert_eq!(cache.check_in(key(9), now), Lookup::Running);
-        assert_eq!(cache.check_in(key(0), now), Lookup::New, "evicted: would run again");
+        assert_eq!(
+            cache.check_in(key(0), now),
+            Lookup::New,
+            "evicted: would run again"
+        );
     }
 }

@@ -120,7 +120,12 @@ impl UdpChannel {
 
     /// Sends one call, resending it with backoff until its reply arrives or `timeout`
     /// passes.
-    pub async fn call(&self, mut header: Header, body: Bytes, timeout: Duration) -> Result<Message, RpcError> {
+    pub async fn call(
+        &self,
+        mut header: Header,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Message, RpcError> {
         let inner = &self.inner;
         let until = Instant::now() + timeout;
         header.call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +176,11 @@ fn first_call_id() -> u64 {
 }
 
 /// The reader task: hands each reply to its waiting call; ends when the channel is dropped.
-async fn read_replies(socket: Arc<AsyncDatagramSocket>, pending: Arc<Pending>, stop: CancellationToken) {
+async fn read_replies(
+    socket: Arc<AsyncDatagramSocket>,
+    pending: Arc<Pending>,
+    stop: CancellationToken,
+) {
     let mut buf = vec![0u8; udp::MAX_DATAGRAM_BUFFER];
     loop {
         let received = tokio::select! {

@@ -62,11 +62,17 @@ impl Default for UdpServerConfig {
 }
 
 /// Binds `addr` and serves `registry` over UDP in a background task.
-pub async fn spawn(addr: SocketAddr, registry: Registry, config: UdpServerConfig) -> std::io::Result<ServerHandle> {
+pub async fn spawn(
+    addr: SocketAddr,
+    registry: Registry,
+    config: UdpServerConfig,
+) -> std::io::Result<ServerHandle> {
     let socket = AsyncDatagramSocket::bind(addr)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let addr = socket.local_addr().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let addr = socket
+        .local_addr()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(socket, registry, config, shutdown.clone()));
     Ok(ServerHandle::new(addr, shutdown, task))
@@ -82,10 +88,18 @@ struct Shared {
 }
 
 /// Serves `registry` on `socket` until `shutdown` is cancelled.
-pub async fn serve(socket: AsyncDatagramSocket, registry: Registry, config: UdpServerConfig, shutdown: CancellationToken) {
+pub async fn serve(
+    socket: AsyncDatagramSocket,
+    registry: Registry,
+    config: UdpServerConfig,
+    shutdown: CancellationToken,
+) {
     let shared = Shared {
         socket: Arc::new(socket),
-        cache: Arc::new(Mutex::new(ReplyCache::new(config.cache_capacity, config.cache_ttl))),
+        cache: Arc::new(Mutex::new(ReplyCache::new(
+            config.cache_capacity,
+            config.cache_ttl,
+        ))),
         registry: Arc::new(registry),
         config,
     };
@@ -120,10 +134,14 @@ pub async fn serve(socket: AsyncDatagramSocket, registry: Registry, config: UdpS
             continue;
         }
         if info.is_truncated() || info.datagram_len > config.max_datagram {
-            shared.refuse_too_large(&call, info.peer, info.datagram_len).await;
+            shared
+                .refuse_too_large(&call, info.peer, info.datagram_len)
+                .await;
             continue;
         }
-        shared.receive(call, info.peer, arrived, &permits, &mut running).await;
+        shared
+            .receive(call, info.peer, arrived, &permits, &mut running)
+            .await;
     }
     drain(running, config.shutdown_grace).await;
 }
@@ -181,7 +199,14 @@ impl Shared {
             Started::Running(fut) => poll_once(fut),
         };
         let fut = match started {
-            Ok(outcome) => return self.finish(key, reply_message(&header, outcome, self.config.max_datagram)).await,
+            Ok(outcome) => {
+                return self
+                    .finish(
+                        key,
+                        reply_message(&header, outcome, self.config.max_datagram),
+                    )
+                    .await;
+            }
             Err(fut) => fut,
         };
         let this = self.clone();
@@ -211,7 +236,10 @@ impl Shared {
     async fn refuse_too_large(&self, call: &Message, peer: SocketAddr, len: usize) {
         ServerStats::bump(&self.registry.stats().rejected);
         let max = self.config.max_datagram;
-        let fault = Fault::new(ErrorCode::TooLarge, format!("datagram of {len} bytes, limit {max}"));
+        let fault = Fault::new(
+            ErrorCode::TooLarge,
+            format!("datagram of {len} bytes, limit {max}"),
+        );
         let reply = reply_message(&call.header, Err(fault), max);
         self.send(&reply.to_bytes(), peer).await;
     }

@@ -41,7 +41,11 @@ pub async fn tcp_demo(config: TcpServerConfig) -> Demo {
     let server = tcp_transport::spawn("127.0.0.1:0".parse().unwrap(), registry, config)
         .await
         .unwrap();
-    Demo { server, service, stats }
+    Demo {
+        server,
+        service,
+        stats,
+    }
 }
 
 pub async fn udp_demo(config: UdpServerConfig) -> Demo {
@@ -51,7 +55,11 @@ pub async fn udp_demo(config: UdpServerConfig) -> Demo {
     let server = udp_transport::spawn("127.0.0.1:0".parse().unwrap(), registry, config)
         .await
         .unwrap();
-    Demo { server, service, stats }
+    Demo {
+        server,
+        service,
+        stats,
+    }
 }
 
 /// A call message to the demo program, as raw bytes (no frame).
@@ -90,7 +98,11 @@ pub async fn send_raw(stream: &mut TcpStream, bytes: &[u8]) {
 
 /// The fault code of an error message.
 pub fn fault_code(message: &Message) -> u32 {
-    assert_eq!(message.header.kind, Kind::Error, "expected an error: {message:?}");
+    assert_eq!(
+        message.header.kind,
+        Kind::Error,
+        "expected an error: {message:?}"
+    );
     rpc_lite::Fault::decode(message.body.clone(), message.header.profile)
         .unwrap()
         .code
