@@ -11,7 +11,7 @@ async fn join_and_leave_notices_reach_everyone() {
     let mut alice = Peer::join(server.addr, "alice").await;
     let mut bob = Peer::join(server.addr, "bob").await;
     alice.expect("* bob joined\n").await;
-    bob.send(b"/quit\n").await;
+    bob.send(b"/quit\nthis line comes too late\n").await;
     bob.expect("* bye\n").await;
     bob.expect_closed().await;
     alice.expect("* bob left\n").await;
@@ -146,7 +146,8 @@ async fn the_member_cap_turns_the_next_member_away() {
     let mut alice = Peer::join(server.addr, "alice").await;
     let _bob = Peer::join(server.addr, "bob").await;
     let mut carol = Peer::connect(server.addr).await;
-    carol.send(b"carol\n").await;
+    // Lines sent after the name must not turn the close into a reset that eats the error.
+    carol.send(b"carol\nhello?\nanyone?\n").await;
     carol.expect("! server full (2 members)\n").await;
     carol.expect_closed().await;
     alice.expect("* bob joined\n").await;
@@ -197,6 +198,7 @@ async fn shutdown_tells_the_members_and_closes() {
     server.shutdown.cancel();
     alice.expect("* server shutting down\n").await;
     alice.expect_closed().await;
+    drop(alice); // the server lingers until the member closes too (or a second passes)
     tokio::time::timeout(chat_support::WAIT, server.task)
         .await
         .unwrap()

@@ -67,7 +67,11 @@ pub async fn run(
     };
     let member = match joined {
         Ok(Some(member)) => member,
-        Ok(None) => return,
+        Ok(None) => {
+            drop(write_half); // FIN after the last reply
+            discard_until_closed(&mut lines).await;
+            return;
+        }
         Err(err) => {
             tracing::debug!(%peer, error = %err, "connection ended before joining");
             return;
@@ -94,8 +98,26 @@ pub async fn run(
         &registry,
         writer,
         config.limits.write_timeout,
-        ending,
+        &ending,
     )
+    .await;
+    if matches!(ending, Ending::Quit | Ending::Shutdown) {
+        discard_until_closed(&mut lines).await;
+    }
+}
+
+/// How long a connection may stay open after the server's goodbye (see
+/// [`discard_until_closed`]).
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// After the server's last line and FIN, reads and throws away whatever the peer still
+/// sends, until it closes too or [`CLOSE_LINGER`] passes. Closing a socket with unread
+/// input makes the kernel send a reset instead of a FIN, and a reset can destroy the
+/// goodbye (`* bye`, `! server full`) before the peer has read it.
+async fn discard_until_closed(lines: &mut LineReader<OwnedReadHalf>) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Ok(Some(_)) = lines.next_line(true).await {}
+    })
     .await;
 }
 
@@ -277,7 +299,7 @@ async fn finish(
     registry: &Registry,
     writer: tokio::task::JoinHandle<()>,
     deadline: Duration,
-    ending: Ending,
+    ending: &Ending,
 ) {
     let announce = !matches!(ending, Ending::Shutdown);
     registry.leave(member, announce);

@@ -130,9 +130,10 @@ fn conversation(addr: SocketAddr, stop: &CancellationToken, out: &mut dyn Write)
 
     writeln!(out, "server  shutting down (SIGINT/SIGTERM do the same)")?;
     stop.cancel();
-    for member in [&mut alice, &mut bob] {
+    for mut member in [alice, bob] {
         member.hears("* server shutting down", out)?;
         member.hears_the_end(out)?;
+        // Dropping the member closes its socket, so the server need not wait for it.
     }
     Ok(())
 }
