@@ -206,3 +206,20 @@ async fn shutdown_tells_the_members_and_closes() {
 }
 
 use tokio::io::AsyncWriteExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_works_over_ipv6() {
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(tcp::chat::ChatServer::new(ChatConfig::default()).serve(listener, stop.clone()));
+    let mut alice = Peer::join(addr, "alice").await;
+    let mut bob = Peer::join(addr, "bob").await;
+    alice.expect("* bob joined\n").await;
+    bob.send(b"hello over ::1\n").await;
+    alice.expect("bob: hello over ::1\n").await;
+    stop.cancel();
+}

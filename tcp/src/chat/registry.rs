@@ -212,6 +212,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_message_is_one_buffer_shared_by_every_recipient() {
+        let registry = Registry::new(10, 1024);
+        let alice = registry.join("alice").unwrap();
+        let (bob, carol) = (
+            registry.join("bob").unwrap(),
+            registry.join("carol").unwrap(),
+        );
+        let line = protocol::message_line("alice", "hi");
+        registry.broadcast(line.clone(), Some(&alice));
+        let mut queued = Vec::new();
+        for member in [&bob, &carol] {
+            member.outbox.close(super::super::outbox::Closed::Finish);
+            let mut batch = VecDeque::new();
+            while member.outbox.next_batch(&mut batch).await {}
+            queued.push(batch.pop_back().unwrap());
+        }
+        // Same bytes at the same address: the recipients share one allocation, no copies.
+        assert!(
+            queued
+                .iter()
+                .all(|b| b.as_ptr() == line.as_ptr() && *b == line)
+        );
+    }
+
+    #[tokio::test]
     async fn a_stale_handle_does_not_remove_a_new_member_with_the_same_name() {
         let registry = Registry::new(10, 1024);
         let old = registry.join("alice").unwrap();
