@@ -37,7 +37,10 @@ fn main() -> udp::Result<()> {
     me.disconnect()?;
     stranger.send_to(b"stranger again", me.local_addr()?)?;
     me.receive(&mut packet)?;
-    println!("after disconnect the stranger gets through: {:?}", String::from_utf8_lossy(packet.data()));
+    println!(
+        "after disconnect the stranger gets through: {:?}",
+        String::from_utf8_lossy(packet.data())
+    );
 
     let closed = socket()?;
     let nobody = closed.local_addr()?;

@@ -31,10 +31,18 @@ fn main() -> udp::Result<()> {
         server.receive(&mut packet)?; // one datagram per receive, never merged
         server.send(&packet)?; // the packet still holds the sender: echo it back
         let text = String::from_utf8_lossy(packet.data());
-        println!("echoed {text:?} ({} bytes) back to {}", packet.len(), packet.peer().expect("set by receive"));
+        println!(
+            "echoed {text:?} ({} bytes) back to {}",
+            packet.len(),
+            packet.peer().expect("set by receive")
+        );
         let mut reply = DatagramPacket::with_capacity(1500);
         client.receive(&mut reply)?;
-        println!("client got {:?} from {}", String::from_utf8_lossy(reply.data()), reply.peer().expect("set by receive"));
+        println!(
+            "client got {:?} from {}",
+            String::from_utf8_lossy(reply.data()),
+            reply.peer().expect("set by receive")
+        );
     }
     Ok(())
 }

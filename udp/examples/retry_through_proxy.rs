@@ -32,12 +32,22 @@ async fn main() -> udp::Result<()> {
     tokio::spawn(echo.run(shutdown));
 
     let mut config = ProxyConfig::new("127.0.0.1:0".parse().expect("literal address"), echo_addr);
-    config.faults = Faults { loss: 0.25, seed: 42, ..Faults::default() };
+    config.faults = Faults {
+        loss: 0.25,
+        seed: 42,
+        ..Faults::default()
+    };
     let proxy = FaultProxy::spawn(config).await?;
     let proxy_addr = proxy.local_addr();
 
     let stats = tokio::task::spawn_blocking(move || -> udp::Result<_> {
-        let policy = RetryPolicy { timeout: Duration::from_millis(100), retries: 10, max_timeout: Duration::from_millis(400), seed: 42, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            timeout: Duration::from_millis(100),
+            retries: 10,
+            max_timeout: Duration::from_millis(400),
+            seed: 42,
+            ..RetryPolicy::default()
+        };
         let mut client = RetryClient::connect(proxy_addr, policy)?;
         for i in 0..10 {
             let msg = format!("request {i}");

@@ -31,6 +31,9 @@ fn main() -> udp::Result<()> {
         small.datagram_len()
     );
     receiver.receive(&mut small)?;
-    println!("next receive gets the next datagram: {:?}", String::from_utf8_lossy(small.data()));
+    println!(
+        "next receive gets the next datagram: {:?}",
+        String::from_utf8_lossy(small.data())
+    );
     Ok(())
 }

@@ -62,9 +62,14 @@ impl AsyncDatagramSocket {
     }
 
     /// Waits for one datagram; `recvfrom(2)` with `MSG_TRUNC` (see [`DatagramSocket::recv_from`]).
+    ///
+    /// Also wakes on a pending socket error (`EPOLLERR`, e.g. an ICMP "port unreachable" on a
+    /// connected socket), which `epoll` does not report as readable; the error is returned.
     pub async fn recv_from(&self, buf: &mut [u8]) -> Result<ReceiveInfo> {
         self.socket
-            .async_io(Interest::READABLE, || recv_from_fd(&self.socket, buf))
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                recv_from_fd(&self.socket, buf)
+            })
             .await
             .map_err(|e| UdpError::io("recvfrom", e))
     }

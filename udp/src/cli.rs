@@ -167,7 +167,14 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    // One thread: each server here is one loop on one socket (the proxy: a few tasks). A
+    // single-threaded runtime polls epoll and runs the task on the same thread, with no
+    // cross-thread wake-up per datagram. Blocking work (clients, the demo's) runs on tokio's
+    // blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
     match cli.command {
         Command::EchoServer { bind, mode } => runtime.block_on(echo_server(&bind, mode)),
         Command::EchoClient {

@@ -128,3 +128,34 @@ pub fn serve_blocking(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoSt
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn per_datagram_errors_are_survived_and_counted() {
+        let stats = EchoStats::default();
+        let refused = UdpError::io(
+            "recvfrom",
+            io::Error::from(io::ErrorKind::ConnectionRefused),
+        );
+        assert!(survive(Err(refused), &stats).is_ok());
+        let too_big = UdpError::TooLarge {
+            len: 70_000,
+            max: 65_507,
+            family: "IPv4",
+        };
+        assert!(survive(Err(too_big), &stats).is_ok());
+        assert!(survive(Ok(()), &stats).is_ok());
+        assert_eq!(stats.snapshot(), (1, 2));
+    }
+
+    #[test]
+    fn other_errors_end_the_loop() {
+        let stats = EchoStats::default();
+        let bad_fd = UdpError::io("recvfrom", io::Error::from_raw_os_error(9)); // EBADF
+        assert!(survive(Err(bad_fd), &stats).is_err());
+    }
+}

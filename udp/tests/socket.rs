@@ -260,3 +260,23 @@ async fn async_socket_reports_truncation_too() {
     assert_eq!((inbox.len(), inbox.datagram_len()), (64, 500));
     assert_eq!(inbox.peer(), Some(a.local_addr().unwrap()));
 }
+
+#[tokio::test]
+async fn async_connected_socket_reports_refusal_as_per_datagram() {
+    let closed = DatagramSocket::bind(local()).unwrap();
+    let dead = closed.local_addr().unwrap();
+    drop(closed);
+    let s = AsyncDatagramSocket::bind(local()).await.unwrap();
+    s.connect(dead).await.unwrap();
+    s.send(b"anyone?").await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(2), s.recv_from(&mut [0u8; 16]))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.io_kind(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{err}"
+    );
+    assert!(err.is_per_datagram());
+}
