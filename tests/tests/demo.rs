@@ -14,7 +14,7 @@ fn snapshot_demo(bin: &str) {
     for (pattern, replacement) in FILTERS {
         settings.add_filter(pattern, *replacement);
     }
-    settings.bind(|| insta::assert_snapshot!(format!("demo__{bin}"), text, &format!("{bin} demo")));
+    settings.bind(|| insta::assert_snapshot!(bin, text, &format!("{bin} demo")));
 }
 
 #[test]

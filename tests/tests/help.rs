@@ -50,7 +50,7 @@ fn all_helps(bin: &str) -> BTreeMap<String, String> {
 
 fn snapshot_helps(bin: &str) {
     for (command, text) in all_helps(bin) {
-        let name = format!("help__{}", command.replace(' ', "_"));
+        let name = command.replace(" ", "_");
         insta::assert_snapshot!(name, text, &format!("{command} --help"));
     }
 }
