@@ -381,3 +381,24 @@ fn backoff_doubles_up_to_the_cap() {
     assert_eq!(waits, [100, 200, 400, 500, 500, 500]);
     assert_eq!(p.backoff(u32::MAX), Duration::from_millis(500));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_still_delivers_delayed_datagrams() {
+    let server = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.set_so_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut config = ProxyConfig::new("127.0.0.1:0".parse().unwrap(), server.local_addr().unwrap());
+    config.faults.delay = Duration::from_millis(150);
+    let proxy = FaultProxy::spawn(config).await.unwrap();
+    let client = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    client.send_to(b"in flight", proxy.local_addr()).unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await; // the proxy has it, waiting on the delay
+    assert_eq!(proxy.stats().delayed, 1);
+    proxy.shutdown().await;
+    // Already there when shutdown returns (the delay ends 120 ms after shutdown began).
+    server
+        .set_so_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut inbox = DatagramPacket::with_capacity(100);
+    server.receive(&mut inbox).unwrap();
+    assert_eq!(inbox.data(), b"in flight");
+}

@@ -51,6 +51,9 @@ pub const DEFAULT_MAX_SESSIONS: usize = 256;
 /// Most delayed datagrams waiting at once; beyond this, datagrams are dropped (and counted).
 pub const MAX_DELAYED_IN_FLIGHT: usize = 4096;
 
+/// On shutdown, datagrams already waiting on a delay still go out, for at most this long.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// What to proxy and how badly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProxyConfig {
@@ -224,7 +227,8 @@ impl ProxyHandle {
         self.ctx.counters.snapshot()
     }
 
-    /// Stops the proxy: closes every session, flushes the transcript, waits for the task.
+    /// Stops the proxy: stops reading, lets delayed datagrams go out (at most
+    /// [`SHUTDOWN_GRACE`]), closes every session, flushes the transcript, waits for the task.
     pub async fn shutdown(mut self) {
         self.trigger.fire();
         if let Some(task) = self.task.take() {
@@ -277,7 +281,14 @@ impl Proxy {
                 },
             }
         }
+        self.drain_delayed().await;
         self.close_all();
+    }
+
+    /// Waits (at most [`SHUTDOWN_GRACE`]) until every delayed datagram has been sent.
+    async fn drain_delayed(&self) {
+        let all = MAX_DELAYED_IN_FLIGHT as u32;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.ctx.delayed.acquire_many(all)).await;
     }
 
     async fn on_client_datagram(&mut self, client: SocketAddr, bytes: &[u8]) {
