@@ -98,3 +98,75 @@ fn echo_client_to_a_closed_port_fails_with_one_line() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
 }
+
+#[test]
+fn chat_with_three_members_through_the_chat_client() {
+    let mut server = Server::start("tcp", &["chat-server", "--bind", "127.0.0.1:0", "--grace-ms", "500"]);
+    let addr = server.addr_arg();
+    let join = |name: &str| {
+        let mut member = suite_tests::Proc::spawn("tcp", &["chat-client", &addr, "--name", name]);
+        member.expect_line_eq(&format!("* {name} joined"));
+        member
+    };
+    let mut alice = join("alice");
+    let mut bob = join("bob");
+    alice.expect_line_eq("* bob joined");
+    let mut carol = join("carol");
+    alice.expect_line_eq("* carol joined");
+    bob.expect_line_eq("* carol joined");
+    alice.write_line("hello room");
+    bob.expect_line_eq("alice: hello room");
+    carol.expect_line_eq("alice: hello room");
+    carol.write_line("/who");
+    carol.expect_line_eq("* online: alice bob carol");
+    bob.close_stdin();
+    bob.assert_exits_ok();
+    alice.expect_line_eq("* bob left");
+    carol.expect_line_eq("* bob left");
+    // SIGTERM to the server: the members still connected are told, then the server exits 0.
+    server.stop();
+    alice.expect_line_eq("* server shutting down");
+    carol.expect_line_eq("* server shutting down");
+    alice.assert_exits_ok();
+    carol.assert_exits_ok();
+}
+
+#[test]
+fn a_taken_name_is_refused_with_one_error_line() {
+    let mut server = Server::start("tcp", &["chat-server", "--bind", "127.0.0.1:0"]);
+    let mut first = TcpStream::connect(server.addr()).unwrap();
+    first.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    first.write_all(b"dana\n").unwrap();
+    let mut joined = [0u8; 14];
+    first.read_exact(&mut joined).unwrap();
+    assert_eq!(&joined, b"* dana joined\n");
+    let mut second = TcpStream::connect(server.addr()).unwrap();
+    second.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    second.write_all(b"dana\n").unwrap();
+    let mut refused = [0u8; 13];
+    second.read_exact(&mut refused).unwrap();
+    assert_eq!(&refused, b"! name taken\n");
+    server.stop();
+}
+
+#[test]
+fn proxy_forwards_an_echo_session_and_records_it() {
+    let mut echo = echo_server("async", "127.0.0.1:0");
+    let record = std::env::temp_dir().join(format!("suite-tests-proxy-{}.tr", std::process::id()));
+    let record_arg = record.to_string_lossy().into_owned();
+    let mut proxy = Server::start(
+        "tcp",
+        &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg(), "--record", &record_arg, "--grace-ms", "500"],
+    );
+    let (code, stdout, stderr) = run("tcp", &["echo-client", &proxy.addr_arg()], b"through the proxy\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, b"through the proxy\n");
+    proxy.stop();
+    echo.stop();
+    let text = std::fs::read_to_string(&record).expect("the proxy wrote its transcript");
+    let _ = std::fs::remove_file(&record);
+    let transcript = tcp::transcript::Transcript::parse(&text).expect("a valid transcript");
+    use tcp::transcript::Direction::{ClientToServer, ServerToClient};
+    assert_eq!(transcript.stream(1, ClientToServer), b"through the proxy\n");
+    assert_eq!(transcript.stream(1, ServerToClient), b"through the proxy\n");
+}
