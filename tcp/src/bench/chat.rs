@@ -10,6 +10,10 @@
 //! delivery), `p50_us`/`p99_us` delivery latency, and the checks `missing`, `reordered`,
 //! `misattributed`, `malformed`, `errors` (all 0 for a correct server).
 //!
+//! It speaks this crate's chat protocol (`PROTOCOL.md`): a member counts as joined when it
+//! reads its own `* NAME joined`. For servers with another greeting (such as the tokio
+//! example chat) use the peers' `loadgen chat-fanout`, which looks for messages only.
+//!
 //! When senders are not paced, the latency mostly measures how long the server takes to
 //! drain the backlog the burst created, not one message's trip.
 

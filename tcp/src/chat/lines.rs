@@ -118,7 +118,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             Ok(result) => result,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "read deadline passed in the middle of a line",
+                "read deadline passed before a line was complete",
             )),
         }
     }
