@@ -78,32 +78,43 @@ pub async fn run(
         }
     };
     tracing::info!(%peer, name = %member.name, "joined");
+    let ending = take_part(
+        &member, &mut lines, write_half, &registry, &config, &shutdown,
+    )
+    .await;
+    if matches!(ending, Ending::Quit | Ending::Shutdown) {
+        discard_until_closed(&mut lines).await;
+    }
+}
+
+/// The member phase: starts the writer, reads until the member leaves, then leaves the
+/// room and lets the writer finish.
+async fn take_part(
+    member: &Arc<Member>,
+    lines: &mut LineReader<OwnedReadHalf>,
+    write_half: OwnedWriteHalf,
+    registry: &Registry,
+    config: &ChatConfig,
+    shutdown: &CancellationToken,
+) -> Ending {
+    let deadline = config.limits.write_timeout;
     let writer_stopped = CancellationToken::new();
     let writer = tokio::spawn(write_loop(
         write_half,
-        Arc::clone(&member),
-        config.limits.write_timeout,
+        Arc::clone(member),
+        deadline,
         writer_stopped.clone(),
     ));
     let ending = tokio::select! {
-        ending = read_loop(&mut lines, &member, &registry, config.max_line) => ending,
+        ending = read_loop(lines, member, registry, config.max_line) => ending,
         _ = writer_stopped.cancelled() => Ending::WriterStopped,
         _ = shutdown.cancelled() => {
             member.outbox.push(protocol::notice_line("server shutting down"));
             Ending::Shutdown
         }
     };
-    finish(
-        &member,
-        &registry,
-        writer,
-        config.limits.write_timeout,
-        &ending,
-    )
-    .await;
-    if matches!(ending, Ending::Quit | Ending::Shutdown) {
-        discard_until_closed(&mut lines).await;
-    }
+    finish(member, registry, writer, deadline, &ending).await;
+    ending
 }
 
 /// How long a connection may stay open after the server's goodbye (see
