@@ -91,11 +91,17 @@ pub fn message_is_clean(text: &str) -> bool {
 /// `NAME: text\n`, the line every other member receives.
 pub fn message_line(name: &str, text: &str) -> Bytes {
     let mut line = BytesMut::with_capacity(name.len() + text.len() + 3);
-    line.put_slice(name.as_bytes());
-    line.put_slice(b": ");
-    line.put_slice(text.as_bytes());
-    line.put_u8(b'\n');
+    put_message_line(&mut line, name, text);
     line.freeze()
+}
+
+/// Appends `NAME: text\n` to `buf` (to build one buffer holding several messages).
+pub fn put_message_line(buf: &mut BytesMut, name: &str, text: &str) {
+    buf.reserve(name.len() + text.len() + 3);
+    buf.put_slice(name.as_bytes());
+    buf.put_slice(b": ");
+    buf.put_slice(text.as_bytes());
+    buf.put_u8(b'\n');
 }
 
 /// `* text\n`, a server notice.

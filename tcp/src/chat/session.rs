@@ -255,7 +255,7 @@ fn handle_line(
                 protocol::error_line("control characters are not allowed")
             }
             Input::Message(text) => {
-                batch.extend_from_slice(&protocol::message_line(&member.name, text));
+                protocol::put_message_line(batch, &member.name, text);
                 return Flow::Continue;
             }
         },
