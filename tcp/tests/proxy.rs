@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tcp::proxy::recorder::Recorder;
 use tcp::proxy::{Proxy, ProxyConfig};
+use tcp::transcript::replay::replay;
 use tcp::transcript::{Direction, Transcript};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -224,6 +225,38 @@ async fn a_recorded_conversation_matches_its_snapshot() {
     );
     let received = transcript.stream(1, Direction::ServerToClient);
     assert_eq!(received, b"got 12 bytes\ngot 14 bytes\ngot 42 bytes\nbye\n");
+
+    // Replayed straight against the same kind of server, the conversation matches...
+    let replay_against = |addr: SocketAddr, transcript: Transcript| {
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            replay(&transcript, 1, &mut stream)
+        })
+    };
+    replay_against(line_server().await, transcript.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    // ...and against a different server it stops at the first difference.
+    let other = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_addr = other.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = other.accept().await.unwrap();
+        stream
+            .write_all(b"a different server entirely\n")
+            .await
+            .unwrap();
+        let _ = stream.read_to_end(&mut Vec::new()).await;
+    });
+    let err = replay_against(other_addr, transcript)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "server>client offset 0: expected \"got 12 bytes\\n\", got \"a different s\""
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,8 +20,16 @@
 //! [1] close
 //! ```
 //!
-//! No system calls here: it is plain text I/O on top of whatever [`std::io::Write`] the
-//! caller gives (a file for `--record`, a `Vec<u8>` in tests).
+//! The format itself involves no system calls: it is plain text I/O on top of whatever
+//! [`std::io::Write`] the caller gives (a file for `--record`, a `Vec<u8>` in tests).
+//! [`replay`] plays one recorded connection back against a server over a blocking
+//! `std::net::TcpStream` and checks every byte the server answers.
+//!
+//! # Layout
+//! - this file: [`Record`], [`Direction`], [`TranscriptWriter`], [`Transcript::parse`].
+//! - [`replay`]: replaying a recorded connection and comparing the answers.
+
+pub mod replay;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -616,7 +624,7 @@ mod tests {
 
     #[test]
     fn the_example_in_protocol_md_parses_and_is_written_back_identically() {
-        let doc = include_str!("../PROTOCOL.md");
+        let doc = include_str!("../../PROTOCOL.md");
         let start = doc.find("### 2.1 Example").expect("section 2.1");
         let block = &doc[start..];
         let begin = block.find("```text\n").expect("example block") + "```text\n".len();
