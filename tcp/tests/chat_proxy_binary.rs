@@ -176,3 +176,34 @@ fn mistakes_are_one_line_and_exit_1() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn bench_chat_checks_every_delivery_and_ends_with_one_key_value_line() {
+    let (server, addr) = spawn_server(&["chat-server", "--bind", "127.0.0.1:0"]);
+    let output = tcp()
+        .args(["bench", "chat", "--addr", &addr.to_string()])
+        .args(["--clients", "8", "--senders", "3", "--messages", "40"])
+        .output()
+        .unwrap();
+    terminate(server);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    // 3 senders hear 2 others, 5 listeners hear all 3: (3 * 2 + 5 * 3) * 40 deliveries.
+    for expected in [
+        "expected=840",
+        "delivered=840",
+        "missing=0",
+        "reordered=0",
+        "errors=0",
+    ] {
+        assert!(
+            last.split(' ').any(|kv| kv == expected),
+            "{expected} not in {last}"
+        );
+    }
+}
