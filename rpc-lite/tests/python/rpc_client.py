@@ -4,7 +4,10 @@
 Standard library only. It exists to prove the protocol document is precise enough for
 another language: nothing here was taken from the Rust sources.
 
-usage: python3 rpc_client.py HOST:PORT [--transport tcp|udp]
+usage: python3 rpc_client.py HOST:PORT [--transport tcp|udp] [--max-frame BYTES] [--max-keys N]
+
+--max-frame and --max-keys tell the script the server's settings of the same names (defaults
+1048576 and 10000, the server's defaults); the TCP size-limit and StoreFull checks use them.
 
 The script plays two different machines in turn: a big-endian 32-bit one (profile be32,
 label 4c 01 00 04) and a little-endian 64-bit one (profile le64, label 4c 01 01 08). Each
@@ -52,6 +55,7 @@ APP_DIVISION_BY_ZERO, APP_OVERFLOW, APP_STORE_FULL, APP_TOO_LONG = 1, 2, 3, 4
 SLEEP_MAX_MS = 60_000
 
 SERVER_MAX_FRAME = 1 << 20  # section 1: default 1 MiB per TCP message
+SERVER_MAX_KEYS = 10_000  # `rpc-lite serve --help`: keys the demo store holds at most
 CLIENT_MAX_FRAME = 16 << 20  # what this client accepts before allocating (framing default)
 UDP_MAX_DATAGRAM = 65_507  # section 1
 
@@ -856,8 +860,10 @@ class DemoChecks:
 class TcpChecks(DemoChecks):
     transport = "tcp"
 
-    def __init__(self, addr):
+    def __init__(self, addr, max_frame=SERVER_MAX_FRAME, max_keys=SERVER_MAX_KEYS):
         self.addr = addr
+        self.max_frame = max_frame
+        self.max_keys = max_keys
 
     def call(self, profile, procedure, body=b"", **fields):
         with TcpClient(self.addr) as c:
@@ -869,7 +875,9 @@ class TcpChecks(DemoChecks):
     def checks(self, p):
         t = self.transport
         return super().checks(p) + [
-            (f"{t} {p} echo of 200000 bytes", lambda: self.big_echo(p)),
+            (f"{t} {p} echo of {self.big_echo_len()} bytes", lambda: self.big_echo(p)),
+            (f"{t} {p} a message of exactly --max-frame bytes is served",
+             lambda: self.largest_message(p)),
             (f"{t} {p} wire bytes of add(2, 3) as in PROTOCOL.md", lambda: self.doc_add(p)),
             (f"{t} {p} wire bytes of divide(1, 0) as in PROTOCOL.md", lambda: self.doc_divide(p)),
             (f"{t} {p} many calls on one connection", lambda: self.sequential(p)),
@@ -878,12 +886,30 @@ class TcpChecks(DemoChecks):
              lambda: self.in_flight(p)),
             (f"{t} {p} expired deadline gets no answer", lambda: self.deadline(p)),
         ] + ([(f"{t} {p} wire bytes of a version mismatch as in PROTOCOL.md",
-               self.doc_version_mismatch)] if p is BE32 else [])
+               self.doc_version_mismatch)] if p is BE32 else []) + (
+            [(f"{t} {p} a full store answers StoreFull with its limit",
+              lambda: self.store_full(p))] if p is LE64 else [])
+
+    def big_echo_len(self):
+        return min(200_000, self.max_frame - HEADER_LEN - 4)
 
     def big_echo(self, p):
-        data = os.urandom(200_000)
+        """Many TCP segments each way: the framing must reassemble them."""
+        data = os.urandom(self.big_echo_len())
         got = reply_value(self.call(p, PROC_ECHO, args(p).bytes(data).done()), lambda r: r.bytes())
-        expect(got == data, "200000-byte echo came back different")
+        expect(got == data, f"{len(data)}-byte echo came back different")
+
+    def largest_message(self, p):
+        """Section 1: the limit is "per message", the length the frame declares; a message
+        of exactly that many bytes is fine (only one above it is TOO_LARGE)."""
+        data = bytes(range(256)) * ((self.max_frame - HEADER_LEN - 4) // 256 + 1)
+        data = data[:self.max_frame - HEADER_LEN - 4]
+        with self.connect() as c:
+            call = c.send_call(p, PROC_ECHO, args(p).bytes(data).done())
+            answer = c.read_answer()
+            check_answer_matches(call, answer)
+            expect_eq(len(answer.raw), self.max_frame, "reply message length")
+            expect(reply_value(answer, lambda r: r.bytes()) == data, "echo came back different")
 
     def exact_exchange(self, call_bytes, want_answer, what):
         with self.connect() as c:
@@ -953,6 +979,48 @@ class TcpChecks(DemoChecks):
             # Run one after the other they would need 1.2 s.
             expect(elapsed < 1.15, f"the sleeps did not overlap: {elapsed:.2f} s in all")
 
+    def store_full(self, p):
+        """Section 9: put fails with StoreFull (tag 3, then u32 limit) once the store holds
+        its maximum of keys. Puts new keys, a window at a time, until that happens (at most
+        max_keys + 1 of them), then deletes them all again."""
+        prefix = unique_key(p, "tcp", "full")
+        window = 100
+        mine, full = [], None
+        with self.connect() as c:
+            while full is None and len(mine) <= self.max_keys:
+                batch = []
+                for _ in range(window):
+                    key = f"{prefix}-{len(mine) + len(batch)}"
+                    batch.append((c.send_call(p, PROC_PUT, args(p).string(key).string("v").done()),
+                                  key))
+                by_id = {call.call_id: (call, key) for call, key in batch}
+                while by_id:  # answers come in completion order: match by id
+                    answer = c.read_answer()
+                    call, key = by_id.pop(answer.call_id)
+                    check_answer_matches(call, answer)
+                    if answer.kind == KIND_REPLY:
+                        expect_eq(reply_value(answer, lambda r: r.option(r.string)), None,
+                                  f"old value of new key {key}")
+                        mine.append(key)
+                    else:
+                        full = answer
+            try:
+                expect(full is not None, f"{len(mine)} new keys stored, no StoreFull")
+                _, r = expect_app_error(full, APP_STORE_FULL)
+                expect_eq(r.u32("StoreFull limit"), self.max_keys, "StoreFull limit")
+                r.end("StoreFull detail")
+            finally:
+                for i in range(0, len(mine), window):
+                    calls = [c.send_call(p, PROC_DELETE, args(p).string(key).done())
+                             for key in mine[i:i + window]]
+                    for _ in calls:
+                        expect_eq(reply_value(c.read_answer(), lambda r: r.bool()), True,
+                                  "delete of a key this check stored")
+            key = f"{prefix}-after"
+            expect_eq(reply_value(c.call(p, PROC_PUT, args(p).string(key).string("v").done()),
+                                  lambda r: r.option(r.string)), None, "put after emptying")
+            c.call(p, PROC_DELETE, args(p).string(key).done())
+
     def deadline(self, p):
         """Section 6: a call whose deadline passes while it runs is cancelled, no answer."""
         with self.connect() as c:
@@ -988,10 +1056,12 @@ class TcpChecks(DemoChecks):
             ("tcp frame shorter than a header: BAD_REQUEST on id 0, then close",
              lambda: self.connection_error(framed(b"RPCL\x4c\x01\x01\x08\x01\x01"),
                                            BAD_REQUEST, None)),
-            ("tcp empty frame: BAD_REQUEST on id 0, then close",
-             lambda: self.connection_error(framed(b""), BAD_REQUEST, None)),
+            ("tcp empty frame: BAD_REQUEST on id 0 in be64, then close",
+             lambda: self.connection_error(framed(b""), BAD_REQUEST, BE64)),
+            ("tcp frame cut inside the label: BAD_REQUEST on id 0 in be64, then close",
+             lambda: self.connection_error(framed(b"RPCL\x4c\x01"), BAD_REQUEST, BE64)),
             ("tcp frame length above the limit: TOO_LARGE on id 0 in be64, then close",
-             lambda: self.connection_error(struct.pack(">I", SERVER_MAX_FRAME + 1), TOO_LARGE,
+             lambda: self.connection_error(struct.pack(">I", self.max_frame + 1), TOO_LARGE,
                                            BE64)),
             ("tcp frame length 0xffffffff: TOO_LARGE on id 0, then close",
              lambda: self.connection_error(b"\xff\xff\xff\xff", TOO_LARGE, BE64)),
@@ -1074,6 +1144,8 @@ class UdpChecks(DemoChecks):
         return super().checks(p) + [
             (f"{t} {p} three calls in flight on one socket", lambda: self.in_flight(p)),
             (f"{t} {p} a resent call is not executed again", lambda: self.at_most_once(p)),
+            (f"{t} {p} a call resent while it runs is ignored",
+             lambda: self.resent_while_running(p)),
             (f"{t} {p} expired deadline gets no answer", lambda: self.deadline(p)),
         ]
 
@@ -1124,6 +1196,22 @@ class UdpChecks(DemoChecks):
             expect_eq(incr(1, call_id=call_id), before + 1, "incr(1) resent after finishing")
             expect_eq(incr(0), before + 1, "counter after the duplicates")
 
+    def resent_while_running(self, p):
+        """Section 8: resends of a call still running are ignored: one answer, not three."""
+        with UdpClient(self.addr) as c:
+            call = Call(p, c.fresh_id(), PROC_SLEEP)
+            message = encode_message(p, call.call_id, PROC_SLEEP, args(p).u32(400).done(),
+                                     deadline_ms=5000)
+            for _ in range(3):
+                c.send(message)
+                time.sleep(0.1)
+            answers = []
+            end = time.monotonic() + 1.0
+            while (answer := c.recv_answer(end - time.monotonic())) is not None:
+                check_answer_matches(call, answer)
+                answers.append(reply_value(answer, lambda r: r.u32()))
+            expect_eq(answers, [400], "answers to sleep(400) sent three times while running")
+
     def deadline(self, p):
         with UdpClient(self.addr) as c:
             start = time.monotonic()
@@ -1171,6 +1259,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("addr", help="HOST:PORT of an rpc-lite demo server")
     parser.add_argument("--transport", choices=["tcp", "udp"], default="tcp")
+    parser.add_argument("--max-frame", type=int, default=SERVER_MAX_FRAME,
+                        help="the server's --max-frame (default %(default)s)")
+    parser.add_argument("--max-keys", type=int, default=SERVER_MAX_KEYS,
+                        help="the server's --max-keys (default %(default)s)")
     opts = parser.parse_args()
     try:
         addr = parse_addr(opts.addr)
@@ -1179,7 +1271,8 @@ def main():
 
     runner = Runner()
     try:
-        suite = TcpChecks(addr) if opts.transport == "tcp" else UdpChecks(addr)
+        suite = (TcpChecks(addr, opts.max_frame, opts.max_keys) if opts.transport == "tcp"
+                 else UdpChecks(addr))
     except OSError as e:
         print(f"error: cannot reach {opts.addr}: {e}", file=sys.stderr)
         return 1
