@@ -55,6 +55,9 @@ enum Command {
         /// Quotes file: one quote per line (at most 499 bytes each, 1 MiB in all).
         #[arg(long)]
         quotes: Option<PathBuf>,
+        /// Answers remembered so that a retried request gets the same quote.
+        #[arg(long, default_value_t = udp::quote::server::REPLY_CACHE_ENTRIES)]
+        cache_entries: usize,
     },
     /// Ask a quote server for quotes.
     QuoteClient {
@@ -102,6 +105,9 @@ enum Command {
         /// Most client sessions at once.
         #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
         max_sessions: usize,
+        /// Most datagrams waiting on a delay at once (more are dropped).
+        #[arg(long, default_value_t = proxy::MAX_DELAYED_IN_FLIGHT)]
+        max_delayed: usize,
     },
     /// Run echo, quote and a lossy-proxy retry demo on loopback and print the transcript.
     Demo,
@@ -182,7 +188,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout_ms,
             retries,
         } => echo_client(&addr, policy(timeout_ms, retries)),
-        Command::QuoteServer { bind, quotes } => runtime.block_on(quote_server(&bind, quotes)),
+        Command::QuoteServer {
+            bind,
+            quotes,
+            cache_entries,
+        } => runtime.block_on(quote_server(&bind, quotes, cache_entries)),
         Command::QuoteClient {
             addr,
             count,
@@ -200,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             record,
             idle_ms,
             max_sessions,
+            max_delayed,
         } => {
             let faults = Faults {
                 loss,
@@ -215,6 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.record = record;
             config.idle = Duration::from_millis(idle_ms.max(1));
             config.max_sessions = max_sessions;
+            config.max_delayed = max_delayed;
             runtime.block_on(run_proxy(config))
         }
         Command::Demo => {
@@ -349,14 +361,20 @@ fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn quote_server(bind: &str, quotes: Option<PathBuf>) -> anyhow::Result<()> {
+async fn quote_server(
+    bind: &str,
+    quotes: Option<PathBuf>,
+    cache_entries: usize,
+) -> anyhow::Result<()> {
     let book = match &quotes {
         Some(path) => {
             QuoteBook::load(path).with_context(|| format!("quotes file {}", path.display()))?
         }
         None => QuoteBook::builtin(),
     };
-    let server = QuoteServer::bind(resolve(bind)?, book).await?;
+    let server = QuoteServer::bind(resolve(bind)?, book)
+        .await?
+        .with_cache_entries(cache_entries);
     announce(server.local_addr()?)?;
     server.run(signal_shutdown()).await?;
     Ok(())

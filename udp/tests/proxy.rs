@@ -402,3 +402,31 @@ async fn shutdown_still_delivers_delayed_datagrams() {
     server.receive(&mut inbox).unwrap();
     assert_eq!(inbox.data(), b"in flight");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delayed_datagrams_beyond_the_limit_are_dropped() {
+    let server = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.set_so_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut config = ProxyConfig::new("127.0.0.1:0".parse().unwrap(), server.local_addr().unwrap());
+    config.faults.delay = Duration::from_millis(100);
+    config.max_delayed = 2;
+    let proxy = FaultProxy::spawn(config).await.unwrap();
+    let client = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    for d in [b"a", b"b", b"c", b"d"] {
+        client.send_to(d, proxy.local_addr()).unwrap();
+    }
+    let mut inbox = DatagramPacket::with_capacity(10);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        server.receive(&mut inbox).unwrap();
+        got.push(inbox.data().to_vec());
+    }
+    got.sort(); // two timers ending together may fire in either order
+    assert_eq!(got, [b"a".to_vec(), b"b".to_vec()]);
+    server
+        .set_so_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(matches!(server.receive(&mut inbox), Err(UdpError::Timeout)));
+    let s = proxy.stats();
+    assert_eq!((s.delayed, s.dropped), (2, 2));
+}

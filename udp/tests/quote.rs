@@ -164,3 +164,33 @@ async fn fetch_quote_through_the_retry_client() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_reply_cache_forgets_sooner() {
+    let (trigger, shutdown) = shutdown::channel();
+    let server = QuoteServer::bind("127.0.0.1:0".parse().unwrap(), three())
+        .await
+        .unwrap()
+        .with_cache_entries(1);
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run(shutdown));
+    tokio::task::spawn_blocking(move || {
+        let c = raw_client();
+        let number = |reply: Vec<u8>| u32::from_be_bytes(reply[5..9].try_into().unwrap());
+        assert_eq!(number(ask(&c, addr, &[0x51, 0, 0, 0, 1])), 0);
+        assert_eq!(
+            number(ask(&c, addr, &[0x51, 0, 0, 0, 1])),
+            0,
+            "one entry: the last answer is kept"
+        );
+        assert_eq!(number(ask(&c, addr, &[0x51, 0, 0, 0, 2])), 1);
+        assert_eq!(
+            number(ask(&c, addr, &[0x51, 0, 0, 0, 1])),
+            2,
+            "id 1 was pushed out by id 2"
+        );
+    })
+    .await
+    .unwrap();
+    trigger.fire();
+}

@@ -48,7 +48,8 @@ pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 /// Most client sessions at once (each holds a socket and a task).
 pub const DEFAULT_MAX_SESSIONS: usize = 256;
 
-/// Most delayed datagrams waiting at once; beyond this, datagrams are dropped (and counted).
+/// Most delayed datagrams waiting at once by default (`--max-delayed`); beyond this, datagrams
+/// are dropped (and counted).
 pub const MAX_DELAYED_IN_FLIGHT: usize = 4096;
 
 /// On shutdown, datagrams already waiting on a delay still go out, for at most this long.
@@ -67,6 +68,8 @@ pub struct ProxyConfig {
     pub idle: Duration,
     /// Most sessions at once.
     pub max_sessions: usize,
+    /// Most datagrams waiting on a delay at once.
+    pub max_delayed: usize,
     /// Transcript file (`--record`), in the tcp crate's transcript format.
     pub record: Option<PathBuf>,
 }
@@ -80,6 +83,7 @@ impl ProxyConfig {
             faults: Faults::default(),
             idle: DEFAULT_IDLE,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_delayed: MAX_DELAYED_IN_FLIGHT,
             record: None,
         }
     }
@@ -144,6 +148,7 @@ struct Ctx {
     counters: Counters,
     recorder: Option<Recorder>,
     delayed: Arc<Semaphore>,
+    max_delayed: usize,
     started: Instant,
 }
 
@@ -178,7 +183,8 @@ impl FaultProxy {
             faults: config.faults.clone(),
             counters: Counters::default(),
             recorder,
-            delayed: Arc::new(Semaphore::new(MAX_DELAYED_IN_FLIGHT)),
+            delayed: Arc::new(Semaphore::new(config.max_delayed)),
+            max_delayed: config.max_delayed,
             started: Instant::now(),
         });
         let (trigger, shutdown) = shutdown::channel();
@@ -287,7 +293,7 @@ impl Proxy {
 
     /// Waits (at most [`SHUTDOWN_GRACE`]) until every delayed datagram has been sent.
     async fn drain_delayed(&self) {
-        let all = MAX_DELAYED_IN_FLIGHT as u32;
+        let all = u32::try_from(self.ctx.max_delayed).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.ctx.delayed.acquire_many(all)).await;
     }
 
@@ -490,7 +496,10 @@ async fn deliver(
     }
     let Ok(permit) = Arc::clone(&ctx.delayed).try_acquire_owned() else {
         bump(&ctx.counters.dropped);
-        tracing::warn!("proxy: {MAX_DELAYED_IN_FLIGHT} datagrams already delayed; dropped one");
+        tracing::warn!(
+            "proxy: {} datagrams already delayed; dropped one",
+            ctx.max_delayed
+        );
         return;
     };
     bump(&ctx.counters.delayed);

@@ -12,7 +12,8 @@ use crate::async_socket::AsyncDatagramSocket;
 use crate::error::Result;
 use crate::shutdown::Shutdown;
 
-/// Answers remembered for retried requests (oldest forgotten first).
+/// Answers remembered for retried requests by default (oldest forgotten first); change with
+/// [`QuoteServer::with_cache_entries`] (`--cache-entries`).
 pub const REPLY_CACHE_ENTRIES: usize = 1024;
 
 /// Longest request datagram read; anything longer is truncated and refused.
@@ -30,19 +31,31 @@ pub struct QuoteStats {
 }
 
 /// Remembers which quote number went to which (peer, request id).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ReplyCache {
+    capacity: usize,
     map: HashMap<(SocketAddr, u32), u32>,
     order: VecDeque<(SocketAddr, u32)>,
 }
 
 impl ReplyCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
     fn get(&self, key: &(SocketAddr, u32)) -> Option<u32> {
         self.map.get(key).copied()
     }
 
     fn insert(&mut self, key: (SocketAddr, u32), number: u32) {
-        if self.order.len() == REPLY_CACHE_ENTRIES
+        if self.capacity == 0 {
+            return;
+        }
+        if self.order.len() >= self.capacity
             && let Some(old) = self.order.pop_front()
         {
             self.map.remove(&old);
@@ -69,9 +82,16 @@ impl QuoteServer {
             socket: AsyncDatagramSocket::bind(addr).await?,
             book,
             next: 0,
-            cache: ReplyCache::default(),
+            cache: ReplyCache::new(REPLY_CACHE_ENTRIES),
             stats: Arc::default(),
         })
+    }
+
+    /// Remembers at most `entries` answers for retried requests (0: none, every retry gets
+    /// a new quote).
+    pub fn with_cache_entries(mut self, entries: usize) -> Self {
+        self.cache = ReplyCache::new(entries);
+        self
     }
 
     /// The bound address.
