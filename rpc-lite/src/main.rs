@@ -17,6 +17,21 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// A tokio runtime with `threads` workers: 1 = everything on this thread
+/// (`current_thread`), `None` = one worker per CPU.
+fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Runtime::new(),
+    }
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
@@ -26,7 +41,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime(args.worker_threads()) {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("rpc-lite: cannot start the async runtime: {err}");

@@ -29,6 +29,17 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+impl Cli {
+    /// Runtime worker threads the subcommand asks for (`--threads`); `None`: one per CPU.
+    pub fn worker_threads(&self) -> Option<usize> {
+        match &self.command {
+            Command::Serve(args) => args.threads(),
+            Command::Bench(args) => args.threads(),
+            _ => None,
+        }
+    }
+}
+
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

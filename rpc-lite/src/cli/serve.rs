@@ -46,9 +46,19 @@ pub struct ServeArgs {
     /// UDP reply cache lifetime (also the longest a UDP call may run).
     #[arg(long, default_value_t = udp_transport::DEFAULT_CACHE_TTL.as_millis() as u64)]
     cache_ttl_ms: u64,
+    /// Runtime worker threads; 0 = one per CPU.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Keys the demo store holds at most.
     #[arg(long, default_value_t = DEFAULT_MAX_KEYS)]
     max_keys: usize,
+}
+
+impl ServeArgs {
+    /// Worker threads for the runtime (`None`: one per CPU).
+    pub fn threads(&self) -> Option<usize> {
+        (self.threads > 0).then_some(self.threads)
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
