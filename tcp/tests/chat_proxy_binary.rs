@@ -207,3 +207,25 @@ fn bench_chat_checks_every_delivery_and_ends_with_one_key_value_line() {
         );
     }
 }
+
+#[test]
+fn a_queue_too_small_for_the_longest_line_is_a_usage_error() {
+    let output = tcp()
+        .args([
+            "chat-server",
+            "--bind",
+            "127.0.0.1:0",
+            "--max-line",
+            "100000",
+            "--queue-bytes",
+            "65536",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--queue-bytes 65536 is too small for --max-line 100000"),
+        "{stderr}"
+    );
+}

@@ -58,3 +58,47 @@ impl Default for ChatConfig {
         }
     }
 }
+
+impl ChatConfig {
+    /// Largest line the server itself sends for a member's message: name, `": "`, text,
+    /// `\n`.
+    pub fn longest_outgoing_line(&self) -> usize {
+        crate::chat::protocol::MAX_NAME_CHARS * 4 + 2 + self.max_line + 1
+    }
+
+    /// Checks that the bounds fit together: an outgoing queue must hold several of the
+    /// longest lines, or one long message would evict every member at once.
+    ///
+    /// # Errors
+    /// A sentence naming the flags to change.
+    pub fn check(&self) -> Result<(), String> {
+        let least = 4 * self.longest_outgoing_line();
+        if self.queue_bytes < least {
+            return Err(format!(
+                "--queue-bytes {} is too small for --max-line {}: it must hold at least 4 of \
+                 the longest lines ({least} bytes)",
+                self.queue_bytes, self.max_line
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_fit_together_and_a_tiny_queue_does_not() {
+        assert_eq!(ChatConfig::default().check(), Ok(()));
+        let tiny = ChatConfig {
+            queue_bytes: 4096,
+            ..ChatConfig::default()
+        };
+        assert!(
+            tiny.check()
+                .unwrap_err()
+                .starts_with("--queue-bytes 4096 is too small")
+        );
+    }
+}

@@ -106,7 +106,7 @@ async fn take_part(
         writer_stopped.clone(),
     ));
     let ending = tokio::select! {
-        ending = read_loop(lines, member, registry, config.max_line) => ending,
+        ending = read_loop(lines, member, registry, config) => ending,
         _ = writer_stopped.cancelled() => Ending::WriterStopped,
         _ = shutdown.cancelled() => {
             member.outbox.push(protocol::notice_line("server shutting down"));
@@ -193,6 +193,12 @@ async fn write_with_deadline(
     }
 }
 
+/// Bytes of messages collected before a fan-out: [`FAN_OUT_BATCH`], or less when the
+/// outbox budget is small, so that one batch never takes more than a quarter of it.
+fn fan_out_limit(config: &ChatConfig) -> usize {
+    FAN_OUT_BATCH.min(config.queue_bytes / 4)
+}
+
 /// What the reader should do after one line.
 #[derive(PartialEq, Eq)]
 enum Flow {
@@ -206,8 +212,9 @@ async fn read_loop(
     lines: &mut LineReader<OwnedReadHalf>,
     member: &Member,
     registry: &Registry,
-    max_line: usize,
+    config: &ChatConfig,
 ) -> Ending {
+    let (max_line, batch_limit) = (config.max_line, fan_out_limit(config));
     let mut batch = BytesMut::new();
     loop {
         let first = match lines.next_line(true).await {
@@ -218,7 +225,7 @@ async fn read_loop(
         let mut next = Some(first);
         while let Some(line) = next {
             let flow = handle_line(&line, member, registry, &mut batch, max_line);
-            if flow == Flow::Quit || batch.len() >= FAN_OUT_BATCH {
+            if flow == Flow::Quit || batch.len() >= batch_limit {
                 fan_out(&mut batch, member, registry);
             }
             if flow == Flow::Quit {

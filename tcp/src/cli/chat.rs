@@ -94,8 +94,16 @@ impl ChatServerArgs {
 
 /// Runs `tcp chat-server` until SIGINT/SIGTERM.
 pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    if let Err(mistake) = config.check() {
+        // Flags that do not fit together are a usage mistake: clap's message, exit 2.
+        use clap::CommandFactory;
+        super::Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, mistake)
+            .exit();
+    }
     let socket = ServerSocket::bind_host(&args.bind)?;
-    let server = ChatServer::new(args.config());
+    let server = ChatServer::new(config);
     runtime()?.block_on(async move {
         let listener = socket
             .into_tokio()
