@@ -95,7 +95,10 @@ const SESSIONS: &[Session] = &[
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let out_dir = args.first().map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("transcripts"), PathBuf::from);
+    let out_dir = args.first().map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("transcripts"),
+        PathBuf::from,
+    );
     let only: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     for session in SESSIONS {
         if !only.is_empty() && !only.iter().any(|name| session.file.starts_with(name)) {
@@ -115,7 +118,11 @@ fn main() -> ExitCode {
 
 /// Server, proxy, client; then the annotated transcript into `path`.
 fn record(session: &Session, path: &Path) -> Result<(), String> {
-    let scratch = std::env::temp_dir().join(format!("suite-record-{}-{}", std::process::id(), session.file));
+    let scratch = std::env::temp_dir().join(format!(
+        "suite-record-{}-{}",
+        std::process::id(),
+        session.file
+    ));
     let (bin, rest) = session.server.split_first().expect("a server command");
     let mut server_args = rest.to_vec();
     server_args.extend(["--bind", "127.0.0.1:0"]);
@@ -126,15 +133,27 @@ fn record(session: &Session, path: &Path) -> Result<(), String> {
         Transport::Tcp => "tcp",
         Transport::Udp => "udp",
     };
-    let mut proxy =
-        Server::start(proxy_bin, &["proxy", "--listen", "127.0.0.1:0", "--to", &target, "--record", &scratch_arg]);
+    let mut proxy = Server::start(
+        proxy_bin,
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &target,
+            "--record",
+            &scratch_arg,
+        ],
+    );
     (session.drive)(proxy.addr());
     proxy.stop();
     server.stop();
-    let raw = std::fs::read_to_string(&scratch).map_err(|e| format!("cannot read the proxy's transcript: {e}"))?;
+    let raw = std::fs::read_to_string(&scratch)
+        .map_err(|e| format!("cannot read the proxy's transcript: {e}"))?;
     let _ = std::fs::remove_file(&scratch);
     let annotated = Recorded::annotate(&raw, session.server, session.transport, session.note);
-    Recorded::parse(&annotated).map_err(|e| format!("the proxy wrote a transcript that does not load: {e}"))?;
+    Recorded::parse(&annotated)
+        .map_err(|e| format!("the proxy wrote a transcript that does not load: {e}"))?;
     std::fs::write(path, annotated).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -203,12 +222,33 @@ fn rpc_calls(proxy: SocketAddr, transport: &str, profile: &str) {
         &["divide", "7", "0"],
     ];
     for call in calls {
-        let mut args = vec!["call", &addr, "--transport", transport, "--profile", profile];
+        let mut args = vec![
+            "call",
+            &addr,
+            "--transport",
+            transport,
+            "--profile",
+            profile,
+        ];
         args.extend_from_slice(call);
         let (code, _, stderr) = run("rpc-lite", &args, b"");
         // `divide 7 0` is answered with an application error: that is part of the session.
-        assert!(code == Some(0) || call[0] == "divide", "rpc-lite {args:?}: {stderr}");
+        assert!(
+            code == Some(0) || call[0] == "divide",
+            "rpc-lite {args:?}: {stderr}"
+        );
     }
-    let (code, _, stderr) = run("rpc-lite", &["list", &addr, "--transport", transport, "--profile", profile], b"");
+    let (code, _, stderr) = run(
+        "rpc-lite",
+        &[
+            "list",
+            &addr,
+            "--transport",
+            transport,
+            "--profile",
+            profile,
+        ],
+        b"",
+    );
     assert_eq!(code, Some(0), "rpc-lite list: {stderr}");
 }

@@ -2,9 +2,10 @@
 //!
 //! `cargo test --workspace` builds every member's binaries before it runs any test (each member
 //! has integration tests, and Cargo builds a package's binaries for those). They land in
-//! `target/<profile>/`, the directory above `target/<profile>/deps/` where this crate's test
-//! executables live (and `examples/`, where its recorder lives), so [`bin_dir`] is found from [`std::env::current_exe`]. Setting
-//! `SUITE_BIN_DIR` overrides it (for example to test a release build).
+//! `target/<profile>/`, the directory above `deps/` (where this crate's test executables live)
+//! and `examples/` (where its recorder lives), so [`bin_dir`] is found from
+//! [`std::env::current_exe`]. Setting `SUITE_BIN_DIR` overrides it (say, for a release build).
+//! `cargo test -p suite-tests` alone builds none of them: run `cargo build --workspace` first.
 
 use std::path::PathBuf;
 
@@ -21,7 +22,10 @@ pub fn bin_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let exe = std::env::current_exe().expect("the test executable knows its own path");
-    let mut dir = exe.parent().expect("the test executable lives in a directory").to_path_buf();
+    let mut dir = exe
+        .parent()
+        .expect("the test executable lives in a directory")
+        .to_path_buf();
     // Test executables live in `deps/`, examples in `examples/`: the binaries are one up.
     if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();

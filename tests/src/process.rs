@@ -69,8 +69,14 @@ impl Proc {
 
     /// Starts any program at `path`.
     pub fn spawn_path(path: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-        let label = std::iter::once(name.as_str()).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let label = std::iter::once(name.as_str())
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut child = Command::new(path)
             .args(args)
             .envs(env.iter().copied())
@@ -82,7 +88,14 @@ impl Proc {
         let stdout = spawn_line_reader(child.stdout.take().expect("stdout is piped"));
         let stderr = spawn_collector(child.stderr.take().expect("stderr is piped"));
         let stdin = child.stdin.take();
-        Proc { label, child, stdin, stdout, stderr, status: None }
+        Proc {
+            label,
+            child,
+            stdin,
+            stdout,
+            stderr,
+            status: None,
+        }
     }
 
     /// The child's process id.
@@ -119,7 +132,8 @@ impl Proc {
 
     /// The next stdout line; panics (quoting stderr) if none arrives within [`IO_TIMEOUT`].
     pub fn expect_line(&mut self) -> String {
-        self.read_line(IO_TIMEOUT).unwrap_or_else(|e| self.fail(&format!("expected a stdout line: {e}")))
+        self.read_line(IO_TIMEOUT)
+            .unwrap_or_else(|e| self.fail(&format!("expected a stdout line: {e}")))
     }
 
     /// Reads stdout lines until one equals `wanted`, returning the lines before it; panics
@@ -132,7 +146,9 @@ impl Proc {
             match self.read_line(left) {
                 Ok(line) if line == wanted => return before,
                 Ok(line) => before.push(line),
-                Err(e) => self.fail(&format!("waiting for line {wanted:?} ({e}); lines seen: {before:?}")),
+                Err(e) => self.fail(&format!(
+                    "waiting for line {wanted:?} ({e}); lines seen: {before:?}"
+                )),
             }
         }
     }
@@ -231,7 +247,12 @@ impl Proc {
 
     /// Panics with `what`, naming the command and quoting its stderr.
     pub fn fail(&self, what: &str) -> ! {
-        panic!("`{}` (pid {}): {what}\n--- its stderr ---\n{}", self.label, self.pid(), self.stderr_text())
+        panic!(
+            "`{}` (pid {}): {what}\n--- its stderr ---\n{}",
+            self.label,
+            self.pid(),
+            self.stderr_text()
+        )
     }
 }
 
@@ -241,7 +262,9 @@ impl Drop for Proc {
         if self.status.is_some() || matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -275,7 +298,9 @@ impl Server {
             .read_line(STARTUP_TIMEOUT)
             .unwrap_or_else(|e| proc.fail(&format!("no `listening on` line ({e})")));
         let addr = parse_listening(&line).unwrap_or_else(|| {
-            proc.fail(&format!("first stdout line must be `listening on IP:PORT`, got {line:?}"))
+            proc.fail(&format!(
+                "first stdout line must be `listening on IP:PORT`, got {line:?}"
+            ))
         });
         Server { proc, addr }
     }
@@ -354,7 +379,9 @@ fn spawn_collector(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> 
     thread::spawn(move || {
         let mut chunk = [0u8; 4096];
         while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-            sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&chunk[..n]);
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(&chunk[..n]);
         }
     });
     buffer
@@ -366,8 +393,14 @@ mod tests {
 
     #[test]
     fn parses_ipv4_and_ipv6_listening_lines() {
-        assert_eq!(parse_listening("listening on 127.0.0.1:7007"), Some("127.0.0.1:7007".parse().unwrap()));
-        assert_eq!(parse_listening("listening on [::1]:80"), Some("[::1]:80".parse().unwrap()));
+        assert_eq!(
+            parse_listening("listening on 127.0.0.1:7007"),
+            Some("127.0.0.1:7007".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listening("listening on [::1]:80"),
+            Some("[::1]:80".parse().unwrap())
+        );
     }
 
     #[test]
@@ -381,7 +414,10 @@ mod tests {
     #[test]
     fn reads_lines_with_a_timeout_and_sees_the_exit() {
         let mut cat = Proc::spawn_path(Path::new("/bin/cat"), &[], &[]);
-        assert_eq!(cat.read_line(Duration::from_millis(50)), Err(LineError::Timeout));
+        assert_eq!(
+            cat.read_line(Duration::from_millis(50)),
+            Err(LineError::Timeout)
+        );
         cat.write_line("one");
         assert_eq!(cat.expect_line(), "one");
         cat.close_stdin();
@@ -393,7 +429,12 @@ mod tests {
     fn sigterm_stops_a_process_that_would_run_forever() {
         let mut sleeper = Proc::spawn_path(Path::new("/bin/sleep"), &["600"], &[]);
         sleeper.sigterm();
-        let status = sleeper.wait_timeout(EXIT_TIMEOUT).expect("sleep exits on SIGTERM");
-        assert!(!status.success(), "sleep dies of SIGTERM, it does not exit 0");
+        let status = sleeper
+            .wait_timeout(EXIT_TIMEOUT)
+            .expect("sleep exits on SIGTERM");
+        assert!(
+            !status.success(),
+            "sleep dies of SIGTERM, it does not exit 0"
+        );
     }
 }

@@ -22,11 +22,13 @@ pub const FILTERS: &[(&str, &str)] = &[
 
 /// Applies [`FILTERS`] to `text` outside of insta (for messages and the replayer's reports).
 pub fn redact(text: &str) -> String {
-    FILTERS.iter().fold(text.to_string(), |acc, (pattern, replacement)| {
-        // Patterns are constants checked by the tests below; a bad one is a bug here.
-        let re = regex::Regex::new(pattern).expect("redaction patterns are valid");
-        re.replace_all(&acc, *replacement).into_owned()
-    })
+    FILTERS
+        .iter()
+        .fold(text.to_string(), |acc, (pattern, replacement)| {
+            // Patterns are constants checked by the tests below; a bad one is a bug here.
+            let re = regex::Regex::new(pattern).expect("redaction patterns are valid");
+            re.replace_all(&acc, *replacement).into_owned()
+        })
 }
 
 #[cfg(test)]
@@ -35,15 +37,27 @@ mod tests {
 
     #[test]
     fn hides_ports_but_keeps_addresses() {
-        assert_eq!(redact("listening on 127.0.0.1:33177"), "listening on 127.0.0.1:[PORT]");
-        assert_eq!(redact("listening on [::1]:7007"), "listening on [::1]:[PORT]");
-        assert_eq!(redact("-> 239.255.42.99:60652 \"hi\""), "-> 239.255.42.99:[PORT] \"hi\"");
+        assert_eq!(
+            redact("listening on 127.0.0.1:33177"),
+            "listening on 127.0.0.1:[PORT]"
+        );
+        assert_eq!(
+            redact("listening on [::1]:7007"),
+            "listening on [::1]:[PORT]"
+        );
+        assert_eq!(
+            redact("-> 239.255.42.99:60652 \"hi\""),
+            "-> 239.255.42.99:[PORT] \"hi\""
+        );
     }
 
     #[test]
     fn hides_times_and_rates_but_not_counts() {
         assert_eq!(redact("nothing within 300 ms"), "nothing within [TIME]");
         assert_eq!(redact("took 1.5s, 12 MB/s"), "took [TIME], [RATE]");
-        assert_eq!(redact("12 bytes, 3 members, item 5"), "12 bytes, 3 members, item 5");
+        assert_eq!(
+            redact("12 bytes, 3 members, item 5"),
+            "12 bytes, 3 members, item 5"
+        );
     }
 }

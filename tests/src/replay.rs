@@ -147,8 +147,16 @@ impl Recorded {
     /// Parses a regression transcript: the session and its two metadata lines.
     pub fn parse(text: &str) -> Result<Recorded, LoadError> {
         let transcript = Transcript::parse(text)?;
-        let value = |key: &str| text.lines().find_map(|line| line.strip_prefix(key)).map(str::trim);
-        let server: Vec<String> = value(SERVER_KEY).unwrap_or("").split_whitespace().map(str::to_string).collect();
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(key))
+                .map(str::trim)
+        };
+        let server: Vec<String> = value(SERVER_KEY)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         if server.is_empty() {
             return Err(LoadError::NoServer);
         }
@@ -157,17 +165,29 @@ impl Recorded {
             Some("udp") => Transport::Udp,
             _ => return Err(LoadError::NoTransport),
         };
-        Ok(Recorded { server, transport, transcript })
+        Ok(Recorded {
+            server,
+            transport,
+            transcript,
+        })
     }
 
     /// Inserts the metadata lines right after the header of a transcript the proxy wrote.
-    pub fn annotate(proxy_output: &str, server: &[&str], transport: Transport, note: &str) -> String {
+    pub fn annotate(
+        proxy_output: &str,
+        server: &[&str],
+        transport: Transport,
+        note: &str,
+    ) -> String {
         let (header, rest) = proxy_output.split_once('\n').unwrap_or((proxy_output, ""));
         let transport = match transport {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
         };
-        format!("{header}\n# {note}\n{SERVER_KEY}{}\n{TRANSPORT_KEY}{transport}\n{rest}", server.join(" "))
+        format!(
+            "{header}\n# {note}\n{SERVER_KEY}{}\n{TRANSPORT_KEY}{transport}\n{rest}",
+            server.join(" ")
+        )
     }
 }
 
@@ -183,12 +203,20 @@ pub struct ReplayReport {
 }
 
 /// Parses `text` and replays it against the server at `server`.
-pub fn replay_text(text: &str, transport: Transport, server: SocketAddr) -> Result<ReplayReport, ReplayError> {
+pub fn replay_text(
+    text: &str,
+    transport: Transport,
+    server: SocketAddr,
+) -> Result<ReplayReport, ReplayError> {
     replay(&Transcript::parse(text)?, transport, server)
 }
 
 /// Replays `transcript` against the server at `server` (see the module docs).
-pub fn replay(transcript: &Transcript, transport: Transport, server: SocketAddr) -> Result<ReplayReport, ReplayError> {
+pub fn replay(
+    transcript: &Transcript,
+    transport: Transport,
+    server: SocketAddr,
+) -> Result<ReplayReport, ReplayError> {
     match transport {
         Transport::Tcp => TcpReplay::new(server).run(transcript),
         Transport::Udp => UdpReplay::new(server).run(transcript),
@@ -204,7 +232,11 @@ struct TcpReplay {
 
 impl TcpReplay {
     fn new(server: SocketAddr) -> Self {
-        TcpReplay { server, streams: HashMap::new(), report: ReplayReport::default() }
+        TcpReplay {
+            server,
+            streams: HashMap::new(),
+            report: ReplayReport::default(),
+        }
     }
 
     fn run(mut self, transcript: &Transcript) -> Result<ReplayReport, ReplayError> {
@@ -218,15 +250,31 @@ impl TcpReplay {
         use Direction::{ClientToServer as Up, ServerToClient as Down};
         match record {
             Record::Open { conn } => self.open(*conn),
-            Record::Data { conn, dir: Up, bytes, .. } => self.send(index, *conn, bytes),
-            Record::Data { conn, dir: Down, offset, bytes } => self.expect(index, *conn, *offset, bytes),
+            Record::Data {
+                conn,
+                dir: Up,
+                bytes,
+                ..
+            } => self.send(index, *conn, bytes),
+            Record::Data {
+                conn,
+                dir: Down,
+                offset,
+                bytes,
+            } => self.expect(index, *conn, *offset, bytes),
             Record::Eof { conn, dir: Up, .. } => {
                 let stream = self.stream(index, *conn)?;
-                stream.shutdown(Shutdown::Write).map_err(io_err(*conn, "shutdown(SHUT_WR)"))
+                stream
+                    .shutdown(Shutdown::Write)
+                    .map_err(io_err(*conn, "shutdown(SHUT_WR)"))
             }
-            Record::Eof { conn, dir: Down, .. } => self.expect_end(index, *conn),
+            Record::Eof {
+                conn, dir: Down, ..
+            } => self.expect_end(index, *conn),
             Record::Reset { conn, dir: Up, .. } => self.reset(index, *conn),
-            Record::Reset { conn, dir: Down, .. } => self.expect_reset(index, *conn),
+            Record::Reset {
+                conn, dir: Down, ..
+            } => self.expect_reset(index, *conn),
             Record::Close { conn } => {
                 self.streams.remove(conn);
                 Ok(())
@@ -235,30 +283,51 @@ impl TcpReplay {
     }
 
     fn open(&mut self, conn: u64) -> Result<(), ReplayError> {
-        let stream = TcpStream::connect_timeout(&self.server, IO_TIMEOUT).map_err(io_err(conn, "connect"))?;
-        stream.set_nodelay(true).map_err(io_err(conn, "TCP_NODELAY"))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(io_err(conn, "SO_RCVTIMEO"))?;
+        let stream = TcpStream::connect_timeout(&self.server, IO_TIMEOUT)
+            .map_err(io_err(conn, "connect"))?;
+        stream
+            .set_nodelay(true)
+            .map_err(io_err(conn, "TCP_NODELAY"))?;
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(io_err(conn, "SO_RCVTIMEO"))?;
         self.streams.insert(conn, stream);
         self.report.connections += 1;
         Ok(())
     }
 
     fn stream(&mut self, index: usize, conn: u64) -> Result<&mut TcpStream, ReplayError> {
-        self.streams.get_mut(&conn).ok_or(ReplayError::NotOpen { index, conn })
+        self.streams
+            .get_mut(&conn)
+            .ok_or(ReplayError::NotOpen { index, conn })
     }
 
     fn send(&mut self, index: usize, conn: u64, bytes: &[u8]) -> Result<(), ReplayError> {
-        self.stream(index, conn)?.write_all(bytes).map_err(io_err(conn, "send"))?;
+        self.stream(index, conn)?
+            .write_all(bytes)
+            .map_err(io_err(conn, "send"))?;
         self.report.sent += bytes.len() as u64;
         Ok(())
     }
 
     /// Reads exactly `expected.len()` bytes (however the server split them) and compares.
-    fn expect(&mut self, index: usize, conn: u64, offset: u64, expected: &[u8]) -> Result<(), ReplayError> {
+    fn expect(
+        &mut self,
+        index: usize,
+        conn: u64,
+        offset: u64,
+        expected: &[u8],
+    ) -> Result<(), ReplayError> {
         let stream = self.stream(index, conn)?;
-        let got = read_up_to(stream, expected.len()).map_err(io_err(conn, "waiting for the server's bytes"))?;
+        let got = read_up_to(stream, expected.len())
+            .map_err(io_err(conn, "waiting for the server's bytes"))?;
         if got != expected {
-            return Err(ReplayError::Mismatch { conn, offset, expected: expected.to_vec(), got });
+            return Err(ReplayError::Mismatch {
+                conn,
+                offset,
+                expected: expected.to_vec(),
+                got,
+            });
         }
         self.report.checked += got.len() as u64;
         Ok(())
@@ -269,15 +338,27 @@ impl TcpReplay {
         let mut byte = [0u8; 256];
         match stream.read(&mut byte) {
             Ok(0) => Ok(()),
-            Ok(n) => Err(ReplayError::ExtraBytes { conn, got: byte[..n].to_vec() }),
-            Err(e) => Err(ReplayError::Io { conn, context: "waiting for end-of-stream", source: e }),
+            Ok(n) => Err(ReplayError::ExtraBytes {
+                conn,
+                got: byte[..n].to_vec(),
+            }),
+            Err(e) => Err(ReplayError::Io {
+                conn,
+                context: "waiting for end-of-stream",
+                source: e,
+            }),
         }
     }
 
     /// The client's connection was reset: close it with `SO_LINGER` 0 so the kernel sends RST.
     fn reset(&mut self, index: usize, conn: u64) -> Result<(), ReplayError> {
-        let stream = self.streams.remove(&conn).ok_or(ReplayError::NotOpen { index, conn })?;
-        socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).map_err(io_err(conn, "SO_LINGER"))?;
+        let stream = self
+            .streams
+            .remove(&conn)
+            .ok_or(ReplayError::NotOpen { index, conn })?;
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .map_err(io_err(conn, "SO_LINGER"))?;
         Ok(())
     }
 
@@ -286,7 +367,10 @@ impl TcpReplay {
         let stream = self.stream(index, conn)?;
         let mut byte = [0u8; 256];
         match stream.read(&mut byte) {
-            Ok(n @ 1..) => Err(ReplayError::ExtraBytes { conn, got: byte[..n].to_vec() }),
+            Ok(n @ 1..) => Err(ReplayError::ExtraBytes {
+                conn,
+                got: byte[..n].to_vec(),
+            }),
             Ok(0) | Err(_) => Ok(()),
         }
     }
@@ -301,7 +385,10 @@ fn read_up_to(stream: &mut TcpStream, len: usize) -> io::Result<Vec<u8>> {
     let deadline = Instant::now() + IO_TIMEOUT;
     while filled < len {
         if Instant::now() > deadline {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{filled} of {len} bytes arrived in time")));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{filled} of {len} bytes arrived in time"),
+            ));
         }
         match stream.read(&mut got[filled..]) {
             Ok(0) => break,
@@ -326,7 +413,11 @@ const MAX_DATAGRAM: usize = 65_536;
 
 impl UdpReplay {
     fn new(server: SocketAddr) -> Self {
-        UdpReplay { server, sockets: HashMap::new(), report: ReplayReport::default() }
+        UdpReplay {
+            server,
+            sockets: HashMap::new(),
+            report: ReplayReport::default(),
+        }
     }
 
     fn run(mut self, transcript: &Transcript) -> Result<ReplayReport, ReplayError> {
@@ -337,18 +428,33 @@ impl UdpReplay {
     }
 
     fn step(&mut self, index: usize, record: &Record) -> Result<(), ReplayError> {
-        let unsupported = |what| ReplayError::Unsupported { index, what, transport: Transport::Udp };
+        let unsupported = |what| ReplayError::Unsupported {
+            index,
+            what,
+            transport: Transport::Udp,
+        };
         match record {
             Record::Open { conn } => self.open(*conn),
-            Record::Data { conn, dir: Direction::ClientToServer, bytes, .. } => {
-                let socket = self.sockets.get(conn).ok_or(ReplayError::NotOpen { index, conn: *conn })?;
+            Record::Data {
+                conn,
+                dir: Direction::ClientToServer,
+                bytes,
+                ..
+            } => {
+                let socket = self
+                    .sockets
+                    .get(conn)
+                    .ok_or(ReplayError::NotOpen { index, conn: *conn })?;
                 socket.send(bytes).map_err(io_err(*conn, "send"))?;
                 self.report.sent += bytes.len() as u64;
                 Ok(())
             }
-            Record::Data { conn, dir: Direction::ServerToClient, offset, bytes } => {
-                self.expect(index, *conn, *offset, bytes)
-            }
+            Record::Data {
+                conn,
+                dir: Direction::ServerToClient,
+                offset,
+                bytes,
+            } => self.expect(index, *conn, *offset, bytes),
             Record::Eof { .. } => Err(unsupported("eof")),
             Record::Reset { .. } => Err(unsupported("reset")),
             Record::Close { conn } => {
@@ -360,22 +466,46 @@ impl UdpReplay {
 
     fn open(&mut self, conn: u64) -> Result<(), ReplayError> {
         // Loopback server: a loopback client. Otherwise let the kernel pick the source address.
-        let ip = if self.server.ip().is_loopback() { self.server.ip() } else { unspecified(&self.server) };
+        let ip = if self.server.ip().is_loopback() {
+            self.server.ip()
+        } else {
+            unspecified(&self.server)
+        };
         let local = SocketAddr::new(ip, 0);
         let socket = UdpSocket::bind(local).map_err(io_err(conn, "bind"))?;
-        socket.connect(self.server).map_err(io_err(conn, "connect"))?;
-        socket.set_read_timeout(Some(IO_TIMEOUT)).map_err(io_err(conn, "SO_RCVTIMEO"))?;
+        socket
+            .connect(self.server)
+            .map_err(io_err(conn, "connect"))?;
+        socket
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(io_err(conn, "SO_RCVTIMEO"))?;
         self.sockets.insert(conn, socket);
         self.report.connections += 1;
         Ok(())
     }
 
-    fn expect(&mut self, index: usize, conn: u64, offset: u64, expected: &[u8]) -> Result<(), ReplayError> {
-        let socket = self.sockets.get(&conn).ok_or(ReplayError::NotOpen { index, conn })?;
+    fn expect(
+        &mut self,
+        index: usize,
+        conn: u64,
+        offset: u64,
+        expected: &[u8],
+    ) -> Result<(), ReplayError> {
+        let socket = self
+            .sockets
+            .get(&conn)
+            .ok_or(ReplayError::NotOpen { index, conn })?;
         let mut buf = vec![0u8; MAX_DATAGRAM];
-        let n = socket.recv(&mut buf).map_err(io_err(conn, "waiting for the server's datagram"))?;
+        let n = socket
+            .recv(&mut buf)
+            .map_err(io_err(conn, "waiting for the server's datagram"))?;
         if &buf[..n] != expected {
-            return Err(ReplayError::Mismatch { conn, offset, expected: expected.to_vec(), got: buf[..n].to_vec() });
+            return Err(ReplayError::Mismatch {
+                conn,
+                offset,
+                expected: expected.to_vec(),
+                got: buf[..n].to_vec(),
+            });
         }
         self.report.checked += n as u64;
         Ok(())
@@ -391,13 +521,26 @@ fn unspecified(addr: &SocketAddr) -> std::net::IpAddr {
 }
 
 fn io_err(conn: u64, context: &'static str) -> impl FnOnce(io::Error) -> ReplayError {
-    move |source| ReplayError::Io { conn, context, source }
+    move |source| ReplayError::Io {
+        conn,
+        context,
+        source,
+    }
 }
 
 /// Bytes for an error message: printable ASCII as is, the rest as `\xNN`, long runs cut.
 fn show(bytes: &[u8]) -> String {
     const MAX_SHOWN: usize = 200;
-    let escaped: String = bytes.iter().take(MAX_SHOWN).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
-    let more = if bytes.len() > MAX_SHOWN { format!("... ({} bytes in all)", bytes.len()) } else { String::new() };
+    let escaped: String = bytes
+        .iter()
+        .take(MAX_SHOWN)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    let more = if bytes.len() > MAX_SHOWN {
+        format!("... ({} bytes in all)", bytes.len())
+    } else {
+        String::new()
+    };
     format!("{} bytes \"{escaped}\"{more}", bytes.len())
 }

@@ -8,7 +8,10 @@ use suite_tests::redact::FILTERS;
 fn snapshot_demo(bin: &str) {
     let (code, stdout, stderr) = run(bin, &["demo"], b"");
     assert_eq!(code, Some(0), "`{bin} demo` failed: {stderr}");
-    assert!(!stderr.contains("panicked"), "`{bin} demo` panicked: {stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "`{bin} demo` panicked: {stderr}"
+    );
     let text = String::from_utf8(stdout).expect("demo output is UTF-8");
     let mut settings = insta::Settings::clone_current();
     for (pattern, replacement) in FILTERS {

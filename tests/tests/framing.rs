@@ -14,10 +14,18 @@ fn inspect_counts_frames_from_stdin() {
 
 #[test]
 fn inspect_rejects_a_length_above_the_maximum_without_panicking() {
-    let (code, _, stderr) = run("framing", &["inspect", "--max", "16"], b"\x7f\xff\xff\xffxyz");
+    let (code, _, stderr) = run(
+        "framing",
+        &["inspect", "--max", "16"],
+        b"\x7f\xff\xff\xffxyz",
+    );
     assert_eq!(code, Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line on stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line on stderr: {stderr}"
+    );
 }
 
 #[test]

@@ -42,7 +42,10 @@ fn all_helps(bin: &str) -> BTreeMap<String, String> {
             deeper.push(sub);
             queue.push(deeper);
         }
-        let key = std::iter::once(bin.to_string()).chain(path).collect::<Vec<_>>().join(" ");
+        let key = std::iter::once(bin.to_string())
+            .chain(path)
+            .collect::<Vec<_>>()
+            .join(" ");
         found.insert(key, text);
     }
     found
@@ -84,12 +87,20 @@ fn rpc_lite_help() {
 #[test]
 fn every_bind_flag_defaults_to_loopback() {
     let mut checked = 0;
-    for bin in ALL.iter().filter(|b| suite_tests::bins::try_bin(b).is_some()) {
+    for bin in ALL
+        .iter()
+        .filter(|b| suite_tests::bins::try_bin(b).is_some())
+    {
         for (command, text) in all_helps(bin) {
-            let Some(at) = text.find("--bind") else { continue };
+            let Some(at) = text.find("--bind") else {
+                continue;
+            };
             let rest = &text[at..];
             let block = &rest[..rest[2..].find("\n  -").map_or(rest.len(), |i| i + 2)];
-            let default = block.split("[default: ").nth(1).and_then(|d| d.split(']').next());
+            let default = block
+                .split("[default: ")
+                .nth(1)
+                .and_then(|d| d.split(']').next());
             if let Some(default) = default {
                 assert!(
                     default.starts_with("127.0.0.1:") || default.starts_with("[::1]:"),

@@ -14,7 +14,8 @@ fn listener(extra: &[&str]) -> Server {
 
 fn send(port: u16, message: &str) {
     let group = format!("{GROUP}:{port}");
-    let (code, _, stderr) = suite_tests::process::run("multicast", &["send", "--group", &group, message], b"");
+    let (code, _, stderr) =
+        suite_tests::process::run("multicast", &["send", "--group", &group, message], b"");
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -44,7 +45,11 @@ fn listen_with_count_exits_0_by_itself() {
 #[test]
 fn two_chat_instances_hear_each_other_and_not_themselves() {
     // A fixed port is needed so both join the same group:port; pick one the kernel says is free.
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let group = format!("{GROUP}:{port}");
     let mut alice = Proc::spawn("multicast", &["chat", "--group", &group, "--name", "alice"]);
     let mut bob = Proc::spawn("multicast", &["chat", "--group", &group, "--name", "bob"]);

@@ -46,7 +46,10 @@ fn start_server(recorded: &Recorded) -> Server {
 fn the_promised_sessions_are_recorded() {
     for name in REQUIRED {
         let recorded = load(name);
-        assert!(recorded.transcript.connections().len() >= 1, "{name} holds a session");
+        assert!(
+            !recorded.transcript.connections().is_empty(),
+            "{name} holds a session"
+        );
     }
 }
 
@@ -54,11 +57,20 @@ fn the_promised_sessions_are_recorded() {
 fn every_recorded_session_replays_byte_for_byte() {
     let mut names: Vec<String> = std::fs::read_dir(transcripts_dir())
         .expect("tests/transcripts exists")
-        .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.ends_with(".tr"))
         .collect();
     names.sort();
-    assert!(names.len() >= REQUIRED.len(), "transcripts found: {names:?}");
+    assert!(
+        names.len() >= REQUIRED.len(),
+        "transcripts found: {names:?}"
+    );
     for name in names {
         let recorded = load(&name);
         let mut server = start_server(&recorded);
@@ -73,7 +85,11 @@ fn every_recorded_session_replays_byte_for_byte() {
 fn with_one_server_byte_changed(transcript: &Transcript) -> Transcript {
     let mut changed = transcript.clone();
     let first = changed.records.iter_mut().find_map(|record| match record {
-        Record::Data { dir: Direction::ServerToClient, bytes, .. } if !bytes.is_empty() => Some(bytes),
+        Record::Data {
+            dir: Direction::ServerToClient,
+            bytes,
+            ..
+        } if !bytes.is_empty() => Some(bytes),
         _ => None,
     });
     first.expect("the session has server bytes")[0] ^= 0x01;
@@ -87,7 +103,9 @@ fn a_changed_server_byte_fails_the_replay_over_tcp_and_udp() {
         let mut server = start_server(&recorded);
         let tampered = with_one_server_byte_changed(&recorded.transcript);
         match replay(&tampered, recorded.transport, server.addr()) {
-            Err(ReplayError::Mismatch { conn: 1, offset: 0, .. }) => {}
+            Err(ReplayError::Mismatch {
+                conn: 1, offset: 0, ..
+            }) => {}
             other => panic!("{name}: expected a mismatch at connection 1 offset 0, got {other:?}"),
         }
         server.stop();
@@ -116,7 +134,13 @@ fn server_bytes_beyond_the_recording_fail_the_replay() {
 #[test]
 fn a_transcript_without_its_server_line_is_refused() {
     let text = "# transcript v1\n# transport: tcp\n[1] open\n[1] close\n";
-    assert!(matches!(Recorded::parse(text), Err(suite_tests::replay::LoadError::NoServer)));
+    assert!(matches!(
+        Recorded::parse(text),
+        Err(suite_tests::replay::LoadError::NoServer)
+    ));
     let text = "# transcript v1\n# server: tcp echo-server\n[1] open\n";
-    assert!(matches!(Recorded::parse(text), Err(suite_tests::replay::LoadError::NoTransport)));
+    assert!(matches!(
+        Recorded::parse(text),
+        Err(suite_tests::replay::LoadError::NoTransport)
+    ));
 }

@@ -9,15 +9,42 @@ const TRANSPORTS: [&str; 2] = ["tcp", "udp"];
 const PROFILES: [&str; 6] = ["be32", "le32", "be64", "le64", "network", "native"];
 
 fn serve(transport: &str) -> Server {
-    Server::start("rpc-lite", &["serve", "--bind", "127.0.0.1:0", "--transport", transport, "--grace-ms", "500"])
+    Server::start(
+        "rpc-lite",
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--transport",
+            transport,
+            "--grace-ms",
+            "500",
+        ],
+    )
 }
 
-fn call(server: &Server, transport: &str, profile: &str, args: &[&str]) -> (Option<i32>, String, String) {
+fn call(
+    server: &Server,
+    transport: &str,
+    profile: &str,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
     let addr = server.addr_arg();
-    let mut full = vec!["call", &addr, "--transport", transport, "--profile", profile];
+    let mut full = vec![
+        "call",
+        &addr,
+        "--transport",
+        transport,
+        "--profile",
+        profile,
+    ];
     full.extend_from_slice(args);
     let (code, stdout, stderr) = run("rpc-lite", &full, b"");
-    (code, String::from_utf8_lossy(&stdout).trim_end().to_string(), stderr)
+    (
+        code,
+        String::from_utf8_lossy(&stdout).trim_end().to_string(),
+        stderr,
+    )
 }
 
 #[test]
@@ -26,7 +53,11 @@ fn every_profile_gets_the_same_answers_over_tcp_and_udp() {
         let mut server = serve(transport);
         for profile in PROFILES {
             let (code, out, err) = call(&server, transport, profile, &["add", "-7", "49"]);
-            assert_eq!((code, out.as_str()), (Some(0), "42"), "{transport} {profile}: {err}");
+            assert_eq!(
+                (code, out.as_str()),
+                (Some(0), "42"),
+                "{transport} {profile}: {err}"
+            );
             let (code, out, err) = call(&server, transport, profile, &["echo", "héllo"]);
             assert_eq!(code, Some(0), "{transport} {profile}: {err}");
             assert!(out.contains("héllo"), "{transport} {profile}: {out}");
@@ -35,7 +66,10 @@ fn every_profile_gets_the_same_answers_over_tcp_and_udp() {
         assert_eq!(code, Some(0), "{err}");
         let (code, out, err) = call(&server, transport, "be32", &["get", "k"]);
         assert_eq!(code, Some(0), "{err}");
-        assert!(out.contains('v'), "a value put by an le64 caller is read by a be32 caller: {out}");
+        assert!(
+            out.contains('v'),
+            "a value put by an le64 caller is read by a be32 caller: {out}"
+        );
         server.stop();
     }
 }
@@ -45,11 +79,17 @@ fn list_shows_the_procedures() {
     for transport in TRANSPORTS {
         let mut server = serve(transport);
         let addr = server.addr_arg();
-        let (code, stdout, stderr) = run("rpc-lite", &["list", &addr, "--transport", transport], b"");
+        let (code, stdout, stderr) =
+            run("rpc-lite", &["list", &addr, "--transport", transport], b"");
         assert_eq!(code, Some(0), "{stderr}");
         let text = String::from_utf8(stdout).unwrap();
-        for procedure in ["add", "divide", "get", "put", "delete", "echo", "sleep", "incr"] {
-            assert!(text.contains(&format!("{procedure}(")), "{transport}: {procedure} missing from {text}");
+        for procedure in [
+            "add", "divide", "get", "put", "delete", "echo", "sleep", "incr",
+        ] {
+            assert!(
+                text.contains(&format!("{procedure}(")),
+                "{transport}: {procedure} missing from {text}"
+            );
         }
         server.stop();
     }
@@ -62,7 +102,11 @@ fn failures_are_one_line_and_exit_1() {
         for args in [&["divide", "7", "0"][..], &["add", "2147483647", "1"]] {
             let (code, _, err) = call(&server, transport, "be32", args);
             assert_eq!(code, Some(1), "{transport} {args:?}: {err}");
-            assert_eq!(err.trim_end().lines().count(), 1, "{transport} {args:?}: {err}");
+            assert_eq!(
+                err.trim_end().lines().count(),
+                1,
+                "{transport} {args:?}: {err}"
+            );
             assert!(!err.contains("panicked"), "{err}");
         }
         server.stop();
@@ -73,9 +117,23 @@ fn failures_are_one_line_and_exit_1() {
 fn a_call_to_nothing_fails_within_its_timeout() {
     for transport in TRANSPORTS {
         // A port that was free a moment ago: nothing serves it.
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let addr = format!("127.0.0.1:{port}");
-        let args = ["call", &addr, "--transport", transport, "--timeout-ms", "300", "add", "1", "2"];
+        let args = [
+            "call",
+            &addr,
+            "--transport",
+            transport,
+            "--timeout-ms",
+            "300",
+            "add",
+            "1",
+            "2",
+        ];
         let (code, _, err) = run("rpc-lite", &args, b"");
         assert_eq!(code, Some(1), "{transport}: {err}");
         assert!(!err.contains("panicked"), "{err}");

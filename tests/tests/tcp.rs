@@ -11,7 +11,18 @@ use suite_tests::process::{IO_TIMEOUT, run};
 const MODES: [&str; 2] = ["blocking", "async"];
 
 fn echo_server(mode: &str, bind: &str) -> Server {
-    Server::start("tcp", &["echo-server", "--bind", bind, "--mode", mode, "--grace-ms", "500"])
+    Server::start(
+        "tcp",
+        &[
+            "echo-server",
+            "--bind",
+            bind,
+            "--mode",
+            mode,
+            "--grace-ms",
+            "500",
+        ],
+    )
 }
 
 /// Sends `payload`, half-closes, and returns everything the server sent back before closing.
@@ -26,7 +37,9 @@ fn echo_round_trip(server: &Server, payload: &[u8]) -> Vec<u8> {
         writer.shutdown(Shutdown::Write).unwrap();
     });
     let mut echoed = Vec::new();
-    stream.read_to_end(&mut echoed).expect("the echo ends with end-of-stream");
+    stream
+        .read_to_end(&mut echoed)
+        .expect("the echo ends with end-of-stream");
     sender.join().unwrap();
     echoed
 }
@@ -36,9 +49,17 @@ fn echo_server_echoes_and_honours_half_close_in_both_modes() {
     for mode in MODES {
         let mut server = echo_server(mode, "127.0.0.1:0");
         assert!(server.addr().ip().is_loopback());
-        assert_eq!(echo_round_trip(&server, b"hello, echo\n"), b"hello, echo\n", "{mode}");
+        assert_eq!(
+            echo_round_trip(&server, b"hello, echo\n"),
+            b"hello, echo\n",
+            "{mode}"
+        );
         let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(echo_round_trip(&server, &big), big, "{mode}: 200 kB echoed whole");
+        assert_eq!(
+            echo_round_trip(&server, &big),
+            big,
+            "{mode}: 200 kB echoed whole"
+        );
         server.stop();
     }
 }
@@ -92,8 +113,16 @@ fn a_port_in_use_is_one_line_on_stderr_and_exit_1() {
 #[test]
 fn echo_client_to_a_closed_port_fails_with_one_line() {
     // Bind, learn a free port, close it: nothing listens there now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (code, _, stderr) = run("tcp", &["echo-client", &format!("127.0.0.1:{port}")], b"hi\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, _, stderr) = run(
+        "tcp",
+        &["echo-client", &format!("127.0.0.1:{port}")],
+        b"hi\n",
+    );
     assert_eq!(code, Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
@@ -101,7 +130,10 @@ fn echo_client_to_a_closed_port_fails_with_one_line() {
 
 #[test]
 fn chat_with_three_members_through_the_chat_client() {
-    let mut server = Server::start("tcp", &["chat-server", "--bind", "127.0.0.1:0", "--grace-ms", "500"]);
+    let mut server = Server::start(
+        "tcp",
+        &["chat-server", "--bind", "127.0.0.1:0", "--grace-ms", "500"],
+    );
     let addr = server.addr_arg();
     let join = |name: &str| {
         let mut member = suite_tests::Proc::spawn("tcp", &["chat-client", &addr, "--name", name]);
@@ -156,9 +188,23 @@ fn proxy_forwards_an_echo_session_and_records_it() {
     let record_arg = record.to_string_lossy().into_owned();
     let mut proxy = Server::start(
         "tcp",
-        &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg(), "--record", &record_arg, "--grace-ms", "500"],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &echo.addr_arg(),
+            "--record",
+            &record_arg,
+            "--grace-ms",
+            "500",
+        ],
     );
-    let (code, stdout, stderr) = run("tcp", &["echo-client", &proxy.addr_arg()], b"through the proxy\n");
+    let (code, stdout, stderr) = run(
+        "tcp",
+        &["echo-client", &proxy.addr_arg()],
+        b"through the proxy\n",
+    );
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, b"through the proxy\n");
     proxy.stop();

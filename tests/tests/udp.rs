@@ -16,10 +16,18 @@ fn client_socket() -> UdpSocket {
 #[test]
 fn echo_server_returns_each_datagram_whole_in_every_mode() {
     for mode in ["async", "blocking", "batch"] {
-        let mut server = Server::start("udp", &["echo-server", "--bind", "127.0.0.1:0", "--mode", mode]);
+        let mut server = Server::start(
+            "udp",
+            &["echo-server", "--bind", "127.0.0.1:0", "--mode", mode],
+        );
         let socket = client_socket();
         let mut buf = vec![0u8; 65_536];
-        for payload in [&b"x"[..], b"hello, datagram", &[0xffu8; 1400], &[7u8; 65_507]] {
+        for payload in [
+            &b"x"[..],
+            b"hello, datagram",
+            &[0xffu8; 1400],
+            &[7u8; 65_507],
+        ] {
             socket.send_to(payload, server.addr()).unwrap();
             let (n, from) = socket.recv_from(&mut buf).expect("an echo");
             assert_eq!(from, server.addr(), "{mode}");
@@ -54,7 +62,11 @@ fn echo_client_prints_each_echoed_line() {
 #[test]
 fn quote_client_gets_the_requested_number_of_quotes() {
     let mut server = Server::start("udp", &["quote-server", "--bind", "127.0.0.1:0"]);
-    let (code, stdout, stderr) = run("udp", &["quote-client", &server.addr_arg(), "--count", "3"], b"");
+    let (code, stdout, stderr) = run(
+        "udp",
+        &["quote-client", &server.addr_arg(), "--count", "3"],
+        b"",
+    );
     assert_eq!(code, Some(0), "{stderr}");
     let text = String::from_utf8(stdout).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -64,17 +76,41 @@ fn quote_client_gets_the_requested_number_of_quotes() {
 #[test]
 fn proxy_forwards_and_a_proxy_that_drops_everything_makes_the_client_fail() {
     let mut echo = Server::start("udp", &["echo-server", "--bind", "127.0.0.1:0"]);
-    let mut clean = Server::start("udp", &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg()]);
+    let mut clean = Server::start(
+        "udp",
+        &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg()],
+    );
     let (code, stdout, stderr) = run("udp", &["echo-client", &clean.addr_arg()], b"via proxy\n");
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, b"via proxy\n");
     clean.stop();
 
-    let mut black_hole =
-        Server::start("udp", &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg(), "--loss", "1"]);
-    let args = ["echo-client", &black_hole.addr_arg(), "--timeout-ms", "50", "--retries", "2"];
+    let mut black_hole = Server::start(
+        "udp",
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &echo.addr_arg(),
+            "--loss",
+            "1",
+        ],
+    );
+    let args = [
+        "echo-client",
+        &black_hole.addr_arg(),
+        "--timeout-ms",
+        "50",
+        "--retries",
+        "2",
+    ];
     let (code, _, stderr) = run("udp", &args, b"lost\n");
-    assert_eq!(code, Some(1), "every datagram dropped: the client must fail: {stderr}");
+    assert_eq!(
+        code,
+        Some(1),
+        "every datagram dropped: the client must fail: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     black_hole.stop();
     echo.stop();
