@@ -231,3 +231,27 @@ async fn a_member_whose_socket_stays_full_past_the_write_deadline_is_evicted() {
     alice.expect("* slow left\n").await;
     assert_eq!(server.registry.names(), vec!["alice"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_over_its_input_rate_is_read_more_slowly_and_loses_nothing() {
+    let config = ChatConfig {
+        max_input_rate: 20_000,
+        ..ChatConfig::default()
+    };
+    let server = start(config).await;
+    let mut alice = Peer::join(server.addr, "alice").await;
+    let mut bob = Peer::join(server.addr, "bob").await;
+    alice.expect("* bob joined\n").await;
+    // 50 lines of 1000 bytes: a 20 000-byte burst passes, the other 30 000 take 1.5 s.
+    let line = format!("{}\n", "f".repeat(999));
+    let start = std::time::Instant::now();
+    alice.send(line.repeat(50).as_bytes()).await;
+    for _ in 0..50 {
+        assert_eq!(bob.line().await, format!("alice: {line}"));
+    }
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "50 000 bytes at 20 000 B/s arrived in {took:?}"
+    );
+}

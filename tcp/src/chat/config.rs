@@ -30,6 +30,12 @@ pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
 /// from the outbox budget. 64 KiB is plenty for chat lines on any network.
 pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 
+/// Default input rate per member in bytes per second (`--max-input-rate`), with bursts of
+/// one second's worth. A member sending faster is simply read more slowly (TCP flow
+/// control pushes back on it), so one flooder cannot fill everybody's queue. 1 MiB/s is
+/// far beyond anything typed.
+pub const DEFAULT_MAX_INPUT_RATE: u64 = 1024 * 1024;
+
 /// Everything a chat server needs to know about its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatConfig {
@@ -41,6 +47,8 @@ pub struct ChatConfig {
     pub queue_bytes: usize,
     /// Kernel send buffer (`SO_SNDBUF`) per member in bytes.
     pub send_buffer: usize,
+    /// Bytes per second one member may send (bursts of one second's worth).
+    pub max_input_rate: u64,
     /// Connection cap, deadlines and shutdown grace shared with the other servers. In the
     /// chat, the read deadline applies to the name line and to half-received lines only:
     /// a member who reads without typing is never timed out.
@@ -54,6 +62,7 @@ impl Default for ChatConfig {
             max_members: DEFAULT_MAX_MEMBERS,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             send_buffer: DEFAULT_SEND_BUFFER,
+            max_input_rate: DEFAULT_MAX_INPUT_RATE,
             limits: ServerLimits::default(),
         }
     }

@@ -15,6 +15,7 @@
 //! - [`lines`]: cutting the byte stream into lines with a length limit and a deadline.
 //! - [`outbox`]: a member's bounded outgoing queue and the `writev` batch writer.
 //! - [`registry`]: who is in the room; unique names, member cap, fan-out.
+//! - [`rate`]: how fast one member may send (a token bucket).
 //! - [`session`]: one member's connection, reader and writer task.
 //! - [`server`]: the accept loop that ties them together.
 //! - [`config`]: the bounds, as documented constants.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod lines;
 pub mod outbox;
 pub mod protocol;
+pub mod rate;
 pub mod registry;
 pub mod server;
 pub mod session;

@@ -16,6 +16,7 @@ use super::config::ChatConfig;
 use super::lines::{Line, LineReader};
 use super::outbox::{Closed, write_batch};
 use super::protocol::{self, Input};
+use super::rate::TokenBucket;
 use super::registry::{JoinError, Member, Registry};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -216,7 +217,9 @@ async fn read_loop(
 ) -> Ending {
     let (max_line, batch_limit) = (config.max_line, fan_out_limit(config));
     let mut batch = BytesMut::new();
+    let mut rate = TokenBucket::per_second(config.max_input_rate);
     loop {
+        let mut received = 0;
         let first = match lines.next_line(true).await {
             Ok(Some(line)) => line,
             Ok(None) => return Ending::EndOfStream,
@@ -224,6 +227,7 @@ async fn read_loop(
         };
         let mut next = Some(first);
         while let Some(line) = next {
+            received += line_size(&line, max_line);
             let flow = handle_line(&line, member, registry, &mut batch, max_line);
             if flow == Flow::Quit || batch.len() >= batch_limit {
                 fan_out(&mut batch, member, registry);
@@ -238,6 +242,19 @@ async fn read_loop(
         // Let the writers we just woke run before reading more: a member that floods
         // the room must not fill the others' queues faster than their writers get a turn.
         tokio::task::yield_now().await;
+        // Over its input rate: leave its bytes in the socket for a while (flow control).
+        let pause = rate.take(received);
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// Bytes a line took on the wire, for the input rate (an over-long line counts as its limit).
+fn line_size(line: &Line, max_line: usize) -> usize {
+    match line {
+        Line::Complete(bytes) => bytes.len() + 1,
+        Line::TooLong => max_line,
     }
 }
 
