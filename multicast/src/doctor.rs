@@ -107,6 +107,32 @@ impl Report {
         out
     }
 
+    /// Where `group` is joined on this host, in one sentence: the first thing to check when a
+    /// listener for it hears nothing.
+    pub fn group_status(&self, group: IpAddr) -> String {
+        let on: Vec<String> = self
+            .memberships
+            .iter()
+            .filter(|m| m.group == group)
+            .map(|m| {
+                format!(
+                    "{} ({} user{})",
+                    m.device,
+                    m.users,
+                    if m.users == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        if on.is_empty() {
+            format!(
+                "group {group}: no socket of this host has joined it. Start the listener first \
+                 (`multicast listen --group {group}:PORT`), and check its --interface"
+            )
+        } else {
+            format!("group {group}: joined on {}", on.join(", "))
+        }
+    }
+
     fn render_interfaces(&self, out: &mut String) {
         let _ = writeln!(out, "interfaces (getifaddrs):");
         let _ = writeln!(
@@ -221,6 +247,29 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("8. IPv6 link-local groups"), "{text}");
+    }
+
+    #[test]
+    fn group_status_names_the_interfaces_or_says_nobody_joined() {
+        let lo = |group: &str, users| Membership {
+            index: 1,
+            device: "lo".into(),
+            group: group.parse().unwrap(),
+            users,
+        };
+        let report = Report {
+            interfaces: vec![],
+            memberships: vec![lo("239.255.42.99", 2), lo("224.0.0.1", 1)],
+            membership_error: None,
+            self_test: Ok(()),
+        };
+        let joined = report.group_status("239.255.42.99".parse().unwrap());
+        assert_eq!(joined, "group 239.255.42.99: joined on lo (2 users)");
+        let lonely = report.group_status("239.1.1.1".parse().unwrap());
+        assert!(
+            lonely.starts_with("group 239.1.1.1: no socket of this host has joined it"),
+            "{lonely}"
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ enum Command {
     /// Three listeners and a sender in one process; one leaves the group
     Demo(cli::demo::Args),
     /// Interfaces, joined groups, a loopback self-test, and why nothing arrives
-    Doctor,
+    Doctor(cli::doctor::Args),
     /// One sender, N listeners: datagrams per second delivered to each, and loss
     Bench(cli::bench::Args),
 }
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
         Command::Send(args) => cli::send::run(args),
         Command::Chat(args) => cli::chat::run(args),
         Command::Demo(args) => cli::demo::run(args),
-        Command::Doctor => cli::doctor::run(),
+        Command::Doctor(args) => cli::doctor::run(args),
         Command::Bench(args) => cli::bench::run(args),
     };
     match result {

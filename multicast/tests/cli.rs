@@ -272,6 +272,24 @@ fn bench_prints_one_line_per_listener_then_key_values() {
 }
 
 #[test]
+fn doctor_says_where_a_group_is_joined() {
+    let mut listener = Proc::multicast(&["listen", "--group", &fresh(30)]);
+    let group = listening_addr(&listener.line(WAIT)).ip().to_string();
+    let (code, out, err) = run_multicast(&["doctor", "--group", &group]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.trim_end()
+            .ends_with(&format!("group {group}: joined on lo (1 user)")),
+        "{out}"
+    );
+    let (_, out, _) = run_multicast(&["doctor", "--group", &unique_group(31).to_string()]);
+    assert!(
+        out.contains("no socket of this host has joined it"),
+        "{out}"
+    );
+}
+
+#[test]
 fn doctor_lists_loopback_and_the_checklist() {
     let (code, out, err) = run_multicast(&["doctor"]);
     assert_eq!(code, 0, "{err}");
