@@ -180,15 +180,22 @@ impl Proc {
 
     /// Sends SIGTERM, as `kill PID` does.
     pub fn sigterm(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// Sends a signal by name (`"TERM"`, `"INT"`), as `kill -NAME PID` does.
+    pub fn signal(&mut self, name: &str) {
         if self.status.is_some() {
             return;
         }
         let pid = self.pid().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status();
         // The child may already have exited (then `kill` fails harmlessly: it is a zombie
         // until reaped, so the PID cannot belong to anyone else yet).
-        if let Err(e) = status {
-            self.fail(&format!("cannot run `kill -TERM {pid}`: {e}"));
+        if let Err(e) = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+        {
+            self.fail(&format!("cannot run `kill -{name} {pid}`: {e}"));
         }
     }
 

@@ -65,3 +65,10 @@ fn two_chat_instances_hear_each_other_and_not_themselves() {
     alice.assert_exits_ok();
     bob.assert_exits_ok();
 }
+
+#[test]
+fn sigint_stops_a_listener_with_exit_0() {
+    let mut listener = listener(&[]);
+    listener.signal("INT");
+    listener.assert_exits_ok();
+}

@@ -139,3 +139,12 @@ fn a_call_to_nothing_fails_within_its_timeout() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn sigint_stops_the_server_with_exit_0() {
+    for transport in TRANSPORTS {
+        let mut server = serve(transport);
+        server.signal("INT");
+        server.assert_exits_ok();
+    }
+}

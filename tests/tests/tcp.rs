@@ -216,3 +216,45 @@ fn proxy_forwards_an_echo_session_and_records_it() {
     assert_eq!(transcript.stream(1, ClientToServer), b"through the proxy\n");
     assert_eq!(transcript.stream(1, ServerToClient), b"through the proxy\n");
 }
+
+#[test]
+fn sigint_stops_every_tcp_server_with_exit_0() {
+    for args in [
+        &["echo-server", "--mode", "blocking"][..],
+        &["echo-server", "--mode", "async"],
+        &["chat-server"],
+    ] {
+        let mut full = args.to_vec();
+        full.extend(["--bind", "127.0.0.1:0"]);
+        let mut server = Server::start("tcp", &full);
+        server.signal("INT");
+        server.assert_exits_ok();
+    }
+}
+
+#[test]
+fn bench_idle_holds_connections_and_reports_the_servers_memory() {
+    let mut server = echo_server("async", "127.0.0.1:0");
+    let pid = server.pid().to_string();
+    let args = [
+        "bench",
+        "idle",
+        "--addr",
+        &server.addr_arg(),
+        "--conns",
+        "20",
+        "--server-pid",
+        &pid,
+        "--settle-s",
+        "0.1",
+    ];
+    let (code, stdout, stderr) = run("tcp", &args, b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    let text = String::from_utf8(stdout).unwrap();
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.split_whitespace().all(|word| word.contains('=')),
+        "key=value figures: {last}"
+    );
+    server.stop();
+}

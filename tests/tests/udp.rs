@@ -130,3 +130,19 @@ fn a_port_in_use_is_an_error_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     first.stop();
 }
+
+#[test]
+fn sigint_stops_every_udp_server_with_exit_0() {
+    for args in [
+        &["echo-server", "--mode", "async"][..],
+        &["echo-server", "--mode", "blocking"],
+        &["echo-server", "--mode", "batch"],
+        &["quote-server"],
+    ] {
+        let mut full = args.to_vec();
+        full.extend(["--bind", "127.0.0.1:0"]);
+        let mut server = Server::start("udp", &full);
+        server.signal("INT");
+        server.assert_exits_ok();
+    }
+}
