@@ -16,7 +16,7 @@
 //! - [`quote`]: the quote service (the Java tutorial's, done properly): wire format, book, server.
 //! - [`client`]: [`client::RetryClient`], request/response with timeout, backoff, jitter, stats.
 //! - [`proxy`]: [`proxy::FaultProxy`], loss, duplication, reordering and delay under a seed.
-//! - [`bench`]: the `bench echo` load generator (datagrams/s, loss, p50/p99).
+//! - [`bench`](mod@bench): the `bench echo` load generator (datagrams/s, loss, p50/p99).
 //! - [`demo`]: the transcript printed by `udp demo`.
 //! - [`rng`]: a seeded SplitMix64, so faults and jitter repeat for the same seed.
 //! - [`shutdown`]: the shutdown signal servers wait on (SIGINT/SIGTERM in the binary).
