@@ -64,6 +64,13 @@ const SESSIONS: &[Session] = &[
         drive: udp_echo,
     },
     Session {
+        file: "udp_quote.tr",
+        note: "udp quote-client asks for three quotes, one request datagram each",
+        transport: Transport::Udp,
+        server: &["udp", "quote-server"],
+        drive: udp_quote,
+    },
+    Session {
         file: "rpc_tcp_be32.tr",
         note: "rpc-lite calls over TCP from a client writing the be32 profile (big-endian, 32-bit)",
         transport: Transport::Tcp,
@@ -208,6 +215,21 @@ fn udp_echo(proxy: SocketAddr) {
     let (code, stdout, stderr) = run("udp", &["echo-client", &proxy.to_string()], input);
     assert_eq!(code, Some(0), "udp echo-client: {stderr}");
     assert_eq!(stdout, input, "echoed whole");
+}
+
+/// `udp quote-client --count 3` through the proxy.
+fn udp_quote(proxy: SocketAddr) {
+    let (code, stdout, stderr) = run(
+        "udp",
+        &["quote-client", &proxy.to_string(), "--count", "3"],
+        b"",
+    );
+    assert_eq!(code, Some(0), "udp quote-client: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&stdout).lines().count(),
+        3,
+        "three quotes"
+    );
 }
 
 /// A handful of `rpc-lite call`s (one connection or session each) and a `list`.

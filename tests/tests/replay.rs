@@ -18,6 +18,7 @@ const REQUIRED: &[&str] = &[
     "tcp_echo_async.tr",
     "tcp_chat_three.tr",
     "udp_echo.tr",
+    "udp_quote.tr",
     "rpc_tcp_be32.tr",
     "rpc_tcp_le64.tr",
     "rpc_udp_be32.tr",
