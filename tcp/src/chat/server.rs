@@ -1,7 +1,7 @@
 //! The chat server: the shared accept loop plus one session per connection.
 //!
 //! Everything generic (connection cap, accept backoff, graceful shutdown) comes from
-//! [`crate::server::serve`]; this file only wires a [`Registry`] to it.
+//! [`crate::server::serve()`]; this file only wires a [`Registry`] to it.
 
 use super::config::ChatConfig;
 use super::registry::Registry;
