@@ -13,10 +13,13 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 
 use tokio_util::sync::CancellationToken;
 
-use super::BUFFER_SIZE;
 use crate::server::ServerLimits;
 use crate::server::blocking::serve_blocking;
 use crate::socket::ServerSocket;
+
+/// Bytes per `recv(2)`/`send(2)`, held for the connection's whole life (on the heap; the
+/// thread's stack stays small). 64 KiB, as in the classic blocking servers this mirrors.
+pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// Serves echo on `listener`, one thread per connection, until `shutdown` is cancelled.
 ///

@@ -48,7 +48,7 @@ pub fn run<R: Read, W: Write + Send>(
 
 /// Like `io::copy`, but flushes after each chunk so an interactive user sees each echo.
 fn copy_flushing(from: &mut impl Read, to: &mut impl Write) -> io::Result<u64> {
-    let mut buf = vec![0u8; super::BUFFER_SIZE];
+    let mut buf = vec![0u8; super::blocking::BUFFER_SIZE];
     let mut total = 0u64;
     loop {
         let n = match from.read(&mut buf) {
