@@ -14,7 +14,7 @@
 #        p1 ------------------- p2 ------------------- p3    bridge br0 in lab<PID>-sw
 #
 # Checks (each prints PASS or FAIL and why):
-#   echo (blocking and async) and chat with members on the three hosts, servers bound to the
+#   echo (blocking and async; IPv4 and IPv6) and chat with members on the three hosts, servers bound to the
 #   host's own address; multicast IPv4 and IPv6 from one host to the two others, and not to a
 #   host that left the group; rpc-lite over TCP and UDP host to host (big- and little-endian
 #   callers); a partition (h3's switch port down mid-session: the chat server evicts it within
@@ -260,6 +260,19 @@ check_tcp_echo() {
     pass "$name: h2 and h3 to the server on h1 (${IP4[0]}), SIGTERM exit 0"
 }
 
+# tcp echo over IPv6: the server bound to h1's fd77::1, a client on h3.
+check_tcp_echo6() {
+    local name="tcp echo over IPv6" why addr out
+    why=$(need_bin tcp) || { fail "$name" "$why"; return; }
+    start echo6 0 "$BIN_DIR/tcp" echo-server --bind "[${IP6[0]}]:0" --grace-ms 500
+    addr=$(listening echo6) || { fail "$name" "no listening line"; show_log "$LOGS/echo6.err"; return; }
+    [[ $addr == "[${IP6[0]}]":* ]] || { fail "$name" "bound to $addr, not [${IP6[0]}]"; return; }
+    out=$(printf 'over v6\n' | timeout 10 ip netns exec "${HOSTS[2]}" "$BIN_DIR/tcp" echo-client "$addr" 2>"$LOGS/echo6_client.err")
+    [[ $out == "over v6" ]] || { fail "$name" "h3 got \"$out\""; show_log "$LOGS/echo6_client.err"; return; }
+    stop echo6 || { fail "$name" "server did not exit 0 on SIGTERM"; return; }
+    pass "$name: h3 to the server on [${IP6[0]}]"
+}
+
 # Chat server on h1, alice on h1, bob on h2, carol on h3.
 check_chat() {
     local name="tcp chat (three hosts)" why addr
@@ -464,6 +477,7 @@ echo "lab: hosts ${HOSTS[*]} on a bridge in $SW; binaries from $BIN_DIR"
 
 check_tcp_echo blocking
 check_tcp_echo async
+check_tcp_echo6
 check_udp_echo
 check_chat
 check_partition
