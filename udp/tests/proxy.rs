@@ -116,7 +116,7 @@ async fn duplicates_are_counted_and_skipped_by_the_client() {
     let (_, stats) = tokio::task::spawn_blocking(move || requests(addr, 5, patient()))
         .await
         .unwrap();
-    let p = proxy.stats();
+    let p = proxy.shutdown().await; // final counters: no datagram still on its way
     assert_eq!(p.duplicated, p.forwarded);
     // Each request reaches the server twice and each echo is doubled: 4 replies per request.
     assert_eq!(stats.answered, 5);

@@ -237,11 +237,13 @@ impl ProxyHandle {
 
     /// Stops the proxy: stops reading, lets delayed datagrams go out (at most
     /// [`SHUTDOWN_GRACE`]), closes every session, flushes the transcript, waits for the task.
-    pub async fn shutdown(mut self) {
+    /// Returns the final counters.
+    pub async fn shutdown(mut self) -> ProxyStats {
         self.trigger.fire();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.stats()
     }
 }
 
