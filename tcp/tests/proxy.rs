@@ -320,3 +320,33 @@ async fn a_reset_from_the_server_ends_the_connection_and_the_proxy_goes_on() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_closed_and_the_first_one_goes_on() {
+    let upstream = line_server().await;
+    let mut config = ProxyConfig::new(upstream);
+    config.limits.max_connections = 1;
+    let (addr, _stop) = proxy(config, None).await;
+    let first = TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = first.into_split();
+    let mut replies = BufReader::new(read);
+    write.write_all(b"one\n").await.unwrap();
+    let mut reply = String::new();
+    replies.read_line(&mut reply).await.unwrap();
+    assert_eq!(reply, "got 4 bytes\n");
+
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(WAIT, second.read_to_end(&mut got))
+        .await
+        .unwrap();
+    assert!(
+        got.is_empty(),
+        "the second connection was served: {got:?} {read:?}"
+    );
+
+    write.write_all(b"two!\n").await.unwrap();
+    reply.clear();
+    replies.read_line(&mut reply).await.unwrap();
+    assert_eq!(reply, "got 5 bytes\n");
+}
