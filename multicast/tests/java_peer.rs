@@ -56,7 +56,9 @@ fn java_or_skip(tag: &str) -> Option<JavaPeer> {
     match JavaPeer::compile(tag) {
         Ok(peer) => Some(peer),
         Err(why) => {
-            eprintln!("SKIPPED: Java interoperability test needs a JDK: {why}");
+            common::skip(&format!(
+                "SKIPPED: Java interoperability test needs a JDK: {why}"
+            ));
             None
         }
     }

@@ -16,7 +16,7 @@ fn a_python_peer_following_protocol_md_chats_with_multicast_chat() {
         .arg("--version")
         .output()
     {
-        eprintln!("SKIPPED: the Python peer test needs python3: {e}");
+        common::skip(&format!("SKIPPED: the Python peer test needs python3: {e}"));
         return;
     }
     let mut alice = Proc::multicast(&[

@@ -181,3 +181,10 @@ pub fn listening_addr(line: &str) -> SocketAddr {
         .parse()
         .unwrap()
 }
+
+/// Says why a test is skipped, on the process's real stderr: libtest captures `eprintln!` of a
+/// passing test, and a skip must be seen.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{reason}");
+}

@@ -121,7 +121,9 @@ pub fn or_skip<T>(what: &str, setup: impl FnOnce() -> Result<T, String>) -> Opti
     match setup() {
         Ok(value) => Some(value),
         Err(why) => {
-            eprintln!("SKIPPED: {what} needs network namespaces and could not create them: {why}");
+            super::skip(&format!(
+                "SKIPPED: {what} needs network namespaces and could not create them: {why}"
+            ));
             None
         }
     }
