@@ -398,3 +398,73 @@ async fn calls_on_a_closed_connection_fail_at_once() {
         "failed promptly, not at the deadline"
     );
 }
+
+#[tokio::test]
+async fn connections_over_the_cap_are_closed_at_once() {
+    let mut config = TcpServerConfig::default();
+    config.limits.max_connections = 1;
+    let demo = tcp_demo(config).await;
+    let first = demo.client(Transport::Tcp).await;
+    assert_eq!(first.incr(1).await.unwrap(), 1);
+    let mut second = TcpStream::connect(demo.server.addr()).await.unwrap();
+    let call = raw_call(Profile::LE64, 1, demo::procedure::incr, &(1u64,));
+    send_raw(&mut second, &framed(&call)).await;
+    let answer = tokio::time::timeout(Duration::from_secs(5), read_frame(&mut second)).await;
+    assert!(
+        matches!(answer, Ok(None)),
+        "the second connection was closed unanswered"
+    );
+    assert_eq!(first.incr(1).await.unwrap(), 2, "the first is still served");
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_disconnected_at_the_write_deadline() {
+    let mut config = TcpServerConfig::default();
+    config.limits.write_timeout = Duration::from_millis(200);
+    let demo = tcp_demo(config).await;
+    let mut stream = TcpStream::connect(demo.server.addr()).await.unwrap();
+    // 400 echoes of 32 KiB = 12.5 MiB of replies, far beyond the socket buffers; we
+    // write them all and read nothing until the server gives up on us.
+    let call = framed(&raw_call(
+        Profile::LE64,
+        1,
+        demo::procedure::echo,
+        &(Bytes::from(vec![0u8; 32 << 10]),),
+    ));
+    let (mut reader, mut writer) = stream.split();
+    let writing = async {
+        for _ in 0..400 {
+            if tokio::io::AsyncWriteExt::write_all(&mut writer, &call)
+                .await
+                .is_err()
+            {
+                break; // the server closed on us: expected
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), writing).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Now read: what was buffered arrives, then the connection ends (EOF or reset).
+    let mut sink = vec![0u8; 1 << 16];
+    let mut total = 0usize;
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match tokio::io::AsyncReadExt::read(&mut reader, &mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the server closed the connection");
+    assert!(
+        total < 400 * (32 << 10),
+        "not every reply was delivered: {total} bytes"
+    );
+    let client = demo.client(Transport::Tcp).await;
+    assert_eq!(
+        client.add(Long(1), Long(1)).await.unwrap(),
+        Long(2),
+        "others are served"
+    );
+}

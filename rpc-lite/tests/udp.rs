@@ -184,3 +184,23 @@ async fn a_retransmission_of_a_finished_call_gets_the_cached_reply() {
     assert_eq!(demo.service.counter(), 10, "executed once");
     assert_eq!(ServerStats::get(&demo.stats.cache_hits), 2);
 }
+
+#[tokio::test]
+async fn calls_over_the_udp_in_flight_bound_are_dropped_and_retried() {
+    let config = UdpServerConfig {
+        max_in_flight: 1,
+        ..UdpServerConfig::default()
+    };
+    let demo = udp_demo(config).await;
+    let client = demo.client(rpc_lite::Transport::Udp).await;
+    let sleeper = {
+        let client = client.clone();
+        tokio::spawn(async move { client.sleep(200).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The one slot is taken: this call is dropped until a retransmission finds it free.
+    assert_eq!(client.incr(1).await.unwrap(), 1);
+    assert_eq!(sleeper.await.unwrap().unwrap(), 200);
+    assert!(ServerStats::get(&demo.stats.busy_dropped) >= 1);
+    assert_eq!(demo.service.incr_executions(), 1);
+}
