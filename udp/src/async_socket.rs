@@ -12,7 +12,9 @@ use tokio::net::UdpSocket;
 
 use crate::error::{Result, UdpError};
 use crate::packet::DatagramPacket;
-use crate::socket::{DatagramSocket, ReceiveInfo, check_payload_len, recv_from_fd};
+use crate::socket::{
+    DatagramSocket, ReceiveInfo, check_payload_len, connected_send_error, recv_from_fd,
+};
 
 /// An async UDP socket that reports truncation like [`DatagramSocket`] does.
 #[derive(Debug)]
@@ -90,17 +92,17 @@ impl AsyncDatagramSocket {
             .map_err(|e| UdpError::io(format!("sendto {peer}"), e))
     }
 
-    /// `send(2)`: one datagram to the connected peer.
+    /// `send(2)`: one datagram to the connected peer (errors as in
+    /// [`DatagramSocket::send_connected`]).
     pub async fn send(&self, data: &[u8]) -> Result<usize> {
-        let peer = self
-            .socket
-            .peer_addr()
-            .map_err(|_| UdpError::NoDestination)?;
-        check_payload_len(data.len(), &peer)?;
-        self.socket
-            .send(data)
-            .await
-            .map_err(|e| UdpError::io(format!("send to {peer}"), e))
+        match self.socket.send(data).await {
+            Ok(n) => Ok(n),
+            Err(e) => Err(connected_send_error(
+                e,
+                data.len(),
+                self.socket.peer_addr().ok(),
+            )),
+        }
     }
 
     /// Sends `packet` to its peer, or to the connected peer when it has none.

@@ -192,11 +192,12 @@ impl Sender<'_> {
         let mut payload = vec![0u8; self.config.size];
         let poll = (self.config.loss_timeout / 4).max(Duration::from_millis(1));
         let mut last_sweep = Instant::now();
+        self.socket.set_so_timeout(Some(poll))?;
         while Instant::now() < deadline {
             while self.in_flight.len() < self.config.window {
                 self.send_next(&mut payload)?;
             }
-            self.receive_one(&mut buf, poll)?;
+            self.receive_one(&mut buf)?;
             if last_sweep.elapsed() >= poll {
                 self.expire_lost();
                 last_sweep = Instant::now();
@@ -219,8 +220,8 @@ impl Sender<'_> {
         Ok(())
     }
 
-    fn receive_one(&mut self, buf: &mut [u8], wait: Duration) -> Result<()> {
-        self.socket.set_so_timeout(Some(wait))?;
+    /// Receives one reply (waiting at most the socket's receive timeout) and accounts for it.
+    fn receive_one(&mut self, buf: &mut [u8]) -> Result<()> {
         let info = match self.socket.recv_from(buf) {
             Ok(info) => info,
             Err(e) if e.is_per_datagram() => return Ok(()),
@@ -266,11 +267,10 @@ impl Sender<'_> {
         let received_in_window = self.report.received;
         let end = Instant::now() + self.config.loss_timeout;
         while !self.in_flight.is_empty() && Instant::now() < end {
-            self.receive_one(
-                buf,
-                end.saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1)),
-            )?;
+            let left = end.saturating_duration_since(Instant::now());
+            self.socket
+                .set_so_timeout(Some(left.max(Duration::from_millis(1))))?;
+            self.receive_one(buf)?;
         }
         self.report.lost += self.in_flight.len() as u64;
         self.report.received = received_in_window;

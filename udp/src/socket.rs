@@ -75,6 +75,26 @@ pub fn check_payload_len(len: usize, peer: &SocketAddr) -> Result<()> {
     Ok(())
 }
 
+/// Names the error of a `send(2)` on a socket that should be connected: no peer (`EDESTADDRREQ`,
+/// `ENOTCONN`), too large for the peer's family (`EMSGSIZE`), or the OS error as it is.
+pub(crate) fn connected_send_error(e: io::Error, len: usize, peer: Option<SocketAddr>) -> UdpError {
+    use rustix::io::Errno;
+    let code = e.raw_os_error();
+    if [Errno::DESTADDRREQ, Errno::NOTCONN]
+        .iter()
+        .any(|n| code == Some(n.raw_os_error()))
+    {
+        return UdpError::NoDestination;
+    }
+    if code == Some(Errno::MSGSIZE.raw_os_error())
+        && let Some(peer) = peer
+        && let Err(too_large) = check_payload_len(len, &peer)
+    {
+        return too_large;
+    }
+    UdpError::io("send", e)
+}
+
 /// `recvfrom(2)` with `MSG_TRUNC`: Linux then returns the datagram's real length even if the
 /// buffer was shorter, so truncation is detected and measured.
 ///
@@ -308,13 +328,13 @@ impl DatagramSocket {
             .map_err(|e| UdpError::io(format!("sendto {peer}"), e))
     }
 
-    /// `send(2)`: one datagram to the connected peer.
+    /// `send(2)`: one datagram to the connected peer. Not connected: [`UdpError::NoDestination`];
+    /// too large for the peer's family: [`UdpError::TooLarge`] (checked only when the kernel
+    /// says `EMSGSIZE`, so the common case costs one system call).
     pub fn send_connected(&self, data: &[u8]) -> Result<usize> {
-        let peer = self.peer_addr().ok_or(UdpError::NoDestination)?;
-        check_payload_len(data.len(), &peer)?;
         self.socket
             .send(data)
-            .map_err(|e| UdpError::io(format!("send to {peer}"), e))
+            .map_err(|e| connected_send_error(e, data.len(), self.peer_addr()))
     }
 
     /// Receives one datagram into `packet`, filling its data, length and peer (Java: `receive`).

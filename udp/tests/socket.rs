@@ -280,3 +280,24 @@ async fn async_connected_socket_reports_refusal_as_per_datagram() {
     );
     assert!(err.is_per_datagram());
 }
+
+#[test]
+fn connected_send_too_large_is_a_clear_error() {
+    let (a, b) = pair();
+    a.connect(b.local_addr().unwrap()).unwrap();
+    let err = a
+        .send_connected(&vec![0u8; MAX_PAYLOAD_V4 + 1])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UdpError::TooLarge {
+                len: 65_508,
+                family: "IPv4",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(a.send_connected(b"fits").unwrap(), 4);
+}
