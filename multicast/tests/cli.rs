@@ -54,6 +54,12 @@ fn long_datagrams_are_cut_and_marked_and_control_characters_escaped() {
     );
     run_multicast(&["send", "--group", &group, "a\u{1b}[2Jb"]);
     assert!(listener.line(WAIT).ends_with(r": a\u{1b}[2Jb"));
+    let raw = multicast::MulticastSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    raw.send_to(b"ok\xffbytes", group.parse().unwrap()).unwrap();
+    assert!(
+        listener.line(WAIT).ends_with(": ok\u{fffd}bytes"),
+        "invalid UTF-8 is replaced"
+    );
 }
 
 #[test]
@@ -147,6 +153,33 @@ fn a_chat_line_over_the_datagram_limit_is_refused_and_the_chat_goes_on() {
     frank.write_line(&"x".repeat(multicast::chat::MAX_CHAT_DATAGRAM));
     frank.write_line("short");
     assert_eq!(gina.line(WAIT), "frank: short");
+}
+
+#[test]
+fn chat_survives_hostile_datagrams_and_prints_only_valid_ones() {
+    let mut hank = Proc::multicast(&["chat", "--group", &fresh(32), "--name", "hank"]);
+    let group: std::net::SocketAddr = listening_addr(&hank.line(WAIT));
+    let evil = multicast::MulticastSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let oversized = format!("chat/1 00000000000000bb 1 ivan: {}", "x".repeat(1200));
+    let garbage: [&[u8]; 7] = [
+        b"\xff\xfe\x00 not utf-8",
+        b"chat/1 NOTHEX0000000000 1 ivan: x",
+        b"chat/1 00000000000000bb -5 ivan: x",
+        b"chat/1 00000000000000bb 1 iv an: x",
+        b"chat/1 00000000000000bb 1 ivan: \x1b[2J",
+        b"",
+        oversized.as_bytes(),
+    ];
+    for datagram in garbage {
+        evil.send_to(datagram, group).unwrap();
+    }
+    evil.send_to(b"chat/1 00000000000000bb 1 ivan: still alive", group)
+        .unwrap();
+    // The empty datagram is not chat/1: shown as foreign text. Everything else is dropped.
+    assert!(hank.line(WAIT).starts_with("? 127.0.0.1:"));
+    assert_eq!(hank.line(WAIT), "ivan: still alive");
+    hank.close_stdin();
+    assert_eq!(hank.wait_exit(WAIT), Some(0));
 }
 
 #[test]
