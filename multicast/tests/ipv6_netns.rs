@@ -207,3 +207,31 @@ fn the_namespace_is_gone_after_the_guard_drops() {
     drop(ns);
     assert!(!ip(&["netns", "list"]).unwrap().contains(&name));
 }
+
+#[test]
+fn bench_runs_over_ipv6_on_a_veth_link() {
+    let Some(ns) = netns_or_skip("bench") else {
+        return;
+    };
+    let args = [
+        "bench",
+        "--group",
+        "[ff02::4242]:0",
+        "--interface",
+        "v0",
+        "--listeners",
+        "2",
+        "--duration-s",
+        "0.2",
+        "--rate",
+        "500",
+    ];
+    let (code, out) = ns.run_multicast(&args);
+    assert_eq!(code, 0, "{out}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("listeners=2 sent="), "{out}");
+    assert!(
+        !last.contains("delivered_per_s_per_listener_min=0 "),
+        "a listener got nothing: {out}"
+    );
+}
