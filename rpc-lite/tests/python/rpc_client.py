@@ -1198,20 +1198,30 @@ class UdpChecks(DemoChecks):
             expect_eq(incr(0), before + 1, "counter after the duplicates")
 
     def resent_while_running(self, p):
-        """Section 8: resends of a call still running are ignored: one answer, not three."""
+        """Section 8: resends of a call still running are ignored: one answer, not four.
+
+        The call sleeps 1000 ms; three copies leave at once and a fourth 200 ms later, so
+        all of them reach the server long before the first copy has finished (a resend
+        after it finished would rightly get the stored answer again)."""
         with UdpClient(self.addr) as c:
             call = Call(p, c.fresh_id(), PROC_SLEEP)
-            message = encode_message(p, call.call_id, PROC_SLEEP, args(p).u32(400).done(),
+            message = encode_message(p, call.call_id, PROC_SLEEP, args(p).u32(1000).done(),
                                      deadline_ms=5000)
+            start = time.monotonic()
             for _ in range(3):
                 c.send(message)
-                time.sleep(0.1)
-            answers = []
-            end = time.monotonic() + 1.0
+            time.sleep(0.2)
+            c.send(message)
+            last_sent_ms = round((time.monotonic() - start) * 1000)
+            answers_ms = []
+            end = start + 2.0
             while (answer := c.recv_answer(end - time.monotonic())) is not None:
                 check_answer_matches(call, answer)
-                answers.append(reply_value(answer, lambda r: r.u32()))
-            expect_eq(answers, [400], "answers to sleep(400) sent three times while running")
+                expect_eq(reply_value(answer, lambda r: r.u32()), 1000, "sleep(1000) result")
+                answers_ms.append(round((time.monotonic() - start) * 1000))
+            expect(len(answers_ms) == 1,
+                   f"sleep(1000) sent 3 times at 0 ms and once at {last_sent_ms} ms was answered "
+                   f"{len(answers_ms)} times, at {answers_ms} ms (expected once)")
 
     def deadline(self, p):
         with UdpClient(self.addr) as c:
