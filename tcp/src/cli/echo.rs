@@ -11,7 +11,7 @@ use super::LimitFlags;
 /// Which echo server to run.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModeFlag {
-    /// One OS thread per connection, blocking reads and writes.
+    /// One OS thread per connection (at most --max-conns threads), blocking reads and writes.
     Blocking,
     /// tokio tasks over non-blocking sockets.
     Async,

@@ -98,7 +98,10 @@ pub async fn echo(
             }
             _ = &mut stopped => break, // shutdown: nothing is owed, so just close
         }
-        let (moved, ended) = pump(stream, &mut burst_buffer, limits.write_timeout).await?;
+        // Boxed: the burst's state (buffer handle, write timer) exists only while bytes flow,
+        // so an idle connection's task stays small.
+        let (moved, ended) =
+            Box::pin(pump(stream, &mut burst_buffer, limits.write_timeout)).await?;
         total += moved;
         if ended {
             break;
