@@ -12,7 +12,20 @@ BIN=${1:-target/release/multicast}
 REPS=${REPS:-3}
 DUR=${DUR:-3}
 RAW=$(mktemp)
-trap 'rm -f "$RAW"' EXIT
+NS=mcbench-$$
+cleanup() { rm -f "$RAW"; ip netns del "$NS" 2>/dev/null || true; }
+trap cleanup EXIT
+
+# IPv6 needs a real link: a veth pair in a private namespace (root only; skipped otherwise).
+V6=""
+if ip netns add "$NS" 2>/dev/null; then
+    ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.accept_dad=0
+    ip netns exec "$NS" ip link add v0 type veth peer name v1
+    for dev in lo v0 v1; do ip netns exec "$NS" ip link set "$dev" up; done
+    V6=yes
+else
+    echo "no network namespace (not root?): the IPv6 case is skipped" >&2
+fi
 
 run() { # case-name, then the command
     local name=$1; shift
@@ -25,6 +38,10 @@ for rep in $(seq "$REPS"); do
     run unpaced_n3_cpu0 taskset -c 0 "$BIN" bench --listeners 3 --duration-s "$DUR"
     run unpaced_n3_rcvbuf4M "$BIN" bench --listeners 3 --duration-s "$DUR" --recv-buffer 4194304
     run paced20k_n3 "$BIN" bench --listeners 3 --duration-s "$DUR" --rate 20000
+    if [ -n "$V6" ]; then
+        run ipv6_veth_n3 ip netns exec "$NS" "$BIN" bench --group '[ff02::4242]:0' --interface v0 \
+            --listeners 3 --duration-s "$DUR"
+    fi
 done
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
 
