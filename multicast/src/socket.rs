@@ -304,8 +304,9 @@ impl MulticastSocket {
     /// `setOption(StandardSocketOptions.IP_MULTICAST_LOOP, true)` with the kernel's meaning.)
     ///
     /// # Notes
-    /// On Linux the option is checked on the sending socket; some BSDs check it on the receiving
-    /// one.
+    /// On Linux and the BSDs the option belongs to the sending socket; on Windows it is checked on
+    /// the receiving one. It controls the extra local copy of a datagram sent on a real link: on
+    /// the loopback device the datagram comes back in anyway, loop off or not.
     ///
     /// # Errors
     /// The kernel's refusal.
