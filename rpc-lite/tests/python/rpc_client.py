@@ -17,7 +17,9 @@ printing `PASS name` or `FAIL name: reason` for each, then `N passed, M failed`;
 status is 0 only if every check passed (2 for a usage mistake).
 
 Every socket operation has a timeout, so the script never hangs; it only ever talks to
-the address it is given.
+the address it is given. Run it against a server of its own: the counter (`incr`) and
+StoreFull checks assume no other client changes the counter or fills the store meanwhile.
+A run takes about 6 s (the sleeps and deadline checks dominate).
 """
 import argparse
 import math
@@ -942,6 +944,16 @@ class TcpChecks(DemoChecks):
                 got = reply_value(c.call(p, PROC_ADD, long_pair(p, i, i)), lambda r: r.long())
                 expect_eq(got, 2 * i, f"add({i}, {i})")
 
+    def mixed_representations(self):
+        """Section 2: every message carries its own label, so one connection may carry calls
+        from both representations; each answer comes back in its call's."""
+        with self.connect() as c:
+            for i in range(4):
+                for p in PROFILES:
+                    got = reply_value(c.call(p, PROC_ADD, long_pair(p, -i, 1000)),
+                                      lambda r: r.long())
+                    expect_eq(got, 1000 - i, f"{p} add(-{i}, 1000)")
+
     def bad_args_open(self, p):
         with self.connect() as c:
             expect_fault(c.call(p, PROC_ADD, b"\x01"), BAD_REQUEST)
@@ -1070,6 +1082,7 @@ class TcpChecks(DemoChecks):
             ("tcp nonzero reserved bytes are rejected",
              lambda: self.rejected_header(dict(reserved=b"\x00\x01"))),
             ("tcp reset in the middle of a frame", self.mid_frame_close),
+            ("tcp be32 and le64 calls on one connection", self.mixed_representations),
         ]
 
     def expect_still_serving(self):
