@@ -156,8 +156,13 @@ fn echo_client_prints_the_echo_of_its_input() {
 
 /// Starts `tcp echo-server` with `extra` flags on port 0; returns it and its address.
 fn spawn_server(extra: &[&str]) -> (Child, SocketAddr) {
+    spawn_server_on("127.0.0.1:0", extra)
+}
+
+/// Starts `tcp echo-server --bind BIND` with `extra` flags; returns it and its address.
+fn spawn_server_on(bind: &str, extra: &[&str]) -> (Child, SocketAddr) {
     let mut child = tcp()
-        .args(["echo-server", "--bind", "127.0.0.1:0"])
+        .args(["echo-server", "--bind", bind])
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()
@@ -171,6 +176,10 @@ fn read_listening_line(child: &mut Child) -> SocketAddr {
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut line)
         .unwrap();
+    assert!(
+        line.ends_with('\n'),
+        "the line is complete and flushed: {line:?}"
+    );
     let addr = line
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("first line was {line:?}"));
@@ -207,6 +216,15 @@ fn the_server_prints_its_address_serves_and_exits_0_on_sigterm_and_sigint() {
         let status = server.wait().unwrap();
         assert_eq!(status.code(), Some(0), "{mode} after {signal}");
     }
+}
+
+#[test]
+fn an_ipv6_server_prints_a_bracketed_address() {
+    let (mut server, addr) = spawn_server_on("[::1]:0", &["--mode", "async"]);
+    assert!(addr.is_ipv6());
+    assert_eq!(echo_once(addr, b"v6\n"), b"v6\n");
+    send_signal(&server, "-TERM");
+    assert_eq!(server.wait().unwrap().code(), Some(0));
 }
 
 #[test]

@@ -8,6 +8,22 @@
 //! `new ServerSocket(port)`; here [`ServerSocket::bind`] does the same, and
 //! [`ServerSocketBuilder`] shows each step.
 //!
+//! ```
+//! use std::io::{Read, Write};
+//! use tcp::{ServerSocket, Socket};
+//!
+//! let server = ServerSocket::bind("127.0.0.1:0".parse()?)?; // socket, bind, listen
+//! let addr = server.local_addr()?.to_string();
+//! let mut client = Socket::connect(&addr, None)?; // socket, connect
+//! let (mut conn, _peer) = server.accept()?; // accept
+//! client.write_all(b"ping")?; // send
+//! client.shutdown_output()?; // shutdown(SHUT_WR): FIN
+//! let mut got = Vec::new();
+//! conn.read_to_end(&mut got)?; // recv until end-of-stream
+//! assert_eq!(got, b"ping");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Layout
 //! - [`server_socket`]: `ServerSocket` and its builder.
 //! - [`stream`]: `Socket`, a connected stream, with its options.
