@@ -59,10 +59,15 @@ fn buffer_sizes_are_set_doubled_as_linux_does() {
 #[test]
 fn so_timeout_makes_a_silent_read_fail() {
     let (_server, mut client, _accepted) = pair();
-    client.set_so_timeout(Some(Duration::from_millis(30))).unwrap();
+    client
+        .set_so_timeout(Some(Duration::from_millis(30)))
+        .unwrap();
     // The kernel keeps the timeout in clock ticks, so it reads back rounded (30 -> 32 ms).
     let kept = client.so_timeout().unwrap().expect("a timeout is set");
-    assert!(kept.abs_diff(Duration::from_millis(30)) <= Duration::from_millis(10), "{kept:?}");
+    assert!(
+        kept.abs_diff(Duration::from_millis(30)) <= Duration::from_millis(10),
+        "{kept:?}"
+    );
     let err = client.read(&mut [0u8; 8]).unwrap_err();
     assert!(matches!(
         err.kind(),
