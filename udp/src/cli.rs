@@ -41,7 +41,7 @@ enum Command {
         /// Server address, host:port.
         addr: String,
         /// Wait for the first attempt, in milliseconds (doubles with each retry).
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 500, value_parser = millis)]
         timeout_ms: u64,
         /// Extra attempts when no reply comes.
         #[arg(long, default_value_t = 3)]
@@ -67,7 +67,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         count: u32,
         /// Wait for the first attempt, in milliseconds.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 500, value_parser = millis)]
         timeout_ms: u64,
         /// Extra attempts when no reply comes.
         #[arg(long, default_value_t = 3)]
@@ -91,7 +91,7 @@ enum Command {
         #[arg(long, default_value_t = 0.0, value_parser = probability)]
         reorder: f64,
         /// Delay added to every datagram, in milliseconds.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = millis_or_zero)]
         delay_ms: u64,
         /// Seed of the fault decisions (same seed, same faults).
         #[arg(long, default_value_t = 0)]
@@ -100,7 +100,7 @@ enum Command {
         #[arg(long)]
         record: Option<PathBuf>,
         /// Close a client's session after this long without traffic, in milliseconds.
-        #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64)]
+        #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
         idle_ms: u64,
         /// Most client sessions at once.
         #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
@@ -136,7 +136,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         window: usize,
         /// No reply within this many milliseconds: lost.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = millis)]
         loss_timeout_ms: u64,
     },
 }
@@ -264,6 +264,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Longest time any `--*-ms` flag accepts: one hour.
+const MAX_MILLIS: u64 = 3_600_000;
+
+/// Parses milliseconds, 1 to one hour (a usage error otherwise, exit 2).
+fn millis(text: &str) -> Result<u64, String> {
+    match millis_or_zero(text)? {
+        0 => Err("must be at least 1 millisecond".into()),
+        ms => Ok(ms),
+    }
+}
+
+/// Parses milliseconds, 0 to one hour.
+fn millis_or_zero(text: &str) -> Result<u64, String> {
+    let ms: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of milliseconds"))?;
+    if ms > MAX_MILLIS {
+        return Err(format!("{ms} ms is more than one hour ({MAX_MILLIS} ms)"));
+    }
+    Ok(ms)
+}
+
 /// Parses a probability in `[0, 1]` (a usage error otherwise, exit 2).
 fn probability(text: &str) -> Result<f64, String> {
     let p: f64 = text
@@ -277,9 +299,12 @@ fn probability(text: &str) -> Result<f64, String> {
 }
 
 fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
+    let timeout = Duration::from_millis(timeout_ms);
+    // Backoff doubles the wait up to 8 times the first one.
     RetryPolicy {
-        timeout: Duration::from_millis(timeout_ms.max(1)),
+        timeout,
         retries,
+        max_timeout: timeout * 8,
         ..RetryPolicy::default()
     }
 }

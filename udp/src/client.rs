@@ -46,10 +46,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait of attempt `n` (0 = first) before jitter: `timeout * 2^n`, capped.
+    /// The wait of attempt `n` (0 = first) before jitter: `timeout * 2^n`, capped at
+    /// `max_timeout` (but never below `timeout`).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
-        self.timeout.saturating_mul(factor).min(self.max_timeout)
+        let cap = self.max_timeout.max(self.timeout);
+        self.timeout.saturating_mul(factor).min(cap)
     }
 }
 
@@ -122,7 +124,7 @@ impl RetryClient {
         for attempt in 0..attempts {
             self.send_attempt(payload, attempt)?;
             let wait = self.jittered(self.policy.backoff(attempt));
-            if let Some(reply) = self.await_reply(Instant::now() + wait, &is_reply)? {
+            if let Some(reply) = self.await_reply(deadline_after(wait), &is_reply)? {
                 self.stats.answered += 1;
                 return Ok(reply);
             }
@@ -180,4 +182,12 @@ impl RetryClient {
         let factor = 1.0 + jitter * (2.0 * self.rng.next_f64() - 1.0);
         wait.mul_f64(factor)
     }
+}
+
+/// Now plus `wait`, or a day from now if `wait` is too large to add.
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
 }

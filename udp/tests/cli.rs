@@ -324,3 +324,38 @@ fn bench_echo_ends_with_key_value_line() {
     assert!(received > 0, "{last}");
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+#[test]
+fn out_of_range_times_are_usage_errors() {
+    for args in [
+        &["echo-client", "127.0.0.1:9", "--timeout-ms", "0"][..],
+        &[
+            "echo-client",
+            "127.0.0.1:9",
+            "--timeout-ms",
+            "18446744073709551615",
+        ],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            "127.0.0.1:9",
+            "--delay-ms",
+            "3600001",
+        ],
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            "127.0.0.1:9",
+            "--idle-ms",
+            "0",
+        ],
+    ] {
+        let out = udp().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!String::from_utf8(out.stderr).unwrap().contains("panicked"));
+    }
+}

@@ -181,12 +181,14 @@ impl FaultProxy {
             ),
             None => None,
         };
+        // Any count the user gives is accepted; beyond u32::MAX it makes no difference.
+        let max_delayed = config.max_delayed.min(u32::MAX as usize);
         let ctx = Arc::new(Ctx {
             faults: config.faults.clone(),
             counters: Counters::default(),
             recorder,
-            delayed: Arc::new(Semaphore::new(config.max_delayed)),
-            max_delayed: config.max_delayed,
+            delayed: Arc::new(Semaphore::new(max_delayed)),
+            max_delayed,
             started: Instant::now(),
         });
         let (trigger, shutdown) = shutdown::channel();
@@ -297,7 +299,7 @@ impl Proxy {
 
     /// Waits (at most [`SHUTDOWN_GRACE`]) until every delayed datagram has been sent.
     async fn drain_delayed(&self) {
-        let all = u32::try_from(self.ctx.max_delayed).unwrap_or(u32::MAX);
+        let all = u32::try_from(self.ctx.max_delayed).unwrap_or(u32::MAX); // clamped at spawn
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.ctx.delayed.acquire_many(all)).await;
     }
 
