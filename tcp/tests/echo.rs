@@ -211,6 +211,48 @@ fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
     server.stop().unwrap();
 }
 
+fn a_peer_that_never_reads_is_dropped_at_the_write_deadline(mode: Mode) {
+    let limits = ServerLimits {
+        write_timeout: Duration::from_millis(200),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let mut hog = connect(server.local_addr());
+    hog.set_write_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    // Send and never read: the echo fills our receive buffer, then the server's send
+    // buffer, then the server's write stalls past its deadline and it drops us.
+    let chunk = pattern(64 * 1024, 0x77);
+    let deadline = Instant::now() + TEST_TIMEOUT;
+    let dropped = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the server kept a peer that never reads"
+        );
+        match hog.write(&chunk) {
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(err) => break err,
+        }
+    };
+    assert!(
+        matches!(
+            dropped.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ),
+        "{dropped}"
+    );
+    assert!(
+        round_trip_works(server.local_addr()),
+        "others are still served"
+    );
+    server.stop().unwrap();
+}
+
 fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
     let limits = ServerLimits {
         shutdown_grace: Duration::from_secs(2),
@@ -262,6 +304,7 @@ both_modes!(
     a_reset_mid_transfer_leaves_the_server_serving,
     the_connection_cap_closes_extra_clients,
     a_stalled_peer_is_dropped_at_the_read_deadline,
+    a_peer_that_never_reads_is_dropped_at_the_write_deadline,
     shutdown_closes_open_connections_and_stops_accepting,
     ipv6_loopback_works,
 );
