@@ -194,3 +194,34 @@ async fn a_small_reply_cache_forgets_sooner() {
     .unwrap();
     trigger.fire();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_garbage_does_not_stop_service_to_others() {
+    let (addr, _t) = start(three()).await;
+    tokio::task::spawn_blocking(move || {
+        let attacker = raw_client();
+        let garbage: Vec<u8> = (0..=255u8).collect();
+        for i in 0..2_000usize {
+            // Never reads its replies; lengths from 0 to 1,999 bytes (some cut at 512).
+            let _ = attacker.send_to(&garbage.repeat(8)[..i % 2_000], addr);
+        }
+        // The flood may fill the server's receive buffer, and the kernel then drops datagrams,
+        // ours too: a client that retries gets through.
+        let policy = RetryPolicy {
+            timeout: Duration::from_millis(100),
+            retries: 20,
+            ..RetryPolicy::default()
+        };
+        let mut client = RetryClient::connect(addr, policy).unwrap();
+        let reply = fetch_quote(&mut client, 42).unwrap();
+        assert_eq!(
+            reply,
+            QuoteReply::Quote {
+                number: 0,
+                text: "alpha".into()
+            }
+        );
+    })
+    .await
+    .unwrap();
+}
