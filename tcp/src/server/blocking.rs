@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{AcceptBackoff, ConnectionLimit, ServerLimits, accept_blocking};
+use super::{AcceptBackoff, ConnectionLimit, ConnectionPermit, ServerLimits, accept_blocking};
 
 /// Stack size of each connection thread: the buffers live on the heap, so a small stack
 /// keeps thousands of threads affordable.
@@ -91,24 +91,48 @@ where
             tracing::warn!(%peer, error = %err, "cannot set up connection; closing it");
             continue;
         }
-        let (open2, handler) = (Arc::clone(&open), Arc::clone(&handler));
-        let spawned = thread::Builder::new()
-            .name(format!("conn-{id}"))
-            .stack_size(CONNECTION_THREAD_STACK)
-            .spawn(move || {
-                handler(stream, peer);
-                open2.remove(id);
-                drop(permit);
-            });
-        if let Err(err) = spawned {
-            tracing::error!(%peer, error = %err, "cannot start a thread; closing connection");
-            open.remove(id);
-        }
+        let connection = Connection {
+            id,
+            stream,
+            peer,
+            permit,
+        };
+        spawn_connection(connection, Arc::clone(&open), Arc::clone(&handler));
     }
-    drop(listener);
+    drop(listener); // stop accepting: new connections are refused by the kernel
     open.stop_reading();
     wait_until_idle(&cap, limits.shutdown_grace);
     Ok(())
+}
+
+/// One accepted connection and the cap slot it holds.
+struct Connection {
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: ConnectionPermit,
+}
+
+/// Runs `handler` for `conn` on its own thread, giving back its slot when it ends.
+fn spawn_connection<H>(conn: Connection, open: Arc<OpenConnections>, handler: Arc<H>)
+where
+    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+{
+    let (id, peer) = (conn.id, conn.peer);
+    let registry = Arc::clone(&open);
+    let spawned = thread::Builder::new()
+        .name(format!("conn-{id}"))
+        .stack_size(CONNECTION_THREAD_STACK)
+        .spawn(move || {
+            handler(conn.stream, conn.peer);
+            registry.remove(conn.id);
+            drop(conn.permit);
+        });
+    if let Err(err) = spawned {
+        // The closure (and with it the stream and the slot) was dropped: the peer sees a close.
+        tracing::error!(%peer, error = %err, "cannot start a thread; closing connection");
+        open.remove(id);
+    }
 }
 
 /// Sets the deadlines and registers the stream for shutdown.
