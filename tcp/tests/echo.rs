@@ -272,6 +272,30 @@ fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
     assert!(refused.is_err(), "still accepting after shutdown");
 }
 
+fn shutdown_ends_a_connection_that_never_pauses(mode: Mode) {
+    let limits = ServerLimits {
+        shutdown_grace: Duration::from_secs(5),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let client = connect(server.local_addr());
+    let writer = client.try_clone().unwrap();
+    let streaming = thread::spawn(move || {
+        let chunk = pattern(64 * 1024, 0x21);
+        while (&writer).write_all(&chunk).is_ok() {} // until the server closes on us
+    });
+    let draining = thread::spawn(move || io::copy(&mut &client, &mut io::sink()));
+    thread::sleep(Duration::from_millis(100)); // bytes are flowing both ways now
+    let stopping = Instant::now();
+    server.stop().unwrap();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "a busy connection held shutdown until the grace period ran out"
+    );
+    let _ = draining.join().unwrap(); // end-of-stream or a reset: either way it ended
+    streaming.join().unwrap();
+}
+
 fn ipv6_loopback_works(mode: Mode) {
     let server = EchoServer::start(mode, "[::1]:0".parse().unwrap(), ServerLimits::default())
         .expect("bind [::1]");
@@ -306,5 +330,6 @@ both_modes!(
     a_stalled_peer_is_dropped_at_the_read_deadline,
     a_peer_that_never_reads_is_dropped_at_the_write_deadline,
     shutdown_closes_open_connections_and_stops_accepting,
+    shutdown_ends_a_connection_that_never_pauses,
     ipv6_loopback_works,
 );

@@ -85,8 +85,10 @@ pub async fn echo(
     let mut burst_buffer = FIRST_BUFFER;
     loop {
         // Idle: no buffer held. Wait for bytes, the read deadline, or shutdown.
+        // Shutdown is checked first, so a client that never pauses cannot hold it off.
         tokio::select! {
             biased;
+            _ = &mut stopped => break, // shutdown: everything read was echoed, so close
             ready = stream.readable() => ready?,
             _ = &mut idle => {
                 let deadline = last_bytes + limits.read_timeout;
@@ -96,7 +98,6 @@ pub async fn echo(
                 idle.as_mut().reset(deadline);
                 continue;
             }
-            _ = &mut stopped => break, // shutdown: nothing is owed, so just close
         }
         // Boxed: the burst's state (buffer handle, write timer) exists only while bytes flow,
         // so an idle connection's task stays small.
