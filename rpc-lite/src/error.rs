@@ -199,8 +199,8 @@ pub enum RpcError {
     /// The reply's header is invalid or does not match the call.
     #[error("invalid reply: {0}")]
     Protocol(String),
-    /// Connecting or binding failed.
-    #[error("{context}: {source}")]
+    /// Connecting or binding failed (the OS error is the `source`).
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,

@@ -153,3 +153,17 @@ async fn a_server_killed_mid_call_fails_every_pending_call_promptly() {
         Err(CallError::Rpc(RpcError::ConnectionLost))
     ));
 }
+
+#[test]
+fn sigterm_or_sigint_right_after_the_listening_line_exits_0() {
+    for (transport, signal) in [("tcp", "-TERM"), ("udp", "-INT"), ("tcp", "-INT")] {
+        let (mut child, _) = serve(&["--transport", transport]);
+        let pid = child.id().to_string();
+        Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert_eq!(
+            child.wait().unwrap().code(),
+            Some(0),
+            "{transport} {signal}"
+        );
+    }
+}

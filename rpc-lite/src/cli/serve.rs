@@ -9,7 +9,7 @@ use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
 use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
 use rpc_lite::udp_transport::{self, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
 use rpc_lite::{Registry, Transport};
-use tcp::server::{ServerLimits, limits};
+use tcp::server::{ServerLimits, ShutdownSignal, limits};
 
 /// The documented default address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
@@ -63,6 +63,9 @@ impl ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = super::resolve(&args.bind).await?;
+    // Handlers first, then the `listening on` line: a script that sends SIGTERM as soon
+    // as it reads the line must find them installed.
+    let signals = ShutdownSignal::install().context("cannot install signal handlers")?;
     let service = Arc::new(DemoService::new(args.max_keys));
     let registry = Registry::new().with(demo::Server::from_arc(service));
     let server = match args.transport {
@@ -71,9 +74,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     .with_context(|| format!("cannot bind {addr} (port in use? try --bind 127.0.0.1:0)"))?;
     tcp::server::print_listening(server.addr()).context("cannot write to stdout")?;
-    tcp::server::shutdown_signal()
-        .await
-        .context("cannot install signal handlers")?;
+    signals.recv().await;
     server.shutdown().await;
     Ok(())
 }
