@@ -186,3 +186,56 @@ fn batched_server_echoes_a_burst_whole_and_in_order() {
     drop(server);
     assert_eq!(stats.snapshot(), (n as u64, 0));
 }
+
+/// Java's own `DatagramSocket` against the async server: the class this crate mirrors speaks to
+/// it unchanged (and shows the silent truncation this crate reports).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_java_datagram_socket_client_gets_its_echo() {
+    const JAVA: &str = r#"
+import java.net.*;
+public class EchoClient {
+    public static void main(String[] args) throws Exception {
+        try (DatagramSocket socket = new DatagramSocket()) {
+            socket.setSoTimeout(5000);
+            byte[] out = "hello from java".getBytes("UTF-8");
+            InetAddress server = InetAddress.getByName("127.0.0.1");
+            socket.send(new DatagramPacket(out, out.length, server, Integer.parseInt(args[0])));
+            DatagramPacket whole = new DatagramPacket(new byte[1500], 1500);
+            socket.receive(whole);
+            System.out.println(new String(whole.getData(), 0, whole.getLength(), "UTF-8"));
+            socket.send(new DatagramPacket(out, out.length, server, Integer.parseInt(args[0])));
+            DatagramPacket small = new DatagramPacket(new byte[5], 5);
+            socket.receive(small); // Java cuts the datagram and says nothing
+            System.out.println(new String(small.getData(), 0, small.getLength(), "UTF-8"));
+        }
+    }
+}
+"#;
+    let (trigger, shutdown) = shutdown::channel();
+    let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    tokio::spawn(server.run(shutdown));
+    let dir = std::env::temp_dir().join(format!("udp-java-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("EchoClient.java");
+    std::fs::write(&source, JAVA).unwrap();
+    let out = tokio::process::Command::new("java")
+        .arg(&source)
+        .arg(port.to_string())
+        .output()
+        .await
+        .expect("java (17+) is installed");
+    std::fs::remove_dir_all(&dir).unwrap();
+    trigger.fire();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "hello from java\nhello\n"
+    );
+}

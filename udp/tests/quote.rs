@@ -225,3 +225,29 @@ async fn a_flood_of_garbage_does_not_stop_service_to_others() {
     .await
     .unwrap();
 }
+
+/// The Python client printed in PROTOCOL.md, run as written (port substituted) against the
+/// server: the document is precise enough for another language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_client_in_protocol_md_works() {
+    let doc = include_str!("../PROTOCOL.md");
+    let from = doc
+        .find("```python\n")
+        .expect("PROTOCOL.md has a python example")
+        + "```python\n".len();
+    let script = &doc[from..from + doc[from..].find("```").unwrap()];
+    let (addr, _t) = start(three()).await;
+    let script = script.replace("7017", &addr.port().to_string());
+    let out = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .await
+        .expect("python3 is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "0 alpha\n");
+}
