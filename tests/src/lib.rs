@@ -16,7 +16,8 @@
 //! - [`process`]: [`process::Proc`], a child process with line-by-line stdout and a timeout
 //!   on every read, and [`process::Server`], which parses the `listening on` line and sends
 //!   SIGTERM when dropped.
-//! - [`replay`]: replays a recorded transcript (TCP or UDP) against a fresh server.
+//! - [`replay`]: replays a recorded transcript (TCP or UDP) against a fresh server; a
+//!   [`replay::Recorded`] transcript also names the server to start.
 //! - [`redact`]: the regex redactions (ports, addresses, timings) applied to snapshots.
 //!
 //! The multi-host lab (`lab/run.sh`) is a bash script beside this crate, not Rust: it needs
