@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::{self, EchoServer, EchoStats};
 use udp::proxy::{self, FaultProxy, Faults, ProxyConfig};
@@ -74,41 +74,7 @@ enum Command {
         retries: u32,
     },
     /// Forward datagrams to a server, losing, duplicating, reordering and delaying some.
-    Proxy {
-        /// Where clients send.
-        #[arg(long)]
-        listen: String,
-        /// The server to forward to.
-        #[arg(long)]
-        to: String,
-        /// Probability of dropping a datagram (0 to 1), each direction.
-        #[arg(long, default_value_t = 0.0, value_parser = probability)]
-        loss: f64,
-        /// Probability of sending a datagram twice.
-        #[arg(long, default_value_t = 0.0, value_parser = probability)]
-        duplicate: f64,
-        /// Probability of holding a datagram back so later ones overtake it.
-        #[arg(long, default_value_t = 0.0, value_parser = probability)]
-        reorder: f64,
-        /// Delay added to every datagram, in milliseconds.
-        #[arg(long, default_value_t = 0, value_parser = millis_or_zero)]
-        delay_ms: u64,
-        /// Seed of the fault decisions (same seed, same faults).
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Write every forwarded datagram to FILE (tcp's transcript format).
-        #[arg(long)]
-        record: Option<PathBuf>,
-        /// Close a client's session after this long without traffic, in milliseconds.
-        #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
-        idle_ms: u64,
-        /// Most client sessions at once.
-        #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
-        max_sessions: usize,
-        /// Most datagrams waiting on a delay at once (more are dropped).
-        #[arg(long, default_value_t = proxy::MAX_DELAYED_IN_FLIGHT)]
-        max_delayed: usize,
-    },
+    Proxy(ProxyArgs),
     /// Run echo, quote and a lossy-proxy retry demo on loopback and print the transcript.
     Demo,
     /// Load generators.
@@ -119,26 +85,107 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
-    Echo {
-        /// Echo server address.
-        #[arg(long)]
-        addr: String,
-        /// Sender threads, each with its own socket.
-        #[arg(long, default_value_t = 1)]
-        senders: usize,
-        /// Bytes per datagram.
-        #[arg(long, default_value_t = 64)]
-        size: usize,
-        /// Measuring window in seconds.
-        #[arg(long, default_value_t = 3.0)]
-        duration_s: f64,
-        /// Datagrams in flight per sender.
-        #[arg(long, default_value_t = 16)]
-        window: usize,
-        /// No reply within this many milliseconds: lost.
-        #[arg(long, default_value_t = 200, value_parser = millis)]
-        loss_timeout_ms: u64,
-    },
+    Echo(BenchEchoArgs),
+}
+
+/// `udp proxy` flags.
+#[derive(Args, Debug)]
+struct ProxyArgs {
+    /// Where clients send.
+    #[arg(long)]
+    listen: String,
+    /// The server to forward to.
+    #[arg(long)]
+    to: String,
+    /// Probability of dropping a datagram (0 to 1), each direction.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    loss: f64,
+    /// Probability of sending a datagram twice.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    duplicate: f64,
+    /// Probability of holding a datagram back so later ones overtake it.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    reorder: f64,
+    /// Delay added to every datagram, in milliseconds.
+    #[arg(long, default_value_t = 0, value_parser = millis_or_zero)]
+    delay_ms: u64,
+    /// Seed of the fault decisions (same seed, same faults).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write every forwarded datagram to FILE (tcp's transcript format).
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Close a client's session after this long without traffic, in milliseconds.
+    #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
+    idle_ms: u64,
+    /// Most client sessions at once.
+    #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
+    max_sessions: usize,
+    /// Most datagrams waiting on a delay at once (more are dropped).
+    #[arg(long, default_value_t = proxy::MAX_DELAYED_IN_FLIGHT)]
+    max_delayed: usize,
+}
+
+impl ProxyArgs {
+    fn config(self) -> anyhow::Result<ProxyConfig> {
+        let faults = Faults {
+            loss: self.loss,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+            delay: Duration::from_millis(self.delay_ms),
+            seed: self.seed,
+            ..Faults::default()
+        };
+        faults.validate().map_err(anyhow::Error::msg)?;
+        let mut config = ProxyConfig::new(resolve(&self.listen)?, resolve(&self.to)?);
+        config.faults = faults;
+        config.record = self.record;
+        config.idle = Duration::from_millis(self.idle_ms);
+        config.max_sessions = self.max_sessions;
+        config.max_delayed = self.max_delayed;
+        Ok(config)
+    }
+}
+
+/// `udp bench echo` flags.
+#[derive(Args, Debug)]
+struct BenchEchoArgs {
+    /// Echo server address.
+    #[arg(long)]
+    addr: String,
+    /// Sender threads, each with its own socket.
+    #[arg(long, default_value_t = 1)]
+    senders: usize,
+    /// Bytes per datagram.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Measuring window in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    duration_s: f64,
+    /// Datagrams in flight per sender.
+    #[arg(long, default_value_t = 16)]
+    window: usize,
+    /// No reply within this many milliseconds: lost.
+    #[arg(long, default_value_t = 200, value_parser = millis)]
+    loss_timeout_ms: u64,
+}
+
+impl BenchEchoArgs {
+    fn config(&self) -> anyhow::Result<bench::BenchConfig> {
+        if !(self.duration_s > 0.0 && self.duration_s <= 3600.0) {
+            bail!("--duration-s must be more than 0 and at most 3600");
+        }
+        let config = bench::BenchConfig {
+            addr: resolve(&self.addr)?,
+            senders: self.senders,
+            size: self.size,
+            duration: Duration::from_secs_f64(self.duration_s),
+            window: self.window,
+            loss_timeout: Duration::from_millis(self.loss_timeout_ms),
+        };
+        bench::validate(&config).map_err(anyhow::Error::msg)?;
+        Ok(config)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,36 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout_ms,
             retries,
         } => quote_client(&addr, count, policy(timeout_ms, retries)),
-        Command::Proxy {
-            listen,
-            to,
-            loss,
-            duplicate,
-            reorder,
-            delay_ms,
-            seed,
-            record,
-            idle_ms,
-            max_sessions,
-            max_delayed,
-        } => {
-            let faults = Faults {
-                loss,
-                duplicate,
-                reorder,
-                delay: Duration::from_millis(delay_ms),
-                seed,
-                ..Faults::default()
-            };
-            faults.validate().map_err(anyhow::Error::msg)?;
-            let mut config = ProxyConfig::new(resolve(&listen)?, resolve(&to)?);
-            config.faults = faults;
-            config.record = record;
-            config.idle = Duration::from_millis(idle_ms.max(1));
-            config.max_sessions = max_sessions;
-            config.max_delayed = max_delayed;
-            runtime.block_on(run_proxy(config))
-        }
+        Command::Proxy(args) => runtime.block_on(run_proxy(args.config()?)),
         Command::Demo => {
             let lines = runtime.block_on(udp::demo::run())?;
             let mut stdout = std::io::stdout().lock();
@@ -237,26 +255,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCommand::Echo {
-            addr,
-            senders,
-            size,
-            duration_s,
-            window,
-            loss_timeout_ms,
-        }) => {
-            if !(duration_s > 0.0 && duration_s <= 3600.0) {
-                bail!("--duration-s must be more than 0 and at most 3600");
-            }
-            let config = bench::BenchConfig {
-                addr: resolve(&addr)?,
-                senders,
-                size,
-                duration: Duration::from_secs_f64(duration_s),
-                window,
-                loss_timeout: Duration::from_millis(loss_timeout_ms.max(1)),
-            };
-            bench::validate(&config).map_err(anyhow::Error::msg)?;
+        Command::Bench(BenchCommand::Echo(args)) => {
+            let config = args.config()?;
             let report = bench::run(&config)?;
             println!("{}", report.summary_line(&config));
             Ok(())
