@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo run -p udp --example connected`
 //!
+//! Two machines: the ICMP "port unreachable" comes back over the network the same way; on a
+//! real network a firewall may swallow it, and then the receive only times out.
+//!
 //! Output:
 //! ```text
 //! connected to 127.0.0.1:PORT; a stranger's datagram was dropped, the peer's arrived: "from peer"

@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo run -p udp --example truncation`
 //!
+//! Two machines: the same happens across a network; `udp echo-server` on one host and any
+//! client with a short buffer on the other show it.
+//!
 //! Output:
 //! ```text
 //! sent 1000 bytes; received 100 bytes; truncated: true; the datagram had 1000 bytes

@@ -12,6 +12,10 @@
 //! ```
 //! Servers print `listening on IP:PORT` first on stdout; logs go to stderr (`RUST_LOG=debug`).
 //! Exit status: 0 ok, 1 runtime failure, 2 usage error.
+//!
+//! Two terminals: `udp echo-server` prints `listening on 127.0.0.1:7007`; `udp echo-client
+//! 127.0.0.1:7007` then echoes each line typed. Two machines: `udp echo-server --bind
+//! 0.0.0.0:7007` on host A, `udp echo-client A:7007` on host B (the same for the quote pair).
 #![forbid(unsafe_code)]
 
 mod cli;
