@@ -41,6 +41,8 @@ pub struct Proc {
     stdin: Option<ChildStdin>,
     stdout: Receiver<Vec<u8>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Receives one message (or disconnects) when the stderr pipe reaches end of file.
+    stderr_done: Receiver<()>,
     /// Set once the exit status has been collected.
     status: Option<ExitStatus>,
 }
@@ -86,7 +88,7 @@ impl Proc {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{label}`: {e}"));
         let stdout = spawn_line_reader(child.stdout.take().expect("stdout is piped"));
-        let stderr = spawn_collector(child.stderr.take().expect("stderr is piped"));
+        let (stderr, stderr_done) = spawn_collector(child.stderr.take().expect("stderr is piped"));
         let stdin = child.stdin.take();
         Proc {
             label,
@@ -94,6 +96,7 @@ impl Proc {
             stdin,
             stdout,
             stderr,
+            stderr_done,
             status: None,
         }
     }
@@ -108,8 +111,13 @@ impl Proc {
         &self.label
     }
 
-    /// Everything the child wrote to stderr so far, as text.
+    /// Everything the child wrote to stderr so far, as text. Once the child has exited, this
+    /// first waits (briefly) for the collector to reach end of file, so no last line is lost.
     pub fn stderr_text(&self) -> String {
+        if self.status.is_some() {
+            // Ok or Disconnected: the collector is done; Timeout: something else holds the pipe.
+            let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+        }
         let bytes = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         String::from_utf8_lossy(&bytes).into_owned()
     }
@@ -379,10 +387,12 @@ fn spawn_line_reader(pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     rx
 }
 
-/// Appends everything read from `pipe` to a shared buffer until EOF.
-fn spawn_collector(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+/// Appends everything read from `pipe` to a shared buffer until EOF, then says so on the
+/// returned channel.
+fn spawn_collector(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, Receiver<()>) {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&buffer);
+    let (done, done_rx) = mpsc::channel();
     thread::spawn(move || {
         let mut chunk = [0u8; 4096];
         while let Ok(n @ 1..) = pipe.read(&mut chunk) {
@@ -390,8 +400,9 @@ fn spawn_collector(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> 
                 .unwrap_or_else(|p| p.into_inner())
                 .extend_from_slice(&chunk[..n]);
         }
+        let _ = done.send(());
     });
-    buffer
+    (buffer, done_rx)
 }
 
 #[cfg(test)]
