@@ -357,10 +357,21 @@ async fn blocking_echo(addr: SocketAddr, mode: Mode, mut shutdown: Shutdown) -> 
     } else {
         echo::serve_blocking
     };
-    let worker = tokio::task::spawn_blocking(move || serve(&socket, &flag, &EchoStats::default()));
+    let stats = Arc::new(EchoStats::default());
+    let counters = Arc::clone(&stats);
+    let worker = tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters));
     shutdown.fired().await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     worker.await??;
+    let (echoed, errors) = stats.snapshot();
+    let batches = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        echoed,
+        errors,
+        receive_calls = batches,
+        per_call = echoed as f64 / batches.max(1) as f64,
+        "echo server stopped"
+    );
     Ok(())
 }
 

@@ -39,6 +39,8 @@ pub struct EchoStats {
     pub echoed: AtomicU64,
     /// Per-datagram errors logged and survived.
     pub errors: AtomicU64,
+    /// Receive system calls that returned datagrams (the batched server takes several per call).
+    pub batches: AtomicU64,
 }
 
 impl EchoStats {
@@ -120,7 +122,10 @@ pub fn serve_blocking(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoSt
     let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
     while !stop.load(Ordering::Relaxed) {
         let outcome = match socket.recv_from(&mut buf) {
-            Ok(info) => socket.send_to(&buf[..info.len], info.peer).map(drop),
+            Ok(info) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                socket.send_to(&buf[..info.len], info.peer).map(drop)
+            }
             Err(UdpError::Timeout) => continue,
             Err(e) => Err(e),
         };

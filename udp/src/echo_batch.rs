@@ -44,7 +44,10 @@ pub fn serve_batched(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoSta
     };
     while !stop.load(Ordering::Relaxed) {
         match batcher.receive(fd) {
-            Ok(()) => batcher.echo(fd, stats),
+            Ok(()) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                batcher.echo(fd, stats);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) if is_per_datagram_io(&e) => count_error(&stats.errors, &e),
             Err(e) => return Err(UdpError::io("recvmmsg", e)),
