@@ -239,3 +239,32 @@ public class EchoClient {
         "hello from java\nhello\n"
     );
 }
+
+#[test]
+fn batched_server_takes_queued_datagrams_in_batches() {
+    // Queue the datagrams before the server starts reading: each recvmmsg takes a full batch.
+    let socket = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let c = client(addr);
+    let n = udp::echo_batch::BATCH * 3 + 5;
+    for i in 0..n {
+        c.send_to(format!("queued {i}").as_bytes(), addr).unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats = Arc::new(EchoStats::default());
+    let (s, st) = (Arc::clone(&stop), Arc::clone(&stats));
+    let thread = std::thread::spawn(move || serve_batched(&socket, &s, &st));
+    let mut inbox = DatagramPacket::with_capacity(100);
+    for i in 0..n {
+        c.receive(&mut inbox).unwrap();
+        assert_eq!(inbox.data(), format!("queued {i}").as_bytes());
+    }
+    stop.store(true, Ordering::Relaxed);
+    thread.join().unwrap().unwrap();
+    let calls = stats.batches.load(Ordering::Relaxed);
+    assert_eq!(stats.snapshot(), (n as u64, 0));
+    assert_eq!(
+        calls, 4,
+        "{n} queued datagrams should take 4 recvmmsg calls of up to 32"
+    );
+}
