@@ -13,6 +13,7 @@
 //!
 //! # Layout
 //! - [`bins`]: where the workspace's built binaries are (next to the test executable).
+//! - [`cli`]: what `--help` says: every subcommand at any depth, and its flags.
 //! - [`process`]: [`process::Proc`], a child process with line-by-line stdout and a timeout
 //!   on every read, and [`process::Server`], which parses the `listening on` line and sends
 //!   SIGTERM when dropped.
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bins;
+pub mod cli;
 pub mod process;
 pub mod redact;
 pub mod replay;

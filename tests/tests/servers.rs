@@ -1,0 +1,72 @@
+//! The server contract of CONVENTIONS, checked on every subcommand that takes `--bind` (found
+//! from `--help`, so a server added later is covered without editing this file):
+//! port 0 works, the first stdout line is exactly `listening on IP:PORT` with the real address
+//! (IPv4 and IPv6), and SIGTERM sent the moment that line appears ends the server with exit 0
+//! (the signal handlers must be installed before the line is printed).
+
+use suite_tests::Server;
+use suite_tests::bins::ALL;
+use suite_tests::cli::{all_helps, has_flag};
+
+/// Every `(binary, subcommand path)` whose help lists `--bind`.
+fn servers() -> Vec<(&'static str, Vec<String>)> {
+    let mut found = Vec::new();
+    for bin in ALL {
+        for (path, text) in all_helps(bin) {
+            if has_flag(&text, "--bind") {
+                found.push((bin, path));
+            }
+        }
+    }
+    found
+}
+
+fn start(bin: &str, path: &[String], bind: &str) -> Server {
+    let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+    args.extend(["--bind", bind]);
+    Server::start(bin, &args)
+}
+
+#[test]
+fn the_known_servers_are_found() {
+    let names: Vec<String> = servers()
+        .iter()
+        .map(|(bin, path)| format!("{bin} {}", path.join(" ")))
+        .collect();
+    for expected in [
+        "tcp echo-server",
+        "tcp chat-server",
+        "udp echo-server",
+        "udp quote-server",
+        "rpc-lite serve",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} not found among {names:?}"
+        );
+    }
+}
+
+#[test]
+fn every_server_reports_its_real_address_and_stops_on_an_immediate_sigterm() {
+    // Each server is checked on its own, so one failure does not hide the others' results.
+    let mut failed = Vec::new();
+    for (bin, path) in servers() {
+        for (bind, loopback) in [("127.0.0.1:0", "127.0.0.1"), ("[::1]:0", "::1")] {
+            let checked = std::panic::catch_unwind(|| {
+                let mut server = start(bin, &path, bind);
+                let addr = server.addr();
+                assert_eq!(addr.ip().to_string(), loopback, "{bin} {path:?}");
+                assert_ne!(addr.port(), 0, "{bin} {path:?}: the real port, not 0");
+                server.stop();
+            });
+            if checked.is_err() {
+                failed.push(format!("{bin} {} --bind {bind}", path.join(" ")));
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "servers that broke the contract (details above): {failed:#?}"
+    );
+}
