@@ -1,5 +1,6 @@
-//! The server contract of CONVENTIONS, checked on every subcommand that takes `--bind` (found
-//! from `--help`, so a server added later is covered without editing this file):
+//! The server contract of CONVENTIONS, checked on every subcommand that takes `--bind`, and on
+//! every proxy (`--listen` and `--to`), found from `--help`, so a server added later is covered
+//! without editing this file:
 //! port 0 works, the first stdout line is exactly `listening on IP:PORT` with the real address
 //! (IPv4 and IPv6), and SIGTERM sent the moment that line appears ends the server with exit 0
 //! (the signal handlers must be installed before the line is printed).
@@ -8,22 +9,44 @@ use suite_tests::Server;
 use suite_tests::bins::ALL;
 use suite_tests::cli::{all_helps, has_flag};
 
-/// Every `(binary, subcommand path)` whose help lists `--bind`.
-fn servers() -> Vec<(&'static str, Vec<String>)> {
+/// How a server subcommand is told where to listen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `--bind ADDR`.
+    Server,
+    /// `--listen ADDR --to TARGET`: a proxy. The target is the discard port on loopback;
+    /// nothing is sent there, since no client connects during the check.
+    Proxy,
+}
+
+/// Every `(binary, subcommand path, kind)` whose help lists `--bind`, or `--listen` and `--to`.
+fn servers() -> Vec<(&'static str, Vec<String>, Kind)> {
     let mut found = Vec::new();
     for bin in ALL {
         for (path, text) in all_helps(bin) {
             if has_flag(&text, "--bind") {
-                found.push((bin, path));
+                found.push((bin, path, Kind::Server));
+            } else if has_flag(&text, "--listen") && has_flag(&text, "--to") {
+                found.push((bin, path, Kind::Proxy));
             }
         }
     }
     found
 }
 
-fn start(bin: &str, path: &[String], bind: &str) -> Server {
+fn start(bin: &str, path: &[String], kind: Kind, bind: &str) -> Server {
     let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
-    args.extend(["--bind", bind]);
+    match kind {
+        Kind::Server => args.extend(["--bind", bind]),
+        Kind::Proxy => {
+            let target = if bind.starts_with('[') {
+                "[::1]:9"
+            } else {
+                "127.0.0.1:9"
+            };
+            args.extend(["--listen", bind, "--to", target]);
+        }
+    }
     Server::start(bin, &args)
 }
 
@@ -31,13 +54,15 @@ fn start(bin: &str, path: &[String], bind: &str) -> Server {
 fn the_known_servers_are_found() {
     let names: Vec<String> = servers()
         .iter()
-        .map(|(bin, path)| format!("{bin} {}", path.join(" ")))
+        .map(|(bin, path, _)| format!("{bin} {}", path.join(" ")))
         .collect();
     for expected in [
         "tcp echo-server",
         "tcp chat-server",
+        "tcp proxy",
         "udp echo-server",
         "udp quote-server",
+        "udp proxy",
         "rpc-lite serve",
     ] {
         assert!(
@@ -51,17 +76,17 @@ fn the_known_servers_are_found() {
 fn every_server_reports_its_real_address_and_stops_on_an_immediate_sigterm() {
     // Each server is checked on its own, so one failure does not hide the others' results.
     let mut failed = Vec::new();
-    for (bin, path) in servers() {
+    for (bin, path, kind) in servers() {
         for (bind, loopback) in [("127.0.0.1:0", "127.0.0.1"), ("[::1]:0", "::1")] {
             let checked = std::panic::catch_unwind(|| {
-                let mut server = start(bin, &path, bind);
+                let mut server = start(bin, &path, kind, bind);
                 let addr = server.addr();
                 assert_eq!(addr.ip().to_string(), loopback, "{bin} {path:?}");
                 assert_ne!(addr.port(), 0, "{bin} {path:?}: the real port, not 0");
                 server.stop();
             });
             if checked.is_err() {
-                failed.push(format!("{bin} {} --bind {bind}", path.join(" ")));
+                failed.push(format!("{bin} {} ({kind:?}) on {bind}", path.join(" ")));
             }
         }
     }
