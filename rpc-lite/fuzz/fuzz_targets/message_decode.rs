@@ -17,7 +17,12 @@ use rpc_lite::{Description, Fault, Kind, Message, Registry};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap())
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    })
 }
 
 fn registry() -> &'static Registry {
@@ -28,8 +33,14 @@ fn registry() -> &'static Registry {
 fuzz_target!(|data: &[u8]| {
     let _guard = runtime().enter();
     let bytes = Bytes::copy_from_slice(data);
-    let Ok(message) = Message::decode(bytes.clone()) else { return };
-    assert_eq!(message.to_bytes(), bytes, "decode then encode is the identity");
+    let Ok(message) = Message::decode(bytes.clone()) else {
+        return;
+    };
+    assert_eq!(
+        message.to_bytes(),
+        bytes,
+        "decode then encode is the identity"
+    );
     let p = message.header.profile;
     let _ = Fault::decode(message.body.clone(), p);
     let _ = DemoError::decode(&mut message.body.clone(), p);
@@ -48,7 +59,10 @@ fuzz_target!(|data: &[u8]| {
     let answer = reply_message(&call, outcome, 1 << 20);
     let back = Message::decode(answer.to_bytes()).expect("our own answers decode");
     assert_eq!(back.header.call_id, call.call_id);
-    assert_eq!(back.header.profile, call.profile, "answers use the caller's representation");
+    assert_eq!(
+        back.header.profile, call.profile,
+        "answers use the caller's representation"
+    );
     assert_ne!(back.header.kind, Kind::Call);
     if back.header.kind == Kind::Error {
         Fault::decode(back.body, call.profile).expect("our own faults decode");
