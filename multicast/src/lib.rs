@@ -23,7 +23,7 @@
 //! - [`membership`]: the groups this host has joined, from `/proc/net/igmp` and `igmp6`.
 //! - [`chat`]: the chat datagram (`chat/1 ID SEQ NAME: text`), sequence tracking.
 //! - [`doctor`]: the `doctor` report and its checklist of why nothing arrives.
-//! - [`bench`]: one sender, N listeners: delivery rate and loss per listener.
+//! - [`bench`](mod@bench): one sender, N listeners: delivery rate and loss per listener.
 //! - [`error`]: [`MulticastError`], one message per mistake.
 #![forbid(unsafe_code)]
 
