@@ -24,7 +24,7 @@
 //! # Layout
 //! - [`message`]: header layout, kinds, encode/decode (marshalling of the envelope).
 //! - [`error`]: [`Fault`] and [`ErrorCode`] on the wire; [`RpcError`], [`CallError`] for callers.
-//! - [`service`]: the [`service!`] macro and the [`Dispatch`] (skeleton) trait.
+//! - [`service`](mod@service): the [`service!`] macro and the [`Dispatch`] (skeleton) trait.
 //! - [`registry`]: the server's program table, version checks, introspection.
 //! - [`stub`]: [`Stub`], the generic half of every client stub.
 //! - [`channel`]: [`Channel`], TCP or UDP, as the stub sees it.

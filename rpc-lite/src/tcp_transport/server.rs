@@ -1,7 +1,7 @@
 //! The server's end of TCP: the skeleton's transport.
 //!
 //! The accept loop, connection cap, shutdown and grace period come from the `tcp`
-//! crate's [`tcp::server::serve`]. Per connection, a reader loop reads one frame at a
+//! crate's [`tcp::server::serve()`]. Per connection, a reader loop reads one frame at a
 //! time, takes an in-flight permit (so one connection runs at most
 //! [`DEFAULT_MAX_IN_FLIGHT`] calls at once, and stops *reading* when it has that many:
 //! back-pressure, not an unbounded queue), drops calls whose deadline has already
