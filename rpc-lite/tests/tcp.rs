@@ -468,3 +468,48 @@ async fn a_peer_that_stops_reading_is_disconnected_at_the_write_deadline() {
         "others are served"
     );
 }
+
+rpc_lite::service! {
+    /// Version 2 of the demo program: keeps `add` under its number, adds `mul`.
+    pub mod demo_v2(program = DEMO_PROGRAM, version = 2, error = DemoError) {
+        /// `a + b`, as in version 1.
+        fn add(a: Long, b: Long) -> Long = 1;
+        /// `a * b`: new in version 2, under a new number.
+        fn mul(a: i64, b: i64) -> i64 = 9;
+    }
+}
+
+struct V2;
+
+impl demo_v2::Service for V2 {
+    async fn add(&self, a: Long, b: Long) -> Result<Long, DemoError> {
+        a.0.checked_add(b.0).map(Long).ok_or(DemoError::Overflow)
+    }
+    async fn mul(&self, a: i64, b: i64) -> Result<i64, DemoError> {
+        a.checked_mul(b).ok_or(DemoError::Overflow)
+    }
+}
+
+#[tokio::test]
+async fn two_versions_side_by_side_old_clients_keep_working() {
+    let registry = rpc_lite::Registry::new()
+        .with(demo::Server::new(
+            rpc_lite::demo_service::DemoService::default(),
+        ))
+        .with(demo_v2::Server::new(V2));
+    let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
+    let old = demo::Client::new(channel.clone());
+    let new = demo_v2::Client::new(channel.clone());
+    assert_eq!(old.add(Long(1), Long(2)).await.unwrap(), Long(3));
+    assert_eq!(new.add(Long(1), Long(2)).await.unwrap(), Long(3));
+    assert_eq!(new.mul(6, 7).await.unwrap(), 42);
+    assert_eq!(new.describe().await.unwrap().procedures.len(), 2);
+    let v3 = Stub::new(channel, DEMO_PROGRAM, 3);
+    match v3.describe().await {
+        Err(RpcError::VersionMismatch {
+            requested: 3,
+            served,
+        }) => assert_eq!(served, vec![1, 2]),
+        other => panic!("expected a version mismatch, got {other:?}"),
+    }
+}
