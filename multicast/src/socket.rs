@@ -461,6 +461,16 @@ impl MulticastSocket {
         &self.socket
     }
 
+    /// Turns this into the `udp` crate's tokio socket (sets `O_NONBLOCK`), for async programs.
+    /// Memberships and multicast options belong to the socket, so they carry over; set them
+    /// before converting. Needs a running tokio runtime.
+    ///
+    /// # Errors
+    /// If tokio cannot register the socket.
+    pub fn into_async(self) -> Result<udp::AsyncDatagramSocket> {
+        Ok(self.socket.into_async()?)
+    }
+
     /// Gives up the multicast wrapper (memberships stay until the socket is closed).
     pub fn into_datagram_socket(self) -> DatagramSocket {
         self.socket

@@ -217,3 +217,15 @@ fn ipv6_on_loopback_joins_but_cannot_send() {
         .unwrap_err();
     assert!(err.to_string().contains("unreachable"), "{err}");
 }
+
+#[tokio::test]
+async fn an_async_listener_keeps_its_membership() {
+    let (mut all, addr) = listeners(unique_group(8), 1);
+    let listener = all.pop().unwrap().into_async().unwrap();
+    let sender = MulticastSocket::sender(&lo(), false).unwrap();
+    sender.send_to(b"async hello", addr).unwrap();
+    let mut buf = [0u8; 64];
+    let wait = tokio::time::timeout(ARRIVES, listener.recv_from(&mut buf));
+    let info = wait.await.expect("no datagram within the timeout").unwrap();
+    assert_eq!(&buf[..info.len], b"async hello");
+}
