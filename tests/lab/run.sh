@@ -62,7 +62,7 @@ CREATED_NS=()
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
+        still_ours "$pid" && kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${PIDS[@]}"; do
         wait_gone "$pid" 3 || kill -KILL "$pid" 2>/dev/null
@@ -100,10 +100,15 @@ need_bin() {
     done
 }
 
-# wait_gone PID SECONDS: true once PID has exited (bash reaps its children at once).
+# still_ours PID: true while PID is a running background job of this script. Bash reaps its
+# children as they exit, so once one is gone its PID may be reused by anyone: never signal a
+# PID unless this says it is still ours.
+still_ours() { jobs -pr | grep -qx "$1"; }
+
+# wait_gone PID SECONDS: true once our child PID has exited.
 wait_gone() {
     local pid=$1 deadline=$((SECONDS + $2))
-    while kill -0 "$pid" 2>/dev/null; do
+    while still_ours "$pid"; do
         ((SECONDS >= deadline)) && return 1
         sleep 0.05
     done
@@ -148,7 +153,7 @@ hangup() {
 stop() {
     local var="PID_$1"
     local pid=${!var}
-    kill -TERM "$pid" 2>/dev/null
+    still_ours "$pid" && kill -TERM "$pid" 2>/dev/null
     wait_gone "$pid" 10 || return 1
     wait "$pid"
 }
@@ -304,7 +309,7 @@ check_chat() {
 check_partition() {
     local name="partition (h3's link down, then up)" why
     why=$(need_bin tcp rpc-lite) || { fail "$name" "$why"; return; }
-    [[ -n ${PID_carol:-} ]] && kill -0 "$PID_carol" 2>/dev/null || { fail "$name" "needs the chat check's session"; return; }
+    [[ -n ${PID_carol:-} ]] && still_ours "$PID_carol" || { fail "$name" "needs the chat check's session"; return; }
     local rpc_addr
     start part_rpc 0 "$BIN_DIR/rpc-lite" serve --bind "${IP4[0]}:0" --transport udp --grace-ms 500
     rpc_addr=$(listening part_rpc) || { fail "$name" "rpc server: no listening line"; return; }
@@ -336,7 +341,7 @@ check_partition() {
 
     ip -n "$SW" link set p3 up || { fail "$name" "cannot bring p3 up"; return; }
     hangup carol
-    wait_gone "$PID_carol" 3 || kill -TERM "$PID_carol" 2>/dev/null
+    wait_gone "$PID_carol" 3 || kill -TERM "$PID_carol" 2>/dev/null # still ours: wait_gone said so
     start carol2 2 "$BIN_DIR/tcp" chat-client "$(listening chat)" --name carol
     wait_line carol2 "* carol joined" 15 && wait_line alice "* carol joined" 5 ||
         { fail "$name" "h3 could not rejoin the chat"; show_log "$LOGS/carol2.err"; return; }
