@@ -80,12 +80,16 @@ impl TcpChannel {
         let (calls, queue) = mpsc::channel(CALL_QUEUE);
         let pending = Arc::new(Pending::default());
         let closed = CancellationToken::new();
+        // More calls are coming if other callers are waiting for replies: they tend
+        // to call again as soon as theirs arrive.
+        let others = pending.clone();
         tokio::spawn(write_messages(
             write,
             queue,
             format,
             CLIENT_WRITE_TIMEOUT,
             closed.clone(),
+            move || others.len() > 1,
         ));
         tokio::spawn(read_replies(read, format, pending.clone(), closed.clone()));
         let inner = Inner {

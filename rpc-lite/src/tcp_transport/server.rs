@@ -13,6 +13,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -110,12 +111,16 @@ async fn serve_connection(
     let mut frames = FramedRead::with_capacity(read, FrameCodec::new(format), 64 * 1024);
     let (replies, queue) = mpsc::channel(config.max_in_flight.max(1) * 2);
     let broken = CancellationToken::new();
+    // More replies are coming if the reader holds more requests already read.
+    let more_requests = Arc::new(AtomicBool::new(false));
+    let more = more_requests.clone();
     let writer = tokio::spawn(write_messages(
         write,
         queue,
         format,
         config.limits.write_timeout,
         broken.clone(),
+        move || more.load(Ordering::Relaxed),
     ));
     let conn = Connection {
         registry,
@@ -142,6 +147,7 @@ async fn serve_connection(
                 break;
             }
         };
+        more_requests.store(!frames.read_buffer().is_empty(), Ordering::Relaxed);
         let arrived = Instant::now();
         let Some(call) = conn.decode_or_refuse(peer, frame).await else {
             break;
