@@ -11,7 +11,7 @@ use tcp::chat::config::{
     DEFAULT_SEND_BUFFER,
 };
 use tcp::chat::{ChatConfig, ChatServer, client};
-use tcp::server::{CancellationToken, print_listening, shutdown_signal};
+use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
 use tcp::socket::{ServerSocket, resolve};
 
 use super::{LimitFlags, runtime};
@@ -115,12 +115,12 @@ pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
         let listener = socket
             .into_tokio()
             .context("cannot register the listener with tokio")?;
+        // Handlers first: a SIGTERM sent the moment the line appears must stop us cleanly.
+        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
         print_listening(listener.local_addr()?).context("cannot write to stdout")?;
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(server.serve(listener, shutdown.clone()));
-        shutdown_signal()
-            .await
-            .context("cannot install signal handlers")?;
+        signal.recv().await;
         shutdown.cancel();
         serving.await.context("chat server failed")
     })

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use tcp::proxy::recorder::Recorder;
 use tcp::proxy::{DEFAULT_CONNECT_TIMEOUT, MAX_DELAY, Proxy, ProxyConfig};
-use tcp::server::{CancellationToken, print_listening, shutdown_signal};
+use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
 use tcp::socket::{ServerSocket, resolve};
 
 use super::{LimitFlags, runtime};
@@ -60,12 +60,12 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
         let listener = socket
             .into_tokio()
             .context("cannot register the listener with tokio")?;
+        // Handlers first: a SIGTERM sent the moment the line appears must stop us cleanly.
+        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
         print_listening(listener.local_addr()?).context("cannot write to stdout")?;
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(proxy.serve(listener, shutdown.clone()));
-        shutdown_signal()
-            .await
-            .context("cannot install signal handlers")?;
+        signal.recv().await;
         shutdown.cancel();
         serving.await.context("proxy failed")
     })
