@@ -58,10 +58,16 @@ async fn tcp_tour(client: &demo::Client, stats: &ServerStats) -> anyhow::Result<
     }
     println!("add(2, 3) = {}", client.add(Long(2), Long(3)).await?.0);
     for profile in [Profile::BE32, Profile::LE64] {
-        let sum = client.with_profile(profile).add(Long(-7), Long(10)).await?;
+        // The stub's raw call shows what the typed one hides: the reply's own label.
+        let stub = client.stub().clone().with_profile(profile);
+        let args = framing::to_bytes(&(Long(-7), Long(10)), profile)?;
+        let (args_len, reply) = (args.len(), stub.call_raw(demo::procedure::add, args).await?);
+        let sum: Long = framing::from_bytes(reply.body.clone(), reply.header.profile)?;
         println!(
-            "add(-7, 10) as a {profile} caller = {} (server replied in {profile})",
-            sum.0
+            "add(-7, 10) as a {profile} caller = {}: arguments {args_len} bytes, reply labelled {}, body {}",
+            sum.0,
+            reply.header.profile,
+            framing::hexdump::hex_bytes(&reply.body),
         );
     }
     match client
