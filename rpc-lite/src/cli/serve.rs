@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
 use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
-use rpc_lite::udp_transport::{self, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
+use rpc_lite::udp_transport::{self, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
 use rpc_lite::{Registry, Transport};
 use tcp::server::{ServerLimits, ShutdownSignal, limits};
 
@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// UDP reply cache entries.
     #[arg(long, default_value_t = DEFAULT_CACHE_CAPACITY)]
     cache_capacity: usize,
+    /// UDP reply cache: most bytes of replies held.
+    #[arg(long, default_value_t = DEFAULT_CACHE_BYTES)]
+    cache_bytes: usize,
     /// UDP reply cache lifetime (also the longest a UDP call may run).
     #[arg(long, default_value_t = udp_transport::DEFAULT_CACHE_TTL.as_millis() as u64)]
     cache_ttl_ms: u64,
@@ -96,6 +99,7 @@ fn udp_config(args: &ServeArgs) -> UdpServerConfig {
     UdpServerConfig {
         max_in_flight: args.max_in_flight,
         cache_capacity: args.cache_capacity,
+        cache_bytes: args.cache_bytes,
         cache_ttl: Duration::from_millis(args.cache_ttl_ms),
         max_datagram: args.max_frame.min(udp_transport::DEFAULT_MAX_DATAGRAM),
         shutdown_grace: Duration::from_millis(args.grace_ms),

@@ -18,6 +18,9 @@ use bytes::Bytes;
 
 /// Default number of remembered calls (`--cache-capacity`).
 pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
+/// Default bound on the bytes of stored replies (`--cache-bytes`): without it 4096
+/// entries of 64 KiB replies could pin 256 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 /// Default time a reply is remembered (`--cache-ttl-ms`).
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 
@@ -42,23 +45,38 @@ enum Entry {
     Answered(Option<Bytes>),
 }
 
+impl Entry {
+    /// Reply bytes held by this entry.
+    fn len(&self) -> usize {
+        match self {
+            Entry::Answered(Some(reply)) => reply.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// A bounded, expiring map from calls to their replies.
 #[derive(Debug)]
 pub struct ReplyCache {
     entries: HashMap<CallKey, (Entry, Instant)>,
     order: VecDeque<(CallKey, Instant)>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     ttl: Duration,
     evicted: u64,
 }
 
 impl ReplyCache {
-    /// A cache of at most `capacity` entries, each kept for `ttl`.
-    pub fn new(capacity: usize, ttl: Duration) -> ReplyCache {
+    /// A cache of at most `capacity` entries holding at most `max_bytes` of replies,
+    /// each kept for `ttl`.
+    pub fn new(capacity: usize, max_bytes: usize, ttl: Duration) -> ReplyCache {
         ReplyCache {
             entries: HashMap::new(),
             order: VecDeque::new(),
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
             ttl,
             evicted: 0,
         }
@@ -83,14 +101,27 @@ impl ReplyCache {
 
     /// Stores the reply of a finished call (`None`: dropped unanswered).
     pub fn answer(&mut self, key: CallKey, reply: Option<Bytes>) {
-        if let Some((entry, _)) = self.entries.get_mut(&key) {
-            *entry = Entry::Answered(reply);
+        let len = reply.as_ref().map_or(0, Bytes::len);
+        let Some((entry, _)) = self.entries.get_mut(&key) else {
+            return; // evicted while running: nothing to remember it by
+        };
+        *entry = Entry::Answered(reply);
+        self.bytes += len;
+        while self.bytes > self.max_bytes && !self.order.is_empty() {
+            self.evict_oldest();
         }
+    }
+
+    /// Bytes of replies held now.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Forgets a call entirely (it was never run), so a resend counts as new.
     pub fn forget(&mut self, key: CallKey) {
-        self.entries.remove(&key);
+        if let Some((entry, _)) = self.entries.remove(&key) {
+            self.bytes -= entry.len();
+        }
     }
 
     /// Entries held now.
@@ -135,7 +166,12 @@ impl ReplyCache {
     /// Removes `key` only if it is the entry made at `made` (not a newer one).
     fn remove_if_made_at(&mut self, key: CallKey, made: Instant) -> bool {
         match self.entries.get(&key) {
-            Some((_, at)) if *at == made => self.entries.remove(&key).is_some(),
+            Some((_, at)) if *at == made => {
+                if let Some((entry, _)) = self.entries.remove(&key) {
+                    self.bytes -= entry.len();
+                }
+                true
+            }
             _ => false,
         }
     }
@@ -151,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_call_runs_once_and_its_reply_is_replayed() {
-        let mut cache = ReplyCache::new(8, Duration::from_secs(1));
+        let mut cache = ReplyCache::new(8, 1 << 20, Duration::from_secs(1));
         let now = Instant::now();
         assert_eq!(cache.check_in(key(1), now), Lookup::New);
         assert_eq!(cache.check_in(key(1), now), Lookup::Running);
@@ -166,7 +202,7 @@ mod tests {
     #[test]
     fn entries_expire_after_the_ttl() {
         let ttl = Duration::from_millis(100);
-        let mut cache = ReplyCache::new(8, ttl);
+        let mut cache = ReplyCache::new(8, 1 << 20, ttl);
         let t0 = Instant::now();
         cache.check_in(key(1), t0);
         cache.answer(key(1), None);
@@ -177,7 +213,7 @@ mod tests {
 
     #[test]
     fn capacity_is_a_hard_bound_crossing_it_evicts_the_oldest() {
-        let mut cache = ReplyCache::new(3, Duration::from_secs(60));
+        let mut cache = ReplyCache::new(3, 1 << 20, Duration::from_secs(60));
         let now = Instant::now();
         for id in 0..10 {
             assert_eq!(cache.check_in(key(id), now), Lookup::New);
@@ -190,5 +226,21 @@ mod tests {
             Lookup::New,
             "evicted: would run again"
         );
+    }
+
+    #[test]
+    fn the_byte_budget_is_a_hard_bound_crossing_it_evicts_the_oldest() {
+        let mut cache = ReplyCache::new(100, 250, Duration::from_secs(60));
+        let now = Instant::now();
+        let reply = Bytes::from(vec![0u8; 100]);
+        for id in 0..5 {
+            cache.check_in(key(id), now);
+            cache.answer(key(id), Some(reply.clone()));
+            assert!(cache.bytes() <= 250, "{} bytes held", cache.bytes());
+        }
+        assert_eq!((cache.len(), cache.bytes()), (2, 200));
+        assert_eq!(cache.check_in(key(4), now), Lookup::Answered(Some(reply)));
+        cache.forget(key(4));
+        assert_eq!(cache.bytes(), 100);
     }
 }

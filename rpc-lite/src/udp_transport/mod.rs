@@ -17,6 +17,8 @@ pub mod cache;
 pub mod client;
 pub mod server;
 
-pub use cache::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache};
+pub use cache::{
+    DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache,
+};
 pub use client::{RetryPolicy, UdpChannel};
 pub use server::{DEFAULT_MAX_DATAGRAM, UdpServerConfig, serve, spawn};

@@ -24,7 +24,7 @@ use crate::handle::ServerHandle;
 use crate::message::{Kind, Message};
 use crate::registry::{Registry, ServerStats, Started, poll_once, reply_message};
 use crate::udp_transport::cache::{
-    CallKey, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache,
+    CallKey, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache,
 };
 
 /// Largest message in one datagram (`--max-frame` on UDP): the IPv4 UDP payload limit.
@@ -41,6 +41,8 @@ pub struct UdpServerConfig {
     pub max_in_flight: usize,
     /// Reply cache entries.
     pub cache_capacity: usize,
+    /// Reply cache bytes.
+    pub cache_bytes: usize,
     /// Reply cache lifetime; also the longest a call may run.
     pub cache_ttl: Duration,
     /// Largest datagram accepted or sent.
@@ -54,6 +56,7 @@ impl Default for UdpServerConfig {
         UdpServerConfig {
             max_in_flight: DEFAULT_UDP_MAX_IN_FLIGHT,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_bytes: DEFAULT_CACHE_BYTES,
             cache_ttl: DEFAULT_CACHE_TTL,
             max_datagram: DEFAULT_MAX_DATAGRAM,
             shutdown_grace: UDP_SHUTDOWN_GRACE,
@@ -98,6 +101,7 @@ pub async fn serve(
         socket: Arc::new(socket),
         cache: Arc::new(Mutex::new(ReplyCache::new(
             config.cache_capacity,
+            config.cache_bytes,
             config.cache_ttl,
         ))),
         registry: Arc::new(registry),
