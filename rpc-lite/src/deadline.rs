@@ -5,7 +5,8 @@
 //! both. The receiver turns it back into an instant on *its* clock at arrival
 //! (gRPC's `grpc-timeout` header works the same way). Network delay makes the server's
 //! deadline a little later than the caller's; that is harmless, because the caller has
-//! stopped waiting by then anyway.
+//! stopped waiting by then anyway. Timers underneath are tokio's (`epoll_wait(2)`
+//! timeouts), on the monotonic clock (`clock_gettime(CLOCK_MONOTONIC)`).
 
 use std::time::{Duration, Instant};
 

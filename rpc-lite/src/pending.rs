@@ -5,6 +5,8 @@
 //! it, so replies may arrive in any order. When the connection dies the table is
 //! *closed*: every waiting caller sees [`RpcError::ConnectionLost`] at once, and later
 //! calls fail immediately instead of waiting for a reply that cannot come.
+//!
+//! No system calls here: a mutex-protected map and tokio one-shot channels.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -2,7 +2,7 @@
 //! called program and version, start the procedure, and answer introspection.
 //!
 //! Transports only move messages; everything a call *means* is decided here, so TCP and
-//! UDP answer the same call with the same bytes.
+//! UDP answer the same call with the same bytes. No system calls here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

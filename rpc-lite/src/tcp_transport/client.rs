@@ -6,6 +6,9 @@
 //! caller itself, which registers its id, queues the call and waits, at most until its
 //! deadline. When the reader sees the connection end (EOF, reset, a broken frame), it
 //! closes the id table: every pending call fails at once with `ConnectionLost`.
+//!
+//! System calls: `connect(2)`, `setsockopt(TCP_NODELAY)` (`tcp(7)`: small calls are not
+//! held back by Nagle's algorithm), then `write(2)`/`read(2)` on the two halves.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

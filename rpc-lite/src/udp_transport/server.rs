@@ -6,6 +6,9 @@
 //! is dropped, and the client's retransmission tries again later. Datagrams that are
 //! not calls, or not messages at all, are dropped without a reply: answering garbage
 //! would let a spoofed sender aim our replies at a third party.
+//!
+//! System calls: `recvfrom(2)` (with `MSG_TRUNC`, via the `udp` crate, so an oversized
+//! datagram is recognised) and `sendto(2)` (`udp(7)`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
