@@ -513,3 +513,52 @@ async fn two_versions_side_by_side_old_clients_keep_working() {
         other => panic!("expected a version mismatch, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn shutdown_finishes_calls_in_flight_within_the_grace_period() {
+    let mut config = TcpServerConfig::default();
+    config.limits.shutdown_grace = Duration::from_secs(5);
+    let demo = tcp_demo(config).await;
+    let client = demo.client(Transport::Tcp).await;
+    let running = {
+        let client = client.clone();
+        tokio::spawn(async move { client.sleep(200).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    demo.server.shutdown().await;
+    assert_eq!(
+        running.await.unwrap().unwrap(),
+        200,
+        "the call in flight was finished"
+    );
+}
+
+#[tokio::test]
+async fn calls_still_running_when_the_grace_period_ends_are_cut_off() {
+    let mut config = TcpServerConfig::default();
+    config.limits.shutdown_grace = Duration::from_millis(100);
+    let demo = tcp_demo(config).await;
+    let client = demo
+        .client(Transport::Tcp)
+        .await
+        .with_timeout(Duration::from_secs(30));
+    let running = {
+        let client = client.clone();
+        tokio::spawn(async move { client.sleep(20_000).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    demo.server.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    let result = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("nothing hangs");
+    assert!(matches!(
+        result.unwrap(),
+        Err(CallError::Rpc(RpcError::ConnectionLost))
+    ));
+}

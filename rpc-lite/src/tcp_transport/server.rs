@@ -122,7 +122,11 @@ async fn serve_connection(
         broken.clone(),
         move || more.load(Ordering::Relaxed),
     ));
+    // However this function ends, even aborted at the end of the shutdown grace period,
+    // the writer and every call still running stop with it.
+    let _stop_everything = broken.clone().drop_guard();
     let conn = Connection {
+        closed: broken.clone(),
         registry,
         replies,
         permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
@@ -167,6 +171,8 @@ async fn serve_connection(
 
 /// What the per-connection loop shares with the calls it starts.
 struct Connection {
+    /// Cancelled when the connection ends.
+    closed: CancellationToken,
     registry: Arc<Registry>,
     replies: mpsc::Sender<Message>,
     permits: Arc<Semaphore>,
@@ -204,20 +210,27 @@ impl Connection {
         };
         let replies = self.replies.clone();
         let max_frame = self.max_frame;
+        let closed = self.closed.clone();
         tokio::spawn(async move {
-            let outcome = match deadline {
-                None => running.await,
-                Some(at) => match tokio::time::timeout_at(at.into(), running).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        tracing::debug!(
-                            call_id = header.call_id,
-                            "deadline passed while running; dropped"
-                        );
-                        ServerStats::bump(&stats.expired);
-                        return;
-                    }
-                },
+            let finished = async {
+                match deadline {
+                    None => Some(running.await),
+                    Some(at) => tokio::time::timeout_at(at.into(), running).await.ok(),
+                }
+            };
+            // The connection may end first (peer gone, grace period over): then this
+            // call's work is abandoned with it.
+            let outcome = tokio::select! {
+                outcome = finished => outcome,
+                _ = closed.cancelled() => return,
+            };
+            let Some(outcome) = outcome else {
+                tracing::debug!(
+                    call_id = header.call_id,
+                    "deadline passed while running; dropped"
+                );
+                ServerStats::bump(&stats.expired);
+                return;
             };
             let _ = replies
                 .send(reply_message(&header, outcome, max_frame))
