@@ -167,3 +167,28 @@ fn sigterm_or_sigint_right_after_the_listening_line_exits_0() {
         );
     }
 }
+
+#[test]
+fn ipv6_loopback_works_on_both_transports() {
+    for transport in ["tcp", "udp"] {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "[::1]:0", "--transport", transport])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_string();
+        assert!(addr.starts_with("[::1]:"), "{line}");
+        let (code, out, err) = rpc(&["call", &addr, "add", "20", "22", "--transport", transport]);
+        assert_eq!((code, out.as_str()), (0, "42\n"), "{err}");
+        assert_eq!(terminate(child), 0);
+    }
+}
