@@ -71,7 +71,7 @@ pub use error::FrameError;
 pub use fixed::FixedStr;
 pub use format::{FormatError, FrameFormat, LengthWidth};
 pub use frame::{Frames, Header};
-pub use hexdump::{annotated_dump, hex_dump};
+pub use hexdump::{annotated_dump, hex_bytes, hex_dump};
 pub use label::{
     LABEL_LEN, LabelError, from_canonical, from_labelled, label_bytes, parse_label, to_canonical,
     to_labelled,

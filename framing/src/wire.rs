@@ -15,6 +15,7 @@
 //! | `String` `Bytes`          | u32 length (profile order), then the bytes                 |
 //! | `Vec<T>`                  | u32 count, then each element                               |
 //! | `Option<T>`               | 1-byte tag 0 (None) or 1 (Some), then T if present         |
+//! | `Result<T, E>`            | 1-byte tag 0 (Ok, then T) or 1 (Err, then E)               |
 //! | `[T; N]`, tuples, `()`    | the elements in order, no count                            |
 //!
 //! `usize` and `isize` deliberately have no encoding: their width depends on the machine.
@@ -64,6 +65,18 @@ pub enum WireError {
     /// An `Option` tag other than 0 or 1.
     #[error("invalid option tag 0x{0:02x}: expected 0x00 or 0x01")]
     InvalidOptionTag(u8),
+    /// A `Result` tag other than 0 or 1.
+    #[error("invalid result tag 0x{0:02x}: expected 0x00 (ok) or 0x01 (err)")]
+    InvalidResultTag(u8),
+    /// A discriminant that names no variant of a user's enum (for hand-written `Wire`
+    /// impls of enums: decode the tag, then match it).
+    #[error("invalid {what} tag {tag}")]
+    InvalidTag {
+        /// Which enum was being decoded.
+        what: &'static str,
+        /// The tag that was read.
+        tag: u32,
+    },
     /// Text that is not UTF-8.
     #[error("{what} is not valid UTF-8")]
     InvalidUtf8 {
@@ -326,6 +339,29 @@ impl<T: Wire> Wire for Option<T> {
             0 => Ok(None),
             1 => Ok(Some(T::decode(input, profile)?)),
             other => Err(WireError::InvalidOptionTag(other)),
+        }
+    }
+}
+
+impl<T: Wire, E: Wire> Wire for Result<T, E> {
+    fn encode(&self, out: &mut BytesMut, profile: Profile) -> Result<(), WireError> {
+        match self {
+            Ok(value) => {
+                out.put_u8(0);
+                value.encode(out, profile)
+            }
+            Err(err) => {
+                out.put_u8(1);
+                err.encode(out, profile)
+            }
+        }
+    }
+
+    fn decode(input: &mut Bytes, profile: Profile) -> Result<Self, WireError> {
+        match take_array::<1>(input, "result tag")?[0] {
+            0 => Ok(Ok(T::decode(input, profile)?)),
+            1 => Ok(Err(E::decode(input, profile)?)),
+            other => Err(WireError::InvalidResultTag(other)),
         }
     }
 }

@@ -40,6 +40,7 @@ framing::record! {
         a: u8, b: i8, c: u16, d: i16, e: u32, f: i32, g: u64, h: i64,
         word: Long, uword: ULong, flag: bool, name: FixedStr<12>, text: String,
         blob: Bytes, list: Vec<u16>, maybe: Option<i32>, array: [u8; 3], pair: (u16, bool),
+        outcome: Result<u32, String>,
     }
 }
 
@@ -55,6 +56,7 @@ prop_compose! {
         maybe in any::<Option<i32>>(),
         array in any::<[u8; 3]>(),
         pair in any::<(u16, bool)>(),
+        outcome in prop_oneof![any::<u32>().prop_map(Ok), ".{0,8}".prop_map(Err)],
     ) -> Everything {
         Everything {
             a, b, c, d, e, f, g, h,
@@ -64,7 +66,7 @@ prop_compose! {
             name: FixedStr::new(&name).unwrap(),
             text,
             blob: Bytes::from(blob),
-            list, maybe, array, pair,
+            list, maybe, array, pair, outcome,
         }
     }
 }
