@@ -4,14 +4,14 @@
 //! socket is in `O_NONBLOCK` mode, `epoll(7)` says when it is readable, and only then does
 //! the task read. While it waits, a connection is just a small task and a timer entry.
 //!
-//! The buffer trick: a big buffer (64 KiB or more) is what makes bulk transfers fast (few
-//! system calls per megabyte), but 10,000 idle connections times 64 KiB would be 640 MiB. So a
-//! connection waits for readability holding no buffer, takes one when bytes arrive, reads
-//! and writes until `recv(2)` says `EAGAIN` (drained), and gives the buffer back. The
-//! buffer starts at 4 KiB and grows fourfold up to 256 KiB each time a read fills it
-//! (bulk data is flowing); it is a `BytesMut` that is never zero-filled, so taking one is a plain
-//! `malloc`. The read deadline is one timer per connection, pushed back only when it
-//! fires, rather than a new timer per read.
+//! The buffer trick: a big buffer (64 KiB or more) is what makes bulk transfers fast
+//! (few system calls per megabyte), but 10,000 idle connections times 64 KiB would be
+//! 640 MiB. So a connection waits for readability holding no buffer, takes one when bytes
+//! arrive, reads and writes until `recv(2)` says `EAGAIN` (drained), and gives the buffer
+//! back. The buffer starts at 4 KiB and grows fourfold, up to 256 KiB, each time a read
+//! fills it (bulk data is flowing). It is a `BytesMut`, never zero-filled, so taking one
+//! is a plain `malloc`. The read deadline is one timer per connection, pushed back only
+//! when it fires, rather than a new timer per read.
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
@@ -139,6 +139,9 @@ async fn pump(
             Ok(n) => {
                 write_back(stream, &buf, write_timeout).await?;
                 moved += n as u64;
+                // A client that never pauses would keep this loop (and its worker thread)
+                // busy forever: give other tasks a turn once our scheduling budget is spent.
+                tokio::task::consume_budget().await;
                 if n == buf.capacity() {
                     bulk = true;
                     if n < BUFFER_SIZE {
