@@ -296,6 +296,34 @@ fn shutdown_ends_a_connection_that_never_pauses(mode: Mode) {
     streaming.join().unwrap();
 }
 
+fn bulk_clients_do_not_starve_a_small_one(mode: Mode) {
+    let server = start(mode, ServerLimits::default());
+    let addr = server.local_addr();
+    // More never-pausing streamers than this machine has cores (and worker threads).
+    let streamers: Vec<_> = (0..4)
+        .map(|_| {
+            let client = connect(addr);
+            let writer = client.try_clone().unwrap();
+            let writing = thread::spawn(move || {
+                let chunk = pattern(64 * 1024, 0x5e);
+                while (&writer).write_all(&chunk).is_ok() {}
+            });
+            let reading = thread::spawn(move || io::copy(&mut &client, &mut io::sink()));
+            (writing, reading)
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(100));
+    for _ in 0..20 {
+        // Each read waits at most TEST_TIMEOUT: a starved connection fails here.
+        assert!(round_trip_works(addr), "a small client was starved");
+    }
+    server.stop().unwrap(); // closes the streamers too
+    for (writing, reading) in streamers {
+        writing.join().unwrap();
+        let _ = reading.join().unwrap();
+    }
+}
+
 fn ipv6_loopback_works(mode: Mode) {
     let server = EchoServer::start(mode, "[::1]:0".parse().unwrap(), ServerLimits::default())
         .expect("bind [::1]");
@@ -331,5 +359,6 @@ both_modes!(
     a_peer_that_never_reads_is_dropped_at_the_write_deadline,
     shutdown_closes_open_connections_and_stops_accepting,
     shutdown_ends_a_connection_that_never_pauses,
+    bulk_clients_do_not_starve_a_small_one,
     ipv6_loopback_works,
 );
