@@ -89,9 +89,12 @@ impl Wire for DemoError {
             4 => DemoError::TooLong {
                 max_ms: u32::decode(input, p)?,
             },
-            // The trait has no "unknown tag" error; an invalid option tag is the
-            // closest, and it names the byte.
-            other => return Err(WireError::InvalidOptionTag(other.min(255) as u8)),
+            tag => {
+                return Err(WireError::InvalidTag {
+                    what: "DemoError",
+                    tag,
+                });
+            }
         })
     }
 }
@@ -215,5 +218,25 @@ impl demo::Service for DemoService {
                 Err(now) => total = now,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_error_tag_is_named_in_the_decode_error() {
+        let mut bytes = framing::to_bytes(&9u32, Profile::LE64).unwrap();
+        assert_eq!(
+            DemoError::decode(&mut bytes, Profile::LE64),
+            Err(WireError::InvalidTag {
+                what: "DemoError",
+                tag: 9
+            })
+        );
+        let full = DemoError::StoreFull { limit: 7 };
+        let mut bytes = framing::to_bytes(&full, Profile::BE32).unwrap();
+        assert_eq!(DemoError::decode(&mut bytes, Profile::BE32), Ok(full));
     }
 }

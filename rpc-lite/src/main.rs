@@ -13,6 +13,7 @@
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,8 +35,10 @@ fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Colour codes only for a person at a terminal: in a file or a pipe they are noise.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -28,6 +28,9 @@ pub const MAGIC: [u8; 4] = *b"RPCL";
 pub const PROTOCOL_VERSION: u8 = 1;
 /// Bytes in the header; the body starts here.
 pub const HEADER_LEN: usize = 36;
+/// The call id no call may carry: answers with it are connection-level errors (the
+/// server could not tell which call, if any, was meant). Callers use 1..=u64::MAX.
+pub const RESERVED_CALL_ID: u64 = 0;
 
 /// Byte ranges of the header fields (the smoltcp way: named ranges, explicit byte order).
 pub mod field {
@@ -183,6 +186,18 @@ impl Message {
         Ok(Message { header, body })
     }
 
+    /// Decodes a message a *server* received: as [`Message::decode`], and call id 0 is
+    /// refused too ([`RESERVED_CALL_ID`]: an answer on it would read as a
+    /// connection-level error). Replies and errors from a server may carry id 0; requests
+    /// may not.
+    pub fn decode_request(bytes: Bytes) -> Result<Message, MessageError> {
+        let message = Message::decode(bytes)?;
+        if message.header.call_id == RESERVED_CALL_ID {
+            return Err(MessageError::ReservedCallId);
+        }
+        Ok(message)
+    }
+
     /// Bytes this message takes on the wire (without a frame's length prefix).
     pub fn len(&self) -> usize {
         HEADER_LEN + self.body.len()
@@ -229,6 +244,9 @@ pub enum MessageError {
     /// The reserved bytes are not zero.
     #[error("reserved header bytes 10..12 are not zero")]
     ReservedNotZero,
+    /// A request with call id 0, which is reserved for connection-level errors.
+    #[error("call id 0 is reserved for connection-level errors; use 1 or above")]
+    ReservedCallId,
     /// A header number could not be read (cannot happen once the length is checked).
     #[error("header field: {0}")]
     Field(#[from] WireError),
@@ -295,5 +313,19 @@ mod tests {
         assert_eq!(corrupt(8, 2), MessageError::UnsupportedVersion(2));
         assert_eq!(corrupt(9, 9), MessageError::UnknownKind(9));
         assert_eq!(corrupt(11, 1), MessageError::ReservedNotZero);
+    }
+
+    #[test]
+    fn call_id_0_is_refused_in_requests_but_read_in_answers() {
+        let mut message = sample(Profile::BE64);
+        message.header.call_id = RESERVED_CALL_ID;
+        let bytes = message.to_bytes();
+        assert_eq!(
+            Message::decode_request(bytes.clone()),
+            Err(MessageError::ReservedCallId)
+        );
+        assert_eq!(Message::decode(bytes).unwrap().header.call_id, 0);
+        message.header.call_id = 1;
+        assert!(Message::decode_request(message.to_bytes()).is_ok());
     }
 }

@@ -10,11 +10,24 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
 use crate::error::RpcError;
 use crate::message::Message;
+
+/// Takes the next call id from `counter`, skipping 0: that id is reserved for the
+/// server's connection-level errors ([`crate::message::RESERVED_CALL_ID`]), and a
+/// counter that wraps around must not hand it out.
+pub fn next_call_id(counter: &AtomicU64) -> u64 {
+    loop {
+        let id = counter.fetch_add(1, Ordering::Relaxed);
+        if id != crate::message::RESERVED_CALL_ID {
+            return id;
+        }
+    }
+}
 
 /// Outstanding calls by call id.
 #[derive(Debug, Default)]
@@ -112,5 +125,18 @@ impl Drop for Registration<'_> {
         if self.armed {
             self.pending.forget(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_ids_skip_0_when_the_counter_wraps() {
+        let counter = AtomicU64::new(u64::MAX - 1);
+        let ids: Vec<u64> = (0..3).map(|_| next_call_id(&counter)).collect();
+        assert_eq!(ids, [u64::MAX - 1, u64::MAX, 1]);
+        assert_eq!(next_call_id(&AtomicU64::new(0)), 1);
     }
 }

@@ -18,6 +18,10 @@ use crate::service::{Dispatch, Outcome, ProcedureInfo, ReplyFuture};
 
 /// Procedure 0 of every program: introspection, answering a [`Description`].
 pub const DESCRIBE_PROCEDURE: u32 = 0;
+/// The smallest message size limit a server runs with (a lower `--max-frame` is raised
+/// to it): the server's own error answers (36-byte header, fault code, a one-line
+/// message) must always fit the limit, or a refused call would get no answer at all.
+pub const MIN_MESSAGE_LIMIT: usize = 256;
 
 /// What introspection (procedure 0) answers: the service and its procedures.
 ///

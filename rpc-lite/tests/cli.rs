@@ -85,6 +85,12 @@ fn call_list_and_errors_from_the_command_line() {
 fn usage_mistakes_exit_2_and_unreachable_servers_exit_1() {
     assert_eq!(rpc(&["call"]).0, 2);
     assert_eq!(rpc(&["serve", "--transport", "carrier-pigeon"]).0, 2);
+    let (code, _, err) = rpc(&["serve", "--max-frame", "100"]);
+    assert_eq!(
+        code, 2,
+        "a limit too small for the server's own errors: {err}"
+    );
+    assert!(err.contains("minimum of 256"), "{err}");
     let (code, _, err) = rpc(&["call", "127.0.0.1:1", "add", "1", "2"]);
     assert_eq!(code, 1);
     assert!(
@@ -191,4 +197,43 @@ fn ipv6_loopback_works_on_both_transports() {
         assert_eq!((code, out.as_str()), (0, "42\n"), "{err}");
         assert_eq!(terminate(child), 0);
     }
+}
+
+/// Logs written to a pipe or a file carry no ANSI colour codes (only a terminal gets them).
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    use std::io::{Read, Write};
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    // A frame that is not a message: the server logs a warning, answers and closes.
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.write_all(&[0, 0, 0, 3, b'R', b'P', b'C']).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let mut stderr = child.stderr.take().unwrap();
+    assert_eq!(terminate(child), 0);
+    let mut logs = String::new();
+    stderr.read_to_string(&mut logs).unwrap();
+    assert!(logs.contains("unreadable request"), "{logs}");
+    assert!(
+        !logs.contains('\x1b'),
+        "colour codes in piped logs: {logs:?}"
+    );
 }

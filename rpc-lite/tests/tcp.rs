@@ -346,6 +346,127 @@ async fn malformed_and_oversized_frames_close_only_their_connection() {
     assert_eq!(ok, Long(4), "the bystander's connection survived all of it");
 }
 
+/// Sends `bytes` on a fresh connection; expects one error with call id 0 (program,
+/// version, procedure 0) whose label is `label`, then EOF. Returns the error.
+async fn expect_refusal_in(
+    addr: std::net::SocketAddr,
+    bytes: &[u8],
+    code: ErrorCode,
+    label: Profile,
+) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    send_raw(&mut stream, bytes).await;
+    let answer = read_frame(&mut stream)
+        .await
+        .expect("an error before the close");
+    let h = answer.header;
+    assert_eq!(
+        (h.call_id, h.program, h.version, h.procedure, h.profile),
+        (0, 0, 0, 0, label),
+        "{answer:?}"
+    );
+    assert_eq!(fault_code(&answer), code as u32);
+    assert!(
+        read_frame(&mut stream).await.is_none(),
+        "then the server closes"
+    );
+}
+
+/// PROTOCOL.md section 5: a header this version cannot read is refused on call id 0 and
+/// the connection closed; the answer is in the frame's label whenever bytes 4..8 are a
+/// valid label (whatever else is wrong), big-endian 64-bit otherwise.
+#[tokio::test]
+async fn unreadable_headers_are_refused_on_id_0_in_the_label_if_readable() {
+    let demo = tcp_demo(TcpServerConfig::default()).await;
+    let addr = demo.server.addr();
+    let good = raw_call(Profile::LE32, 5, demo::procedure::add, &(Long(1), Long(2))).to_vec();
+    let corrupt = |at: usize, byte: u8| {
+        let mut bytes = good.clone();
+        bytes[at] = byte;
+        framed(&bytes)
+    };
+    let bad_request = ErrorCode::BadRequest;
+    expect_refusal_in(addr, &corrupt(0, b'X'), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &corrupt(6, 7), bad_request, Profile::BE64).await;
+    expect_refusal_in(addr, &corrupt(8, 2), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &corrupt(9, 0), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &corrupt(9, 4), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &corrupt(11, 1), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &framed(&good[..10]), bad_request, Profile::LE32).await;
+    expect_refusal_in(addr, &framed(&good[..6]), bad_request, Profile::BE64).await;
+    let oversized = [0xff, 0xff, 0xff, 0xff];
+    expect_refusal_in(addr, &oversized, ErrorCode::TooLarge, Profile::BE64).await;
+}
+
+/// Call id 0 is reserved for connection-level errors: a request carrying it, of any
+/// kind, is refused on id 0 and the connection closed, never answered as a call.
+#[tokio::test]
+async fn a_call_with_the_reserved_id_0_is_refused_and_not_run() {
+    let demo = tcp_demo(TcpServerConfig::default()).await;
+    let addr = demo.server.addr();
+    let call = raw_call(Profile::BE32, 0, demo::procedure::incr, &(1u64,));
+    expect_refusal_in(addr, &framed(&call), ErrorCode::BadRequest, Profile::BE32).await;
+    let mut reply = call.to_vec();
+    reply[9] = 2;
+    expect_refusal_in(addr, &framed(&reply), ErrorCode::BadRequest, Profile::BE32).await;
+    assert_eq!(demo.service.incr_executions(), 0, "the call never ran");
+    let client = demo.client(Transport::Tcp).await;
+    assert_eq!(client.add(Long(1), Long(2)).await.unwrap(), Long(3));
+}
+
+/// A readable header that is not a call (a reply or an error sent to the server) is a
+/// wrong request, not an unreadable one: BAD_REQUEST on its own id, connection open.
+#[tokio::test]
+async fn a_reply_or_error_sent_to_the_server_fails_on_its_own_id() {
+    let demo = tcp_demo(TcpServerConfig::default()).await;
+    let mut stream = TcpStream::connect(demo.server.addr()).await.unwrap();
+    for (id, kind) in [(5u64, 2u8), (6, 3)] {
+        let mut message = raw_call(Profile::LE64, id, demo::procedure::incr, &(1u64,)).to_vec();
+        message[9] = kind;
+        send_raw(&mut stream, &framed(&message)).await;
+        let answer = read_frame(&mut stream).await.unwrap();
+        assert_eq!(
+            (answer.header.call_id, fault_code(&answer)),
+            (id, ErrorCode::BadRequest as u32)
+        );
+    }
+    let call = raw_call(Profile::LE64, 7, demo::procedure::incr, &(1u64,));
+    send_raw(&mut stream, &framed(&call)).await;
+    let answer = read_frame(&mut stream).await.unwrap();
+    assert_eq!(answer.header.call_id, 7, "the connection is still open");
+    assert_eq!(&answer.body[..], &1u64.to_le_bytes());
+    assert_eq!(demo.service.incr_executions(), 1);
+}
+
+/// A call that fits the limit but whose reply does not: TOO_LARGE on the call's own id,
+/// and the connection stays open. With `--max-frame 256` the description (procedure 0)
+/// is such a reply. A limit below 256 is raised to it, so error answers always fit.
+#[tokio::test]
+async fn a_reply_over_the_limit_is_too_large_on_its_own_id() {
+    for max_frame in [256, 10] {
+        let config = TcpServerConfig {
+            max_frame,
+            ..TcpServerConfig::default()
+        };
+        let demo = tcp_demo(config).await;
+        let mut stream = TcpStream::connect(demo.server.addr()).await.unwrap();
+        let describe = raw_call(Profile::BE32, 3, 0, &());
+        send_raw(&mut stream, &framed(&describe)).await;
+        let answer = read_frame(&mut stream).await.unwrap();
+        assert_eq!(
+            (answer.header.call_id, fault_code(&answer)),
+            (3, ErrorCode::TooLarge as u32)
+        );
+        let add = raw_call(Profile::BE32, 4, demo::procedure::add, &(Long(2), Long(3)));
+        send_raw(&mut stream, &framed(&add)).await;
+        let answer = read_frame(&mut stream).await.unwrap();
+        assert_eq!(answer.header.call_id, 4, "the connection is still open");
+        assert_eq!(&answer.body[..], &5i32.to_be_bytes());
+        // A refusal (id 0) fits a limit raised to the minimum too.
+        expect_refusal(demo.server.addr(), &framed(b"RPC"), ErrorCode::BadRequest).await;
+    }
+}
+
 #[tokio::test]
 async fn a_connection_reset_mid_frame_leaves_the_server_serving() {
     let demo = tcp_demo(TcpServerConfig::default()).await;

@@ -134,6 +134,62 @@ async fn garbage_datagrams_are_dropped_and_the_server_keeps_serving() {
     assert_eq!(ServerStats::get(&demo.stats.rejected), 4);
 }
 
+/// Receives one datagram within `wait`, decoded; `None` if nothing arrives.
+async fn recv_answer(socket: &UdpSocket, wait: Duration) -> Option<Message> {
+    let mut buf = vec![0u8; 65_536];
+    let n = tokio::time::timeout(wait, socket.recv(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    Some(Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap())
+}
+
+/// PROTOCOL.md section 8: call id 0 is reserved; over UDP such a call is dropped (TCP
+/// would answer on id 0 and close, but there is no connection to close) and never runs.
+#[tokio::test]
+async fn a_call_with_the_reserved_id_0_is_dropped_and_not_run() {
+    let demo = udp_demo(UdpServerConfig::default()).await;
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    raw.connect(demo.server.addr()).await.unwrap();
+    let call = raw_call(Profile::LE64, 0, demo::procedure::incr, &(1u64,));
+    raw.send(&call).await.unwrap();
+    assert!(
+        recv_answer(&raw, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    assert_eq!(demo.service.incr_executions(), 0);
+    assert_eq!(ServerStats::get(&demo.stats.rejected), 1);
+    raw.send(&raw_call(Profile::LE64, 1, demo::procedure::incr, &(1u64,)))
+        .await
+        .unwrap();
+    let answer = recv_answer(&raw, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(answer.header.call_id, 1);
+    assert_eq!(&answer.body[..], &1u64.to_le_bytes());
+}
+
+/// A call that fits the datagram limit but whose reply does not (the description with a
+/// 256-byte limit) gets TOO_LARGE on its own id, like over TCP. A limit below 256 is
+/// raised to it.
+#[tokio::test]
+async fn a_reply_over_the_datagram_limit_is_too_large_on_its_own_id() {
+    for max_datagram in [256, 10] {
+        let config = UdpServerConfig {
+            max_datagram,
+            ..UdpServerConfig::default()
+        };
+        let demo = udp_demo(config).await;
+        let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        raw.connect(demo.server.addr()).await.unwrap();
+        raw.send(&raw_call(Profile::BE32, 8, 0, &())).await.unwrap();
+        let answer = recv_answer(&raw, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(
+            (answer.header.call_id, fault_code(&answer)),
+            (8, ErrorCode::TooLarge as u32)
+        );
+    }
+}
+
 #[tokio::test]
 async fn oversized_datagrams_get_too_large() {
     let config = UdpServerConfig {

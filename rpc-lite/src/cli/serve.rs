@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
+use rpc_lite::registry::MIN_MESSAGE_LIMIT;
 use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
 use rpc_lite::udp_transport::{self, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
 use rpc_lite::{Registry, Transport};
@@ -25,8 +26,9 @@ pub struct ServeArgs {
     /// Calls running at once per TCP connection (UDP: per server).
     #[arg(long, default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: usize,
-    /// Largest message in bytes (TCP frames; UDP is capped at 65507).
-    #[arg(long, default_value_t = DEFAULT_MAX_FRAME)]
+    /// Largest message in bytes, call or reply (TCP frames; UDP is capped at 65507); at
+    /// least 256, so the server's own error answers always fit.
+    #[arg(long, default_value_t = DEFAULT_MAX_FRAME, value_parser = max_frame_arg)]
     max_frame: usize,
     /// TCP connections served at once.
     #[arg(long, default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
@@ -80,6 +82,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     signals.recv().await;
     server.shutdown().await;
     Ok(())
+}
+
+/// Parses `--max-frame`: a byte count no smaller than [`MIN_MESSAGE_LIMIT`].
+fn max_frame_arg(text: &str) -> Result<usize, String> {
+    let bytes: usize = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not a byte count: {e}"))?;
+    if bytes < MIN_MESSAGE_LIMIT {
+        return Err(format!(
+            "{bytes} is below the minimum of {MIN_MESSAGE_LIMIT} bytes"
+        ));
+    }
+    Ok(bytes)
 }
 
 fn tcp_config(args: &ServeArgs) -> TcpServerConfig {

@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::deadline;
 use crate::error::RpcError;
 use crate::message::{Header, Message};
-use crate::pending::{Pending, Registration};
+use crate::pending::{Pending, Registration, next_call_id};
 use crate::tcp_transport::server::DEFAULT_MAX_FRAME;
 use crate::tcp_transport::writer::write_messages;
 
@@ -126,7 +126,7 @@ impl TcpChannel {
         timeout: Duration,
     ) -> Result<Message, RpcError> {
         let inner = &self.inner;
-        header.call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+        header.call_id = next_call_id(&inner.next_id);
         header.deadline_ms = deadline::to_wire(timeout);
         let call = Message::new(header, body);
         if call.len() > inner.format.max_frame() {

@@ -8,8 +8,12 @@
 //! passed, and starts the rest. Each reply goes to the writer task the moment it is
 //! ready, so replies leave in completion order.
 //!
-//! A frame over the size limit, or one whose header cannot be read, gets an error
-//! message with call id 0 and the connection is closed; other connections carry on.
+//! A frame over the size limit, one whose header this protocol version cannot read, or
+//! one carrying the reserved call id 0 gets an error message with call id 0 and the
+//! connection is closed; other connections carry on. A readable header whose request is
+//! wrong (a reply sent to the server, an unknown procedure, bad arguments) is answered
+//! on its own call id and the connection stays open. `PROTOCOL.md` section 5 has the
+//! table.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +34,7 @@ use crate::error::ErrorCode;
 use crate::handle::ServerHandle;
 use crate::message::{Message, field};
 use crate::registry::{
-    Registry, ServerStats, Started, poll_once, reply_message, unreadable_request,
+    MIN_MESSAGE_LIMIT, Registry, ServerStats, Started, poll_once, reply_message, unreadable_request,
 };
 use crate::tcp_transport::writer::write_messages;
 
@@ -104,6 +108,10 @@ async fn serve_connection(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    let config = TcpServerConfig {
+        max_frame: config.max_frame.max(MIN_MESSAGE_LIMIT),
+        ..config
+    };
     let format = FrameFormat::default()
         .with_max_frame(config.max_frame as u64)
         .unwrap_or_default();
@@ -239,10 +247,11 @@ impl Connection {
         });
     }
 
-    /// Decodes a frame as a call; if its header is unreadable, tells the peer (call id
-    /// 0) and returns `None` so the connection closes.
+    /// Decodes a frame as a request; if its header is unreadable or carries the reserved
+    /// call id 0, tells the peer (call id 0, in the frame's label if bytes 4..8 are a
+    /// valid one) and returns `None` so the connection closes.
     async fn decode_or_refuse(&self, peer: SocketAddr, frame: Bytes) -> Option<Message> {
-        match Message::decode(frame.clone()) {
+        match Message::decode_request(frame.clone()) {
             Ok(call) => Some(call),
             Err(err) => {
                 tracing::warn!(%peer, error = %err, "unreadable request; closing connection");

@@ -21,7 +21,7 @@ use udp::AsyncDatagramSocket;
 use crate::deadline;
 use crate::error::RpcError;
 use crate::message::{Header, Message};
-use crate::pending::{Pending, Registration};
+use crate::pending::{Pending, Registration, next_call_id};
 use crate::udp_transport::server::DEFAULT_MAX_DATAGRAM;
 
 /// When to resend a call that got no reply.
@@ -128,7 +128,7 @@ impl UdpChannel {
     ) -> Result<Message, RpcError> {
         let inner = &self.inner;
         let until = Instant::now() + timeout;
-        header.call_id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+        header.call_id = next_call_id(&inner.next_id);
         let len = crate::message::HEADER_LEN + body.len();
         if len > DEFAULT_MAX_DATAGRAM {
             return Err(RpcError::TooLarge(format!(

@@ -3,9 +3,15 @@
 //! One receive loop reads datagrams; each call is checked in at the [`ReplyCache`]
 //! first. New calls run (answered on the spot if they finish without waiting, spawned
 //! otherwise) under a global in-flight bound; a call arriving when the bound is reached
-//! is dropped, and the client's retransmission tries again later. Datagrams that are
-//! not calls, or not messages at all, are dropped without a reply: answering garbage
-//! would let a spoofed sender aim our replies at a third party.
+//! is dropped, and the client's retransmission tries again later.
+//!
+//! What is answered: every datagram whose header is a readable call (kind 1, call id not
+//! 0), whatever is wrong with the request after that (unknown program or procedure, bad
+//! arguments, too large). What is dropped without a reply: datagrams whose header cannot
+//! be read (no trustworthy call id or label to answer to, and answering garbage would let
+//! a spoofed sender aim our replies at a third party), replies and errors sent to us (two
+//! servers answering each other's errors would loop forever), and call id 0. Where TCP
+//! answers on id 0 and closes, UDP has no connection to close, so it drops.
 //!
 //! System calls: `recvfrom(2)` (with `MSG_TRUNC`, via the `udp` crate, so an oversized
 //! datagram is recognised) and `sendto(2)` (`udp(7)`).
@@ -25,7 +31,9 @@ use crate::error::ErrorCode;
 use crate::error::Fault;
 use crate::handle::ServerHandle;
 use crate::message::{Kind, Message};
-use crate::registry::{Registry, ServerStats, Started, poll_once, reply_message};
+use crate::registry::{
+    MIN_MESSAGE_LIMIT, Registry, ServerStats, Started, poll_once, reply_message,
+};
 use crate::udp_transport::cache::{
     CallKey, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache,
 };
@@ -100,6 +108,10 @@ pub async fn serve(
     config: UdpServerConfig,
     shutdown: CancellationToken,
 ) {
+    let config = UdpServerConfig {
+        max_datagram: config.max_datagram.max(MIN_MESSAGE_LIMIT),
+        ..config
+    };
     let shared = Shared {
         socket: Arc::new(socket),
         cache: Arc::new(Mutex::new(ReplyCache::new(
@@ -131,10 +143,13 @@ pub async fn serve(
             }
         };
         let arrived = Instant::now();
-        let Ok(call) = Message::decode(Bytes::copy_from_slice(&buf[..info.len])) else {
-            tracing::debug!(peer = %info.peer, "not a message; dropped");
-            ServerStats::bump(&shared.registry.stats().rejected);
-            continue;
+        let call = match Message::decode_request(Bytes::copy_from_slice(&buf[..info.len])) {
+            Ok(call) => call,
+            Err(err) => {
+                tracing::debug!(peer = %info.peer, error = %err, "unreadable request; dropped");
+                ServerStats::bump(&shared.registry.stats().rejected);
+                continue;
+            }
         };
         if call.header.kind != Kind::Call {
             tracing::debug!(peer = %info.peer, "not a call; dropped");
