@@ -164,6 +164,7 @@ async fn the_key_value_store_is_bounded() {
         client.put("c".into(), "3".into()).await,
         Err(CallError::App(DemoError::StoreFull { limit: 2 }))
     ));
+    // Replacing the value of a key already stored adds no key: it succeeds when full.
     assert_eq!(
         client.put("a".into(), "9".into()).await.unwrap(),
         Some("1".into())
@@ -172,6 +173,12 @@ async fn the_key_value_store_is_bounded() {
     assert!(client.delete("a".into()).await.unwrap());
     assert!(!client.delete("a".into()).await.unwrap());
     assert_eq!(client.get("a".into()).await.unwrap(), None);
+    // The delete freed a place for a new key; the store is full again after it.
+    assert_eq!(client.put("c".into(), "3".into()).await.unwrap(), None);
+    assert!(matches!(
+        client.put("d".into(), "4".into()).await,
+        Err(CallError::App(DemoError::StoreFull { limit: 2 }))
+    ));
 }
 
 #[tokio::test]
