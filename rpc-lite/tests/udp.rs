@@ -112,8 +112,15 @@ async fn garbage_datagrams_are_dropped_and_the_server_keeps_serving() {
     ] {
         raw.send(garbage).await.unwrap();
     }
+    // Readable length, unreadable header: bad label, version 2, unknown kind, reserved.
+    let good = raw_call(Profile::BE32, 3, 1, &(Long(1), Long(1))).to_vec();
+    for (at, byte) in [(6, 7), (8, 2), (9, 4), (10, 1)] {
+        let mut bad = good.clone();
+        bad[at] = byte;
+        raw.send(&bad).await.unwrap();
+    }
     // A reply is not a call: dropped too (no answer, no loop between two servers).
-    let mut reply = raw_call(Profile::BE32, 3, 1, &(Long(1), Long(1))).to_vec();
+    let mut reply = good.clone();
     reply[9] = 2;
     raw.send(&reply).await.unwrap();
     raw.send(&raw_call(
@@ -131,7 +138,7 @@ async fn garbage_datagrams_are_dropped_and_the_server_keeps_serving() {
         .unwrap();
     let answer = Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap();
     assert_eq!(answer.header.call_id, 4, "only the valid call was answered");
-    assert_eq!(ServerStats::get(&demo.stats.rejected), 4);
+    assert_eq!(ServerStats::get(&demo.stats.rejected), 8);
 }
 
 /// Receives one datagram within `wait`, decoded; `None` if nothing arrives.
