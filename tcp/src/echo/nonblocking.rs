@@ -75,6 +75,8 @@ pub async fn echo(
     limits: &ServerLimits,
     stop: &CancellationToken,
 ) -> io::Result<u64> {
+    // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm.
+    stream.set_nodelay(true)?;
     // One timer and one shutdown waiter for the whole connection, not one per message:
     // arming a timer costs a lock, so the deadline is only pushed back when it fires.
     let mut last_bytes = Instant::now();
