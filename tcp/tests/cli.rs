@@ -154,13 +154,32 @@ fn echo_client_prints_the_echo_of_its_input() {
     }
 }
 
+/// A server process that is killed (by its PID, through `Child::kill`) if a test fails
+/// before it could stop the server itself, so no failed test leaves a process behind.
+struct Server(Child);
+
+impl Server {
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `tcp echo-server` with `extra` flags on port 0; returns it and its address.
-fn spawn_server(extra: &[&str]) -> (Child, SocketAddr) {
+fn spawn_server(extra: &[&str]) -> (Server, SocketAddr) {
     spawn_server_on("127.0.0.1:0", extra)
 }
 
 /// Starts `tcp echo-server --bind BIND` with `extra` flags; returns it and its address.
-fn spawn_server_on(bind: &str, extra: &[&str]) -> (Child, SocketAddr) {
+fn spawn_server_on(bind: &str, extra: &[&str]) -> (Server, SocketAddr) {
     let mut child = tcp()
         .args(["echo-server", "--bind", bind])
         .args(extra)
@@ -168,7 +187,7 @@ fn spawn_server_on(bind: &str, extra: &[&str]) -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let addr = read_listening_line(&mut child);
-    (child, addr)
+    (Server(child), addr)
 }
 
 fn read_listening_line(child: &mut Child) -> SocketAddr {
@@ -198,9 +217,9 @@ fn echo_once(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
     back
 }
 
-fn send_signal(child: &Child, signal: &str) {
+fn send_signal(server: &Server, signal: &str) {
     let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+        .args([signal, &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -234,23 +253,28 @@ fn running_out_of_file_descriptors_backs_off_and_recovers() {
             "ulimit -n 32 && exec {} echo-server --bind 127.0.0.1:0 --mode {mode}",
             env!("CARGO_BIN_EXE_tcp")
         );
-        let mut server = Command::new("sh")
+        let child = Command::new("sh")
             .args(["-c", &command])
             .stdout(Stdio::piped())
             .stderr(Stdio::null()) // one warning per refused accept: expected here
             .spawn()
             .unwrap();
-        let addr = read_listening_line(&mut server);
+        let mut server = Server(child);
+        let addr = read_listening_line(&mut server.0);
         // More clients than descriptors: accept(2) fails with EMFILE for some of them.
         let flood: Vec<TcpStream> = (0..48).map(|_| TcpStream::connect(addr).unwrap()).collect();
         std::thread::sleep(Duration::from_millis(500));
-        let cpu = cpu_ticks(server.id());
+        let cpu = cpu_ticks(server.0.id());
         assert!(
             cpu < 25,
             "{mode}: {cpu} ticks of CPU in 0.5 s: accept is spinning"
         );
         drop(flood);
-        assert_eq!(server.try_wait().unwrap(), None, "{mode}: the server died");
+        assert_eq!(
+            server.0.try_wait().unwrap(),
+            None,
+            "{mode}: the server died"
+        );
         assert_eq!(echo_once(addr, b"still here\n"), b"still here\n", "{mode}");
         send_signal(&server, "-TERM");
         assert_eq!(server.wait().unwrap().code(), Some(0), "{mode}");
