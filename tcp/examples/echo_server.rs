@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Sends every byte back until the client half-closes, then closes our side.
-fn echo(mut client: Socket) -> std::io::Result<u64> {
+pub fn echo(mut client: Socket) -> std::io::Result<u64> {
     let mut buf = [0u8; 8192];
     let mut total = 0;
     loop {
