@@ -26,7 +26,7 @@
 //! # Who maintains what (two developers work in this crate at once)
 //! - tcp-A: `socket`, `server`, `echo`, `bench::{echo, stream, idle, stats}`, `demo::echo`,
 //!   `src/main.rs` and `src/cli/{mod, echo, bench, demo}.rs`, `examples/`, `tests/echo*.rs`,
-//!   `tests/{cli, socket, bench}.rs`, `README.md`.
+//!   `tests/{cli, socket, bench, examples}.rs`, `README.md`.
 //! - tcp-B: `chat`, `proxy`, `bench::chat`, `demo::chat`, `src/cli/{chat, proxy}.rs`,
 //!   `tests/chat*.rs`, `tests/proxy*.rs`, `PROTOCOL.md`.
 //!
