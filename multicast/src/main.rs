@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("multicast: error: {}", one_line(&error));
+            eprintln!("multicast: error: {}", udp::error::one_line(error.as_ref()));
             let usage = error.downcast_ref::<cli::UsageError>().is_some()
                 || error
                     .downcast_ref::<multicast::MulticastError>()
@@ -73,22 +73,6 @@ fn main() -> ExitCode {
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
-}
-
-/// The error and its causes on one line, each cause once: library errors often repeat their
-/// source's text in their own message.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and this crate's info).

@@ -82,7 +82,10 @@ impl MulticastSocket {
     /// # Errors
     /// As [`MulticastSocket::bind`], or an interface the socket cannot use.
     pub fn bind_on(addr: SocketAddr, interface: &NetworkInterface) -> Result<MulticastSocket> {
-        let socket = DatagramSocket::builder().reuse_port(true).bind(addr)?;
+        let socket = DatagramSocket::builder()
+            .reuse_address(true)
+            .reuse_port(true)
+            .bind(addr)?;
         let mut this = MulticastSocket {
             socket,
             interface: interface.clone(),

@@ -116,12 +116,10 @@ fn proxy_forwards_and_a_proxy_that_drops_everything_makes_the_client_fail() {
     echo.stop();
 }
 
-/// CONVENTIONS: a port in use is one clear error line and exit 1. The udp crate sets
-/// `SO_REUSEADDR` on every bind, and on Linux that lets a second unicast UDP socket bind the
-/// same address, so the second server starts and silently takes the first one's datagrams.
-/// Run with `--ignored` once that is fixed.
+/// CONVENTIONS: a port in use is one clear error line and exit 1. (With `SO_REUSEADDR` on a
+/// unicast UDP socket, Linux would let the second server start and silently take a share of
+/// the first one's datagrams; the udp crate leaves it off for that reason.)
 #[test]
-#[ignore = "udp binds with SO_REUSEADDR: a second server on the same port starts silently"]
 fn a_port_in_use_is_an_error_not_a_panic() {
     let mut first = Server::start("udp", &["echo-server", "--bind", "127.0.0.1:0"]);
     let (code, stdout, stderr) = run("udp", &["echo-server", "--bind", &first.addr_arg()], b"");

@@ -206,6 +206,8 @@ pub fn main() -> i32 {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
@@ -213,7 +215,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("udp: error: {e:#}");
+            eprintln!("udp: error: {}", udp::error::one_line(e.as_ref()));
             1
         }
     }
@@ -327,15 +329,16 @@ fn announce(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn signal_shutdown() -> Shutdown {
+/// Signal handlers installed now, before any `listening on` line is printed.
+fn signal_shutdown() -> anyhow::Result<Shutdown> {
     let (trigger, shutdown) = shutdown::channel();
-    tokio::spawn(shutdown::fire_on_signal(trigger));
-    shutdown
+    shutdown::fire_on_signal(trigger).context("cannot install signal handlers")?;
+    Ok(shutdown)
 }
 
 async fn echo_server(bind: &str, mode: Mode) -> anyhow::Result<()> {
     let addr = resolve(bind)?;
-    let shutdown = signal_shutdown();
+    let shutdown = signal_shutdown()?;
     match mode {
         Mode::Async => {
             let server = EchoServer::bind(addr).await?;
@@ -411,8 +414,9 @@ async fn quote_server(
     let server = QuoteServer::bind(resolve(bind)?, book)
         .await?
         .with_cache_entries(cache_entries);
+    let shutdown = signal_shutdown()?;
     announce(server.local_addr()?)?;
-    server.run(signal_shutdown()).await?;
+    server.run(shutdown).await?;
     Ok(())
 }
 
@@ -429,7 +433,7 @@ fn quote_client(addr: &str, count: u32, policy: RetryPolicy) -> anyhow::Result<(
 }
 
 async fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
-    let mut shutdown = signal_shutdown();
+    let mut shutdown = signal_shutdown()?;
     let proxy = FaultProxy::spawn(config).await?;
     announce(proxy.local_addr())?;
     shutdown.fired().await;

@@ -48,26 +48,21 @@ impl Shutdown {
     }
 }
 
-/// Fires `trigger` on the first SIGINT (Ctrl-C) or SIGTERM. Spawn it in the binary.
-pub async fn fire_on_signal(trigger: ShutdownTrigger) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+/// Installs SIGINT and SIGTERM handlers now (`sigaction(2)`, see `signal(7)`), and spawns a
+/// task that fires `trigger` on the first of them. Call it inside a tokio runtime, BEFORE the
+/// server prints `listening on`: a supervisor may send SIGTERM the moment that line appears,
+/// and a signal that arrives before its handler is installed kills the process instead.
+pub fn fire_on_signal(trigger: ShutdownTrigger) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown signal received");
-    trigger.fire();
+        tracing::info!("shutdown signal received");
+        trigger.fire();
+    });
+    Ok(())
 }

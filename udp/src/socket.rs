@@ -118,6 +118,7 @@ type ConfigureHook = Box<dyn FnOnce(&Socket) -> io::Result<()>>;
 /// Options applied between `socket(2)` and `bind(2)`; create with [`DatagramSocket::builder`].
 #[derive(Default)]
 pub struct DatagramSocketBuilder {
+    reuse_address: bool,
     reuse_port: bool,
     only_v6: Option<bool>,
     broadcast: bool,
@@ -127,6 +128,16 @@ pub struct DatagramSocketBuilder {
 }
 
 impl DatagramSocketBuilder {
+    /// Sets `SO_REUSEADDR` (Java: `setReuseAddress`). Off by default, as in Java's
+    /// `DatagramSocket`: for UDP on Linux it lets a second socket bind the same address and
+    /// port and silently take a share of the datagrams, so a server that sets it would not
+    /// notice that its port is already in use. Multicast listeners turn it on (as Java's
+    /// `MulticastSocket` does) so that several may share a group's port.
+    pub fn reuse_address(mut self, on: bool) -> Self {
+        self.reuse_address = on;
+        self
+    }
+
     /// Sets `SO_REUSEPORT`: several sockets may bind the same address and port; the kernel spreads
     /// unicast datagrams among them and gives each a copy of multicast ones. Unix only.
     pub fn reuse_port(mut self, on: bool) -> Self {
@@ -176,6 +187,7 @@ impl DatagramSocketBuilder {
     }
 
     fn apply(self, socket: &Socket) -> io::Result<()> {
+        socket.set_reuse_address(self.reuse_address)?;
         #[cfg(unix)]
         socket.set_reuse_port(self.reuse_port)?;
         if let Some(on) = self.only_v6 {
@@ -211,7 +223,8 @@ pub struct DatagramSocket {
 }
 
 impl DatagramSocket {
-    /// `socket(2)` + `SO_REUSEADDR` + `bind(2)` on `addr` (Java: `new DatagramSocket(addr)`).
+    /// `socket(2)` + `bind(2)` on `addr` (Java: `new DatagramSocket(addr)`). A port already
+    /// in use is an error ([`DatagramSocketBuilder::reuse_address`] says why).
     /// Port 0 picks a free port; [`DatagramSocket::local_addr`] tells which.
     pub fn bind(addr: SocketAddr) -> Result<Self> {
         Self::builder().bind(addr)
@@ -230,11 +243,8 @@ impl DatagramSocket {
             .map_err(|e| UdpError::io("socket(SOCK_DGRAM)", e))
     }
 
-    /// Sets `SO_REUSEADDR` on a prepared, unbound socket and `bind(2)`s it to `addr`.
+    /// `bind(2)`s a prepared, unbound socket to `addr`, with the options its caller set.
     pub fn bind_prepared(socket: Socket, addr: SocketAddr) -> Result<Self> {
-        socket
-            .set_reuse_address(true)
-            .map_err(|e| UdpError::io("setsockopt(SO_REUSEADDR)", e))?;
         socket
             .bind(&SockAddr::from(addr))
             .map_err(|e| UdpError::io(format!("bind {addr}"), e))?;
@@ -410,7 +420,7 @@ impl DatagramSocket {
             .map_err(|e| UdpError::io("getsockopt(SO_SNDBUF)", e))
     }
 
-    /// Reads `SO_REUSEADDR` (Java: `getReuseAddress`); this crate always sets it before bind.
+    /// Reads `SO_REUSEADDR` (Java: `getReuseAddress`); off unless the builder turned it on.
     pub fn reuse_address(&self) -> Result<bool> {
         self.socket
             .reuse_address()

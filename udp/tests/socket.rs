@@ -202,6 +202,7 @@ fn ipv6_loopback_works_and_has_its_own_limit() {
 #[test]
 fn options_read_back() {
     let s = DatagramSocket::builder()
+        .reuse_address(true)
         .reuse_port(true)
         .broadcast(true)
         .recv_buffer_size(64 * 1024)
@@ -215,6 +216,17 @@ fn options_read_back() {
     assert!(s.send_buffer_size().unwrap() >= 64 * 1024);
     s.set_broadcast(false).unwrap();
     assert!(!s.broadcast().unwrap());
+}
+
+#[test]
+fn a_port_in_use_is_an_error_not_a_silent_share() {
+    let first = DatagramSocket::bind(local()).unwrap();
+    assert!(
+        !first.reuse_address().unwrap(),
+        "off by default, as in Java"
+    );
+    let err = DatagramSocket::bind(first.local_addr().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
 }
 
 #[test]
