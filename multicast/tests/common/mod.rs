@@ -66,12 +66,15 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Starts `program args...` with piped stdin and stdout (stderr inherited, for logs).
+    /// Starts `program args...` with piped stdin and stdout. Stderr is inherited, for logs,
+    /// but quiet (errors only) unless the person running the tests sets `RUST_LOG`.
     pub fn spawn(program: &str, args: &[&str]) -> Proc {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
+        let log_level = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".to_owned());
         let mut child = Command::new(program)
             .args(args)
+            .env("RUST_LOG", log_level)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
