@@ -11,10 +11,9 @@ use tcp::chat::config::{
     DEFAULT_SEND_BUFFER,
 };
 use tcp::chat::{ChatConfig, ChatServer, client};
-use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
 use tcp::socket::{ServerSocket, resolve};
 
-use super::{LimitFlags, runtime};
+use super::{LimitFlags, runtime, serve_until_signal};
 
 /// Flags of `tcp chat-server`.
 #[derive(Debug, Args)]
@@ -111,18 +110,8 @@ pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
     }
     let socket = ServerSocket::bind_host(&args.bind)?;
     let server = ChatServer::new(config);
-    runtime()?.block_on(async move {
-        let listener = socket
-            .into_tokio()
-            .context("cannot register the listener with tokio")?;
-        // Handlers first: a SIGTERM sent the moment the line appears must stop us cleanly.
-        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
-        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
-        let shutdown = CancellationToken::new();
-        let serving = tokio::spawn(server.serve(listener, shutdown.clone()));
-        signal.recv().await;
-        shutdown.cancel();
-        serving.await.context("chat server failed")
+    serve_until_signal(socket, "chat server", |listener, shutdown| {
+        server.serve(listener, shutdown)
     })
 }
 

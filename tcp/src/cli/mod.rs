@@ -94,3 +94,34 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;
     tokio::runtime::Runtime::new().context("cannot start the tokio runtime")
 }
+
+/// Runs a tokio server on `socket` until SIGINT/SIGTERM: installs the signal handlers,
+/// prints `listening on`, serves, and on the signal cancels `serve`'s token and waits for
+/// it to finish (each server bounds that wait with its own grace period).
+///
+/// The handlers go in before the line is printed: a supervisor may send SIGTERM the moment
+/// the line appears, and a signal that comes before its handler would kill the process.
+pub fn serve_until_signal<F, Fut>(
+    socket: tcp::socket::ServerSocket,
+    what: &'static str,
+    serve: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(tokio::net::TcpListener, tcp::server::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use anyhow::Context;
+    use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
+    runtime()?.block_on(async move {
+        let listener = socket
+            .into_tokio()
+            .context("cannot register the listener with tokio")?;
+        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
+        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
+        let shutdown = CancellationToken::new();
+        let serving = tokio::spawn(serve(listener, shutdown.clone()));
+        signal.recv().await;
+        shutdown.cancel();
+        serving.await.with_context(|| format!("{what} failed"))
+    })
+}

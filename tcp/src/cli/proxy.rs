@@ -7,10 +7,9 @@ use anyhow::Context;
 use clap::Args;
 use tcp::proxy::recorder::Recorder;
 use tcp::proxy::{DEFAULT_CONNECT_TIMEOUT, MAX_DELAY, Proxy, ProxyConfig};
-use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
 use tcp::socket::{ServerSocket, resolve};
 
-use super::{LimitFlags, runtime};
+use super::{LimitFlags, serve_until_signal};
 
 /// Flags of `tcp proxy`.
 #[derive(Debug, Args)]
@@ -56,18 +55,8 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
         limits: args.limits.limits(),
     };
     let proxy = Proxy::new(config, recorder);
-    runtime()?.block_on(async move {
-        let listener = socket
-            .into_tokio()
-            .context("cannot register the listener with tokio")?;
-        // Handlers first: a SIGTERM sent the moment the line appears must stop us cleanly.
-        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
-        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
-        let shutdown = CancellationToken::new();
-        let serving = tokio::spawn(proxy.serve(listener, shutdown.clone()));
-        signal.recv().await;
-        shutdown.cancel();
-        serving.await.context("proxy failed")
+    serve_until_signal(socket, "proxy", |listener, shutdown| {
+        proxy.serve(listener, shutdown)
     })
 }
 
