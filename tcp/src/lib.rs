@@ -4,7 +4,7 @@
 //! `java.net.ServerSocket` and `java.net.Socket` on top of `socket2` and `std::net`,
 //! and then uses them for three classic servers: an RFC 862 echo server written twice
 //! (blocking thread-per-connection and async tokio, so the two styles sit side by side),
-//! a line chat, and a recording proxy.
+//! and a line chat. (The recording proxy that used to live here is the `proxy` crate.)
 //!
 //! Underneath every call is one of a handful of system calls: `socket(2)`, `bind(2)`,
 //! `listen(2)`, `accept(2)`, `connect(2)`, `recv(2)`, `send(2)`, `shutdown(2)` and
@@ -18,8 +18,6 @@
 //! - [`echo`]: RFC 862 echo, blocking ([`echo::blocking`]) and async ([`echo::nonblocking`]),
 //!   and the echo client.
 //! - [`chat`]: the line chat server and client (protocol in `PROTOCOL.md`).
-//! - [`proxy`]: a TCP proxy that can delay, throttle and record a transcript.
-//! - [`transcript`]: the transcript format (writer and parser) shared with the `udp` proxy.
 //! - [`bench`]: load generators for `tcp bench echo|stream|chat`.
 //! - [`demo`]: the scripted transcript printed by `tcp demo`.
 //!
@@ -38,9 +36,7 @@ pub mod bench;
 pub mod chat;
 pub mod demo;
 pub mod echo;
-pub mod proxy;
 pub mod server;
 pub mod socket;
-pub mod transcript;
 
 pub use socket::{ServerSocket, Socket, SocketError};
