@@ -12,7 +12,7 @@
 //! p99, RSS, ...), the load on a logarithmic x axis, one line per server: ours beside the
 //! peers measured in the same run. A server whose name starts with `peer-` is a peer.
 //! [`summary`] writes the same figures as a Markdown table with the ratio of each of our
-//! servers to the first peer at every point, and for idle-connection sweeps a straight
+//! servers to each peer at every point, and for idle-connection sweeps a straight
 //! line fitted through RSS against connections, extrapolated to 100,000.
 
 use std::collections::BTreeMap;
@@ -212,6 +212,10 @@ fn draw_panel(
         .configure_mesh()
         .x_desc(format!("{x_name} (log)"))
         .y_desc(format!("{metric} (log)"))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
+        .x_label_formatter(&|v| compact(*v))
+        .y_label_formatter(&|v| compact(*v))
         .draw()
         .map_err(draw_error)?;
     let (mut ours, mut peers) = (0, 0);
@@ -244,15 +248,9 @@ fn draw_panel(
     Ok(())
 }
 
-/// Figures where a larger value is worse (latencies, memory, loss): their ratio is read
-/// the other way round.
-pub fn lower_is_better(metric: &str) -> bool {
-    metric.contains("_us") || metric.contains("rss") || metric.contains("loss")
-}
-
 /// The Markdown summary: per sweep, every point's figures with the ratio of each of our
-/// servers to the first peer (throughput: >1 is faster; latency, memory, loss: >1 is
-/// worse), and for sweeps with an `rss_kib` metric, a fitted line extrapolated.
+/// servers to each peer at that point (throughput: >1 is faster; latency, memory, loss:
+/// >1 is worse), and for sweeps with an `rss_kib` metric, a fitted line extrapolated.
 pub fn summary(rows: &[Row]) -> String {
     let mut out = String::new();
     for sweep in sweeps(rows) {
@@ -261,10 +259,10 @@ pub fn summary(rows: &[Row]) -> String {
         let _ = writeln!(out, "### {sweep}\n");
         let _ = writeln!(
             out,
-            "| {x_name} | metric | server | value | ratio to peer |\n|---:|---|---|---:|---:|"
+            "| {x_name} | metric | server | value | ours / each peer |\n|---:|---|---|---:|---|"
         );
+        let mut notes = String::new();
         for (metric, lines) in panels(&rows) {
-            let peer = lines.iter().find(|(s, _)| is_peer(s));
             let mut by_x: BTreeMap<u64, Vec<(String, f64)>> = BTreeMap::new();
             for (server, series) in &lines {
                 for &(x, v) in series {
@@ -275,26 +273,57 @@ pub fn summary(rows: &[Row]) -> String {
             }
             for (x_bits, values) in by_x {
                 let x = f64::from_bits(x_bits);
-                let peer_value = peer.and_then(|(_, s)| s.iter().find(|p| p.0 == x).map(|p| p.1));
-                for (server, v) in values {
-                    let ratio = match peer_value {
-                        Some(p) if !is_peer(&server) && p != 0.0 => format!("{:.2}", v / p),
-                        _ => "-".to_owned(),
+                for (server, v) in &values {
+                    let ratios = if is_peer(server) {
+                        "-".to_owned()
+                    } else {
+                        ratios_to_peers(*v, &values)
                     };
                     let _ = writeln!(
                         out,
-                        "| {x} | {metric} | {server} | {} | {ratio} |",
-                        figure(v)
+                        "| {x} | {metric} | {server} | {} | {ratios} |",
+                        figure(*v)
                     );
                 }
             }
             if metric == "rss_kib" {
-                out.push_str(&extrapolation(&lines));
+                notes.push_str(&extrapolation(&lines));
             }
         }
+        out.push_str(&notes);
         out.push('\n');
     }
     out
+}
+
+/// `1.29 x peer-a, 0.80 x peer-b`: one of our values against every peer's at the point.
+fn ratios_to_peers(ours: f64, at_point: &[(String, f64)]) -> String {
+    let ratios: Vec<String> = at_point
+        .iter()
+        .filter(|(server, peer)| is_peer(server) && *peer != 0.0)
+        .map(|(server, peer)| format!("{:.2} x {server}", ours / peer))
+        .collect();
+    if ratios.is_empty() {
+        "-".to_owned()
+    } else {
+        ratios.join(", ")
+    }
+}
+
+/// Axis numbers people read at a glance: 950, 12k, 3.4M.
+pub fn compact(v: f64) -> String {
+    let (scaled, suffix) = match v.abs() {
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e3 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let digits = if scaled.abs() >= 10.0 || scaled.fract() == 0.0 {
+        0
+    } else {
+        1
+    };
+    format!("{scaled:.digits$}{suffix}")
 }
 
 /// A figure with as many digits as it deserves.
@@ -349,6 +378,14 @@ fn extrapolation(lines: &[(String, Series)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_numbers_are_compact() {
+        assert_eq!(compact(950.0), "950");
+        assert_eq!(compact(12_000.0), "12k");
+        assert_eq!(compact(3_400_000.0), "3.4M");
+        assert_eq!(compact(0.5), "0.5");
+    }
 
     #[test]
     fn a_line_through_two_points_is_exact() {

@@ -41,11 +41,11 @@ fn a_fixed_table_becomes_one_svg_per_sweep() {
 fn the_summary_gives_ratios_and_the_idle_extrapolation() {
     let summary = plot::summary(&fixture());
     assert!(
-        summary.contains("| 64 | rt_per_s | ours-async | 120000 | 1.33 |"),
+        summary.contains("| 64 | rt_per_s | ours-async | 120000 | 1.33 x peer-echo-tokio |"),
         "{summary}"
     );
     assert!(
-        summary.contains("| 1 | p99_us | ours-async | 80.00 | 0.80 |"),
+        summary.contains("| 1 | p99_us | ours-async | 80.00 | 0.80 x peer-echo-tokio |"),
         "{summary}"
     );
     // 5000 KiB at 1,000 and 32,000 KiB at 10,000: 3 KiB (3072 bytes) per connection.
