@@ -102,3 +102,20 @@ fn missing_file_is_one_clear_line() {
         "framing: cannot open no/such/capture.bin: No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn inspect_a_lie_under_the_widest_maximum_is_a_truncation_not_a_panic() {
+    // `header_len() + len` must not overflow, nor the whole length be reserved up front.
+    for max in ["18446744073709551615", "1099511627776"] {
+        let mut capture = vec![0xFF; 8];
+        if max != "18446744073709551615" {
+            capture = (1u64 << 40).to_be_bytes().to_vec();
+        }
+        capture.extend_from_slice(b"hello");
+        let out = framing(&["inspect", "--length-width", "8", "--max", max], &capture);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+        assert!(err.contains("more bytes were expected"), "{err}");
+    }
+}
