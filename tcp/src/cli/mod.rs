@@ -13,7 +13,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tcp::server::ServerLimits;
 use tcp::server::limits::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MIN_READ_RATE, DEFAULT_READ_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_WRITE_TIMEOUT,
 };
 
 /// TCP the way Java teaches it: echo (blocking and async), chat, proxy, demo and benches.
@@ -64,10 +65,15 @@ pub struct LimitFlags {
     /// Most connections served at once; more are accepted and closed at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_conns: usize,
-    /// Disconnect a peer that sends nothing for this long (slowloris defence).
+    /// Disconnect a peer that sends nothing for this long; also the most credit the
+    /// progress rule banks.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_READ_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub read_timeout_ms: u64,
+    /// Progress rule (slowloris defence): each byte a peer sends buys 1/RATE s of time, so
+    /// a peer averaging less than RATE bytes/s is dropped (0: any byte restarts the deadline).
+    #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
+    pub min_read_rate: u64,
     /// Disconnect a peer that does not read what it is sent for this long.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_WRITE_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -83,6 +89,7 @@ impl LimitFlags {
         ServerLimits {
             max_connections: self.max_conns,
             read_timeout: Duration::from_millis(self.read_timeout_ms),
+            min_read_rate: self.min_read_rate,
             write_timeout: Duration::from_millis(self.write_timeout_ms),
             shutdown_grace: Duration::from_millis(self.grace_ms),
         }

@@ -17,6 +17,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -26,7 +27,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::{BUFFER_SIZE, FIRST_BUFFER};
-use crate::server::{self, ServerLimits};
+use crate::server::{self, ReadProgress, ServerLimits, Slot};
 use crate::socket::ServerSocket;
 
 /// Runs [`serve`] on a new multi-threaded tokio runtime, blocking this thread until done.
@@ -47,41 +48,36 @@ pub fn serve_on_new_runtime(
 
 /// Serves echo on `listener`, one task per connection, until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, limits: ServerLimits, shutdown: CancellationToken) {
-    server::serve(listener, limits, shutdown, move |stream, peer, stop| {
-        handle(stream, peer, limits, stop)
+    server::serve_slots(listener, limits, shutdown, move |stream, peer, slot| {
+        handle(stream, peer, limits, slot)
     })
     .await;
 }
 
 /// Echoes one connection and logs how it ended.
-async fn handle(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    limits: ServerLimits,
-    stop: CancellationToken,
-) {
-    match echo(&mut stream, &limits, &stop).await {
+async fn handle(mut stream: TcpStream, peer: SocketAddr, limits: ServerLimits, slot: Arc<Slot>) {
+    match echo(&mut stream, &limits, &slot).await {
         Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
         Err(err) => tracing::warn!(%peer, error = %err, "echo connection dropped"),
     }
 }
 
-/// Sends every byte back until end-of-stream (or shutdown), then half-closes our side.
+/// Sends every byte back until end-of-stream (or shutdown, or `slot.stop()` when the slot
+/// goes to a newcomer), then half-closes our side.
+///
+/// The read deadline follows the progress rule ([`crate::server::progress`]): the peer's
+/// bytes buy time, so a peer dribbling a byte now and then is dropped all the same.
 ///
 /// # Errors
 /// A read or write error, or a deadline passing (`TimedOut`).
-pub async fn echo(
-    stream: &mut TcpStream,
-    limits: &ServerLimits,
-    stop: &CancellationToken,
-) -> io::Result<u64> {
+pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm.
     stream.set_nodelay(true)?;
     // One timer and one shutdown waiter for the whole connection, not one per message:
     // arming a timer costs a lock, so the deadline is only pushed back when it fires.
-    let mut last_bytes = Instant::now();
+    let mut progress = ReadProgress::start(Instant::now(), limits);
     let idle = sleep(limits.read_timeout);
-    let stopped = stop.cancelled();
+    let stopped = slot.stop().cancelled();
     tokio::pin!(idle, stopped);
     let mut total = 0u64;
     let mut burst_buffer = FIRST_BUFFER;
@@ -93,11 +89,10 @@ pub async fn echo(
             _ = &mut stopped => break, // shutdown: everything read was echoed, so close
             ready = stream.readable() => ready?,
             _ = &mut idle => {
-                let deadline = last_bytes + limits.read_timeout;
-                if Instant::now() >= deadline {
+                if Instant::now() >= progress.deadline() {
                     return Err(deadline_passed("read", limits.read_timeout));
                 }
-                idle.as_mut().reset(deadline);
+                idle.as_mut().reset(progress.deadline());
                 continue;
             }
         }
@@ -110,7 +105,8 @@ pub async fn echo(
             break;
         }
         if moved > 0 {
-            last_bytes = Instant::now();
+            progress.record(moved, Instant::now());
+            slot.set_deadline(Some(progress.deadline()));
         }
     }
     // Every chunk was written back before the next read, so nothing is owed:
