@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tcp::echo::{self, EchoServer};
-use tcp::server::{BlockingShutdownSignal, print_listening};
+use tcp::server::limits::DEFAULT_MIN_READ_RATE;
+use tcp::server::{BlockingShutdownSignal, ServerLimits, print_listening};
 use tcp::socket::{Socket, resolve};
 
 use super::LimitFlags;
@@ -29,6 +30,11 @@ pub struct EchoServerArgs {
     /// Connection cap, deadlines and shutdown grace.
     #[command(flatten)]
     pub limits: LimitFlags,
+    /// Progress rule (slowloris defence): each byte a peer sends buys 1/RATE s, up to one
+    /// read deadline of credit, so a peer averaging less than RATE bytes/s is dropped
+    /// (0: any byte restarts the read deadline).
+    #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
+    pub min_read_rate: u64,
 }
 
 /// Flags of `tcp echo-client`.
@@ -50,7 +56,11 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
         ModeFlag::Async => echo::Mode::Async,
     };
     let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;
-    let server = EchoServer::start(mode, bind, args.limits.limits())?;
+    let limits = ServerLimits {
+        min_read_rate: args.min_read_rate,
+        ..args.limits.limits()
+    };
+    let server = EchoServer::start(mode, bind, limits)?;
     print_listening(server.local_addr()).context("cannot write to stdout")?;
     signal.wait();
     server.stop().context("echo server failed")

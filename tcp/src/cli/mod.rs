@@ -65,15 +65,10 @@ pub struct LimitFlags {
     /// Most connections served at once; more are accepted and closed at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_conns: usize,
-    /// Disconnect a peer that sends nothing for this long; also the most credit the
-    /// progress rule banks.
+    /// Disconnect a peer that sends nothing for this long (slowloris defence).
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_READ_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub read_timeout_ms: u64,
-    /// Progress rule (slowloris defence): each byte a peer sends buys 1/RATE s of time, so
-    /// a peer averaging less than RATE bytes/s is dropped (0: any byte restarts the deadline).
-    #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
-    pub min_read_rate: u64,
     /// Disconnect a peer that does not read what it is sent for this long.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_WRITE_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -89,7 +84,7 @@ impl LimitFlags {
         ServerLimits {
             max_connections: self.max_conns,
             read_timeout: Duration::from_millis(self.read_timeout_ms),
-            min_read_rate: self.min_read_rate,
+            min_read_rate: DEFAULT_MIN_READ_RATE,
             write_timeout: Duration::from_millis(self.write_timeout_ms),
             shutdown_grace: Duration::from_millis(self.grace_ms),
         }
