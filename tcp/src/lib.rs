@@ -20,7 +20,7 @@
 //! - [`chat`]: the line chat server and client (protocol in `PROTOCOL.md`).
 //! - [`proxy`]: a TCP proxy that can delay, throttle and record a transcript.
 //! - [`transcript`]: the transcript format (writer and parser) shared with the `udp` proxy.
-//! - [`bench`]: load generators for `tcp bench echo|stream|chat`.
+//! - [`mod@bench`]: load generators for `tcp bench echo|stream|chat`.
 //! - [`demo`]: the scripted transcript printed by `tcp demo`.
 //!
 //! # Who maintains what (two developers work in this crate at once)

@@ -55,7 +55,7 @@ fn handle(stream: TcpStream, peer: SocketAddr, limits: &ServerLimits, slot: &Slo
 /// when the connection is accepted. Both options restart with every `recv(2)`/`send(2)`,
 /// so on their own a peer that sends or reads a byte now and then never reaches them:
 /// before each call the remaining time is computed from a real deadline and the option
-/// shortened when it has shrunk (see [`Deadline`]). The read deadline follows the progress
+/// shortened when it has shrunk (see `Deadline`). The read deadline follows the progress
 /// rule ([`crate::server::progress`]), the write deadline covers each whole
 /// `write`-everything-back.
 ///
