@@ -1,5 +1,5 @@
-//! The echo contract (RFC 862 over TCP, with half-close), checked against both servers by
-//! the same test bodies: each `fn` below takes a [`Mode`] and `both_modes!` runs it twice.
+//! The echo contract (RFC 862 over TCP, with half-close), checked against every server by
+//! the same test bodies: each `fn` below takes a [`Mode`] and `every_mode!` runs it three times.
 //! Raw bytes in, raw bytes asserted, servers on `127.0.0.1:0` in this process.
 
 use std::io::{self, Read, Write};
@@ -465,18 +465,21 @@ fn the_write_deadline_covers_the_whole_write(mode: Mode) {
     server.stop().unwrap();
 }
 
-macro_rules! both_modes {
+macro_rules! every_mode {
     ($($name:ident),* $(,)?) => {
         mod blocking {
             $( #[test] fn $name() { super::$name(tcp::echo::Mode::Blocking) } )*
         }
-        mod nonblocking {
+        mod plain {
+            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Plain) } )*
+        }
+        mod tuned {
             $( #[test] fn $name() { super::$name(tcp::echo::Mode::Async) } )*
         }
     };
 }
 
-both_modes!(
+every_mode!(
     zero_bytes,
     one_byte,
     ten_mebibytes,

@@ -1,11 +1,11 @@
-//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat` (owner: tcp-B).
+//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat`.
 
 use std::time::Duration;
 
+use super::bench::chat::ChatBench;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser;
-use tcp::bench::chat::ChatBench;
 use tcp::chat::config::{
     DEFAULT_INPUT_BURST, DEFAULT_MAX_INPUT_RATE, DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS,
     DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER,
@@ -173,7 +173,7 @@ pub fn run_bench(args: BenchChatArgs) -> anyhow::Result<()> {
         interval: Duration::from_micros(args.interval_us),
         timeout: Duration::from_secs_f64(args.timeout_s),
     };
-    let report = runtime()?.block_on(tcp::bench::chat::run(bench.clone()))?;
+    let report = runtime()?.block_on(super::bench::chat::run(bench.clone()))?;
     println!("{}", report.summary(&bench));
     Ok(())
 }

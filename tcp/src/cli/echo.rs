@@ -14,7 +14,9 @@ use super::LimitFlags;
 pub enum ModeFlag {
     /// One OS thread per connection (at most --max-conns threads), blocking reads and writes.
     Blocking,
-    /// tokio tasks over non-blocking sockets.
+    /// tokio tasks, the plain loop: one fixed 4 KiB buffer (src/echo/plain.rs).
+    Plain,
+    /// tokio tasks, the tuned loop (src/echo/tuned.rs).
     Async,
 }
 
@@ -24,7 +26,7 @@ pub struct EchoServerArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:7007")]
     pub bind: String,
-    /// Blocking (thread per connection) or async (tokio).
+    /// Blocking (thread per connection), plain async or tuned async (tokio).
     #[arg(long, value_enum, default_value_t = ModeFlag::Async)]
     pub mode: ModeFlag,
     /// Connection cap, deadlines and shutdown grace.
@@ -53,6 +55,7 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
     let bind = resolve(&args.bind)?[0];
     let mode = match args.mode {
         ModeFlag::Blocking => echo::Mode::Blocking,
+        ModeFlag::Plain => echo::Mode::Plain,
         ModeFlag::Async => echo::Mode::Async,
     };
     let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;

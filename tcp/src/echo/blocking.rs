@@ -43,10 +43,7 @@ pub fn serve(
 
 /// Echoes one connection and logs how it ended.
 fn handle(stream: TcpStream, peer: SocketAddr, limits: &ServerLimits, slot: &Slot) {
-    match echo(&stream, limits, slot) {
-        Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
-        Err(err) => tracing::warn!(%peer, error = %err, "echo connection dropped"),
-    }
+    super::log_end(peer, echo(&stream, limits, slot));
 }
 
 /// Sends every byte back until end-of-stream, then half-closes our side too.
