@@ -27,15 +27,12 @@
 //! 6. Clients: [`echo::client`] and [`chat::client`].
 //!
 //! The load generators (`tcp bench`) and the demo (`tcp demo`) are tools of the binary
-//! (`src/cli/`), not part of this library. [`proxy`] and [`transcript`] (a recording,
-//! fault-injecting proxy and its transcript format) are tools too.
+//! (`src/cli/`), not part of this library.
 #![forbid(unsafe_code)]
 
 pub mod chat;
 pub mod echo;
-pub mod proxy;
 pub mod server;
 pub mod socket;
-pub mod transcript;
 
 pub use socket::{ServerSocket, Socket, SocketError};

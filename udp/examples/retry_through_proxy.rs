@@ -6,7 +6,7 @@
 //! The same with three terminals:
 //! ```text
 //! udp echo-server --bind 127.0.0.1:7007
-//! udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.25 --seed 42
+//! proxy udp --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.25 --seed 42
 //! udp echo-client 127.0.0.1:7100 --timeout-ms 100 --retries 10
 //! ```
 //!
@@ -19,9 +19,9 @@
 
 use std::time::Duration;
 
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
-use udp::proxy::{FaultProxy, Faults, ProxyConfig};
 use udp::shutdown;
 
 #[tokio::main]
@@ -37,7 +37,9 @@ async fn main() -> udp::Result<()> {
         seed: 42,
         ..Faults::default()
     };
-    let proxy = FaultProxy::spawn(config).await?;
+    let proxy = FaultProxy::spawn(config)
+        .await
+        .map_err(|e| udp::UdpError::io("start the proxy", e.into()))?;
     let proxy_addr = proxy.local_addr();
 
     let stats = tokio::task::spawn_blocking(move || -> udp::Result<_> {

@@ -11,12 +11,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::{self, EchoServer, EchoStats};
-use udp::proxy::{self, FaultProxy, Faults, ProxyConfig};
 use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
 use udp::shutdown::{self, Shutdown};
 use udp::{DatagramSocket, bench};
 
-/// UDP examples: DatagramSocket/DatagramPacket analogues, echo (RFC 862), quotes, a lossy proxy.
+/// UDP examples: DatagramSocket/DatagramPacket analogues, echo (RFC 862), quotes, retries.
 #[derive(Parser, Debug)]
 #[command(name = "udp", version, about, long_about = None)]
 struct Cli {
@@ -73,8 +72,6 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         retries: u32,
     },
-    /// Forward datagrams to a server, losing, duplicating, reordering and delaying some.
-    Proxy(ProxyArgs),
     /// Run echo, quote and a lossy-proxy retry demo on loopback and print the transcript.
     Demo,
     /// Load generators.
@@ -86,65 +83,6 @@ enum Command {
 enum BenchCommand {
     /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
     Echo(BenchEchoArgs),
-}
-
-/// `udp proxy` flags.
-#[derive(Args, Debug)]
-struct ProxyArgs {
-    /// Where clients send.
-    #[arg(long)]
-    listen: String,
-    /// The server to forward to.
-    #[arg(long)]
-    to: String,
-    /// Probability of dropping a datagram (0 to 1), each direction.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    loss: f64,
-    /// Probability of sending a datagram twice.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    duplicate: f64,
-    /// Probability of holding a datagram back so later ones overtake it.
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    reorder: f64,
-    /// Delay added to every datagram, in milliseconds.
-    #[arg(long, default_value_t = 0, value_parser = millis_or_zero)]
-    delay_ms: u64,
-    /// Seed of the fault decisions (same seed, same faults).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Write every forwarded datagram to FILE (tcp's transcript format).
-    #[arg(long)]
-    record: Option<PathBuf>,
-    /// Close a client's session after this long without traffic, in milliseconds.
-    #[arg(long, default_value_t = proxy::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
-    idle_ms: u64,
-    /// Most client sessions at once.
-    #[arg(long, default_value_t = proxy::DEFAULT_MAX_SESSIONS)]
-    max_sessions: usize,
-    /// Most datagrams waiting on a delay at once (more are dropped).
-    #[arg(long, default_value_t = proxy::MAX_DELAYED_IN_FLIGHT)]
-    max_delayed: usize,
-}
-
-impl ProxyArgs {
-    fn config(self) -> anyhow::Result<ProxyConfig> {
-        let faults = Faults {
-            loss: self.loss,
-            duplicate: self.duplicate,
-            reorder: self.reorder,
-            delay: Duration::from_millis(self.delay_ms),
-            seed: self.seed,
-            ..Faults::default()
-        };
-        faults.validate().map_err(anyhow::Error::msg)?;
-        let mut config = ProxyConfig::new(resolve(&self.listen)?, resolve(&self.to)?);
-        config.faults = faults;
-        config.record = self.record;
-        config.idle = Duration::from_millis(self.idle_ms);
-        config.max_sessions = self.max_sessions;
-        config.max_delayed = self.max_delayed;
-        Ok(config)
-    }
 }
 
 /// `udp bench echo` flags.
@@ -248,7 +186,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout_ms,
             retries,
         } => quote_client(&addr, count, policy(timeout_ms, retries)),
-        Command::Proxy(args) => runtime.block_on(run_proxy(args.config()?)),
         Command::Demo => {
             let lines = runtime.block_on(udp::demo::run())?;
             let mut stdout = std::io::stdout().lock();
@@ -286,18 +223,6 @@ fn millis_or_zero(text: &str) -> Result<u64, String> {
         return Err(format!("{ms} ms is more than one hour ({MAX_MILLIS} ms)"));
     }
     Ok(ms)
-}
-
-/// Parses a probability in `[0, 1]` (a usage error otherwise, exit 2).
-fn probability(text: &str) -> Result<f64, String> {
-    let p: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
-    } else {
-        Err(format!("{p} is not a probability between 0 and 1"))
-    }
 }
 
 fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
@@ -429,26 +354,5 @@ fn quote_client(addr: &str, count: u32, policy: RetryPolicy) -> anyhow::Result<(
             QuoteReply::Refused(why) => bail!("server refused the request: {why}"),
         }
     }
-    Ok(())
-}
-
-async fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
-    let mut shutdown = signal_shutdown()?;
-    let proxy = FaultProxy::spawn(config).await?;
-    announce(proxy.local_addr())?;
-    shutdown.fired().await;
-    let s = proxy.stats();
-    proxy.shutdown().await;
-    eprintln!(
-        "forwarded={} dropped={} duplicated={} reordered={} delayed={} sessions_opened={} sessions_expired={} refused={}",
-        s.forwarded,
-        s.dropped,
-        s.duplicated,
-        s.reordered,
-        s.delayed,
-        s.sessions_opened,
-        s.sessions_expired,
-        s.refused
-    );
     Ok(())
 }

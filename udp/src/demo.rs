@@ -12,10 +12,10 @@ use crate::client::{RetryClient, RetryPolicy};
 use crate::echo::EchoServer;
 use crate::error::{Result, UdpError};
 use crate::packet::DatagramPacket;
-use crate::proxy::{FaultProxy, Faults, ProxyConfig};
 use crate::quote::{self, QuoteBook, QuoteReply, QuoteServer};
 use crate::shutdown::{self, Shutdown};
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 /// Seed of the demo's proxy faults and client jitter.
 pub const DEMO_SEED: u64 = 7;
@@ -153,7 +153,9 @@ async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
         seed: DEMO_SEED,
         ..Faults::default()
     };
-    let proxy = FaultProxy::spawn(config).await?;
+    let proxy = FaultProxy::spawn(config)
+        .await
+        .map_err(|e| UdpError::io("start the proxy", e.into()))?;
     let proxy_addr = proxy.local_addr();
     let mut out = vec![
         "== Retrying through a lossy proxy ==".to_string(),

@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tcp::echo::{self, EchoServer};
+use tcp::echo::{self, EchoLimits, EchoServer};
 use tcp::server::limits::DEFAULT_MIN_READ_RATE;
-use tcp::server::{BlockingShutdownSignal, ServerLimits, print_listening};
+use tcp::server::{BlockingShutdownSignal, print_listening};
 use tcp::socket::{Socket, resolve};
 
 use super::LimitFlags;
@@ -59,9 +59,9 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
         ModeFlag::Async => echo::Mode::Async,
     };
     let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;
-    let limits = ServerLimits {
+    let limits = EchoLimits {
+        server: args.limits.limits(),
         min_read_rate: args.min_read_rate,
-        ..args.limits.limits()
     };
     let server = EchoServer::start(mode, bind, limits)?;
     print_listening(server.local_addr()).context("cannot write to stdout")?;

@@ -16,8 +16,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::EchoLimits;
+use crate::server::Slot;
 use crate::server::blocking::serve_blocking;
-use crate::server::{ReadProgress, ServerLimits, Slot};
 use crate::socket::ServerSocket;
 
 /// Bytes per `recv(2)`/`send(2)`, held for the connection's whole life (on the heap; the
@@ -30,19 +31,19 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 /// If the listener's address cannot be read.
 pub fn serve(
     listener: ServerSocket,
-    limits: ServerLimits,
+    limits: EchoLimits,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     serve_blocking(
         listener.into_std(),
-        limits,
+        limits.server,
         shutdown,
         move |stream, peer, slot| handle(stream, peer, &limits, slot),
     )
 }
 
 /// Echoes one connection and logs how it ended.
-fn handle(stream: TcpStream, peer: SocketAddr, limits: &ServerLimits, slot: &Slot) {
+fn handle(stream: TcpStream, peer: SocketAddr, limits: &EchoLimits, slot: &Slot) {
     super::log_end(peer, echo(&stream, limits, slot));
 }
 
@@ -58,13 +59,13 @@ fn handle(stream: TcpStream, peer: SocketAddr, limits: &ServerLimits, slot: &Slo
 ///
 /// # Errors
 /// A read or write error, including the deadlines (`TimedOut`).
-pub fn echo(mut stream: &TcpStream, limits: &ServerLimits, slot: &Slot) -> io::Result<u64> {
+pub fn echo(mut stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm while an
     // earlier echo is still unacknowledged (which, with delayed ACKs, can cost 40 ms).
     stream.set_nodelay(true)?;
-    let mut progress = ReadProgress::start(Instant::now(), limits);
-    let mut reading = Deadline::new(Side::Read, limits.read_timeout);
-    let mut writing = Deadline::new(Side::Write, limits.write_timeout);
+    let mut progress = limits.progress();
+    let mut reading = Deadline::new(Side::Read, limits.server.read_timeout);
+    let mut writing = Deadline::new(Side::Write, limits.server.write_timeout);
     let mut buf = vec![0u8; BUFFER_SIZE];
     let mut total = 0u64;
     loop {
@@ -75,7 +76,7 @@ pub fn echo(mut stream: &TcpStream, limits: &ServerLimits, slot: &Slot) -> io::R
             Err(err) if retry(&err) => continue, // woken early: `arm` checks the deadline
             Err(err) => return Err(err),
         };
-        let write_by = Instant::now() + limits.write_timeout;
+        let write_by = Instant::now() + limits.server.write_timeout;
         write_all_by(stream, &buf[..n], write_by, &mut writing)?;
         total += n as u64;
         progress.record(n as u64, Instant::now());

@@ -27,7 +27,10 @@ use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::server::{self, ServerLimits};
+use tokio::time::Instant;
+
+use crate::server::limits::DEFAULT_MIN_READ_RATE;
+use crate::server::{self, ReadProgress, ServerLimits};
 use crate::socket::{ServerSocket, SocketError};
 
 /// Default echo port (`--bind 127.0.0.1:7007`). RFC 862 assigns port 7, which needs
@@ -46,6 +49,33 @@ pub const BUFFER_SIZE: usize = 256 * 1024;
 /// request/response message, small enough to take and give back cheaply. It grows to
 /// [`BUFFER_SIZE`], fourfold each time a read fills it.
 pub const FIRST_BUFFER: usize = 4 * 1024;
+
+/// The bounds of an echo server: the ones every server applies, and the progress rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoLimits {
+    /// Connection cap, deadlines, shutdown grace.
+    pub server: ServerLimits,
+    /// Least average bytes per second a peer must send to keep its connection (0: no
+    /// rule); see [`crate::server::progress`].
+    pub min_read_rate: u64,
+}
+
+impl EchoLimits {
+    /// The progress rule for a connection accepted now.
+    pub fn progress(&self) -> ReadProgress {
+        ReadProgress::start(Instant::now(), self.server.read_timeout, self.min_read_rate)
+    }
+}
+
+impl From<ServerLimits> for EchoLimits {
+    /// `server`, with the default progress rule ([`DEFAULT_MIN_READ_RATE`]).
+    fn from(server: ServerLimits) -> Self {
+        EchoLimits {
+            server,
+            min_read_rate: DEFAULT_MIN_READ_RATE,
+        }
+    }
+}
 
 /// Which of the servers to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +104,9 @@ impl EchoServer {
     pub fn start(
         mode: Mode,
         bind: SocketAddr,
-        limits: ServerLimits,
+        limits: impl Into<EchoLimits>,
     ) -> Result<EchoServer, SocketError> {
+        let limits = limits.into();
         let listener = ServerSocket::bind(bind)?;
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
@@ -115,7 +146,7 @@ impl EchoServer {
 /// runtime, one task per connection, until `shutdown` is cancelled.
 fn serve_async(
     listener: ServerSocket,
-    limits: ServerLimits,
+    limits: EchoLimits,
     shutdown: CancellationToken,
     mode: Mode,
 ) -> io::Result<()> {
@@ -124,7 +155,7 @@ fn serve_async(
         let listener = listener.into_tokio()?;
         server::serve_slots(
             listener,
-            limits,
+            limits.server,
             shutdown,
             move |mut stream, peer, slot| async move {
                 let ended = match mode {

@@ -14,20 +14,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
-use crate::server::{ReadProgress, ServerLimits, Slot};
+use super::EchoLimits;
+use crate::server::Slot;
 
 /// Echoes one connection until end-of-stream (or `slot.stop()`), then half-closes our side.
 ///
 /// # Errors
 /// A read or write error, or a deadline passing (`TimedOut`).
-pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) -> io::Result<u64> {
+pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     stream.set_nodelay(true)?; // each echo goes out at once (no Nagle delay)
     // A 4 KiB buffer is fine here, as mini-redis says of its own: it holds any
     // request/response message. Bulk transfers want more per `recv(2)`, and 10,000 idle
     // connections would hold 40 MiB of buffers they do not use: `tuned` deals with both.
     let mut buf = [0u8; 4096];
     // The read deadline moves with the bytes the peer sends (the progress rule).
-    let mut progress = ReadProgress::start(Instant::now(), limits);
+    let mut progress = limits.progress();
     let mut total = 0u64;
     loop {
         let n = tokio::select! {
@@ -39,7 +40,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) ->
         if n == 0 {
             break; // the peer half-closed: it will send nothing more
         }
-        timeout(limits.write_timeout, stream.write_all(&buf[..n]))
+        timeout(limits.server.write_timeout, stream.write_all(&buf[..n]))
             .await
             .map_err(|_| timed_out("write"))??;
         total += n as u64;

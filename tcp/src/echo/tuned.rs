@@ -37,8 +37,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
+use super::EchoLimits;
 use super::{BUFFER_SIZE, FIRST_BUFFER};
-use crate::server::{ReadProgress, ServerLimits, Slot};
+use crate::server::Slot;
 
 /// Sends every byte back until end-of-stream (or shutdown, or `slot.stop()` when the slot
 /// goes to a newcomer), then half-closes our side.
@@ -48,13 +49,13 @@ use crate::server::{ReadProgress, ServerLimits, Slot};
 ///
 /// # Errors
 /// A read or write error, or a deadline passing (`TimedOut`).
-pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) -> io::Result<u64> {
+pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm.
     stream.set_nodelay(true)?;
     // One timer and one shutdown waiter for the whole connection, not one per message:
     // arming a timer costs a lock, so the deadline is only pushed back when it fires.
-    let mut progress = ReadProgress::start(Instant::now(), limits);
-    let idle = sleep(limits.read_timeout);
+    let mut progress = limits.progress();
+    let idle = sleep(limits.server.read_timeout);
     let stopped = slot.stop().cancelled();
     tokio::pin!(idle, stopped);
     let mut total = 0u64;
@@ -68,7 +69,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) ->
             ready = stream.readable() => ready?,
             _ = &mut idle => {
                 if Instant::now() >= progress.deadline() {
-                    return Err(deadline_passed("read", limits.read_timeout));
+                    return Err(deadline_passed("read", limits.server.read_timeout));
                 }
                 idle.as_mut().reset(progress.deadline());
                 continue;
@@ -77,7 +78,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &ServerLimits, slot: &Slot) ->
         // Boxed: the burst's state (buffer handle, write timer) exists only while bytes flow,
         // so an idle connection's task stays small.
         let (moved, ended) =
-            Box::pin(pump(stream, &mut burst_buffer, limits.write_timeout)).await?;
+            Box::pin(pump(stream, &mut burst_buffer, limits.server.write_timeout)).await?;
         total += moved;
         if ended {
             break;

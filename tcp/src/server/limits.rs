@@ -36,11 +36,8 @@ pub struct ServerLimits {
     /// Most connections served at once; more are accepted and closed.
     pub max_connections: usize,
     /// Longest a read may wait for the peer's next bytes; also the most credit the
-    /// progress rule lets a peer bank.
+    /// progress rule ([`super::progress`]) lets a peer bank.
     pub read_timeout: Duration,
-    /// Least average bytes per second a peer must send to keep its connection (0: no
-    /// rule). See [`super::progress`].
-    pub min_read_rate: u64,
     /// Longest a write may wait for the peer to make room.
     pub write_timeout: Duration,
     /// Longest open connections may take to finish after shutdown begins.
@@ -52,7 +49,6 @@ impl Default for ServerLimits {
         ServerLimits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             read_timeout: DEFAULT_READ_TIMEOUT,
-            min_read_rate: DEFAULT_MIN_READ_RATE,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }

@@ -14,7 +14,7 @@
 //! - [`progress`]: the progress rule, how much a peer must send to keep its connection.
 //! - [`accept`]: `AcceptBackoff` and the async and blocking accept helpers.
 //! - [`shutdown`]: waiting for SIGINT/SIGTERM; the `listening on` line.
-//! - [`mod@serve`]: the async accept loop (tokio) that chat, proxy and async echo use.
+//! - [`mod@serve`]: the async accept loop (tokio) that chat and async echo use.
 //! - [`blocking`]: the thread-per-connection accept loop that blocking echo uses.
 
 pub mod accept;

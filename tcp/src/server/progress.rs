@@ -26,8 +26,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::ServerLimits;
-
 /// Share of its credit a connection must have lost before a newcomer may take its slot
 /// when the table is full: one eighth of the read deadline (7.5 s by default).
 pub const EVICTABLE_LOSS: u32 = 8;
@@ -41,12 +39,13 @@ pub struct ReadProgress {
 }
 
 impl ReadProgress {
-    /// A connection accepted `now`: a full read deadline of credit.
-    pub fn start(now: Instant, limits: &ServerLimits) -> Self {
+    /// A connection accepted `now`: `read_timeout` of credit, each byte buying
+    /// `1 / min_read_rate` seconds (0: no rule, any byte restarts the read deadline).
+    pub fn start(now: Instant, read_timeout: Duration, min_read_rate: u64) -> Self {
         ReadProgress {
-            deadline: now + limits.read_timeout,
-            read_timeout: limits.read_timeout,
-            min_read_rate: limits.min_read_rate,
+            deadline: now + read_timeout,
+            read_timeout,
+            min_read_rate,
         }
     }
 
@@ -75,19 +74,13 @@ impl ReadProgress {
 mod tests {
     use super::*;
 
-    fn limits(read_timeout_s: u64, min_read_rate: u64) -> ServerLimits {
-        ServerLimits {
-            read_timeout: Duration::from_secs(read_timeout_s),
-            min_read_rate,
-            ..ServerLimits::default()
-        }
-    }
+    const MINUTE: Duration = Duration::from_secs(60);
 
     #[tokio::test(start_paused = true)]
     async fn a_dribbler_runs_out_of_credit_and_a_fast_peer_never_does() {
         let start = Instant::now();
-        let mut dribbler = ReadProgress::start(start, &limits(60, 128));
-        let mut fast = ReadProgress::start(start, &limits(60, 128));
+        let mut dribbler = ReadProgress::start(start, MINUTE, 128);
+        let mut fast = ReadProgress::start(start, MINUTE, 128);
         // One byte a second for ten minutes, against 128 bytes a second.
         let mut dropped_at = None;
         for second in 1..=600u64 {
@@ -106,10 +99,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn credit_is_capped_at_one_read_deadline_and_zero_turns_the_rule_off() {
         let start = Instant::now();
-        let mut burst = ReadProgress::start(start, &limits(60, 128));
+        let mut burst = ReadProgress::start(start, MINUTE, 128);
         burst.record(1 << 30, start);
         assert_eq!(burst.deadline(), start + Duration::from_secs(60));
-        let mut off = ReadProgress::start(start, &limits(60, 0));
+        let mut off = ReadProgress::start(start, MINUTE, 0);
         let later = start + Duration::from_secs(59);
         off.record(1, later);
         assert_eq!(off.deadline(), later + Duration::from_secs(60));

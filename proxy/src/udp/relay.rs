@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tcp::transcript::Direction;
 use tokio::net::UdpSocket;
 
-use super::{Counters, Ctx, Fate, bump};
-use crate::error::is_per_datagram_io;
-use crate::socket::MAX_DATAGRAM_BUFFER;
+use super::error::survivable;
+use super::{Counters, Ctx, Fate, MAX_DATAGRAM_BUFFER, bump};
+use crate::transcript::Direction;
 
 /// Server -> client: reads the session's upstream socket, sends each reply to the client
 /// through the listen socket.
@@ -42,7 +41,7 @@ pub(super) async fn relay_replies(
                 .await;
             }
             // ECONNREFUSED: the server is not (yet) there; the client will retry.
-            Err(e) if is_per_datagram_io(&e) => {
+            Err(e) if survivable(&e) => {
                 tracing::debug!(session = number, "proxy: upstream: {e}")
             }
             Err(e) => {

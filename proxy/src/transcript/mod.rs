@@ -1,6 +1,6 @@
 //! Transcripts: a human-readable, replayable record of the bytes a proxy forwarded.
 //!
-//! `tcp proxy --record FILE` (and the `udp` proxy, once per datagram) writes every chunk it
+//! `proxy tcp --record FILE` (and `proxy udp`, once per datagram) writes every chunk it
 //! forwards as a hex + ASCII dump, with the connection number, the direction and the byte
 //! offset inside that direction's stream. There are no timestamps and no addresses, so the
 //! same conversation always gives the same file: it can be a test snapshot, and the
@@ -625,7 +625,7 @@ mod tests {
     #[test]
     fn the_example_in_protocol_md_parses_and_is_written_back_identically() {
         let doc = include_str!("../../PROTOCOL.md");
-        let start = doc.find("### 2.1 Example").expect("section 2.1");
+        let start = doc.find("### 1.1 Example").expect("section 1.1");
         let block = &doc[start..];
         let begin = block.find("```text\n").expect("example block") + "```text\n".len();
         let example = &block[begin..begin + block[begin..].find("```").expect("block end")];

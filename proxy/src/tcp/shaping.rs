@@ -11,8 +11,10 @@
 
 use std::io;
 use std::time::Duration;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
 use tokio::time::Instant;
+
+use super::pump::write_within;
 
 /// Paces writes to at most a fixed number of bytes per second.
 #[derive(Debug)]
@@ -37,15 +39,18 @@ impl Throttle {
         (self.bytes_per_s / 50).clamp(64, 16 * 1024) as usize
     }
 
-    /// Writes `bytes` to `out` no faster than the rate allows.
+    /// Writes `bytes` to `out` no faster than the rate allows; each piece must be written
+    /// whole within `deadline` (the pauses between pieces are the throttle's, not the
+    /// receiver's, so they do not count).
     pub async fn write_all<W: AsyncWrite + Unpin>(
         &mut self,
         out: &mut W,
         bytes: &[u8],
+        deadline: Duration,
     ) -> io::Result<()> {
         let started = *self.started.get_or_insert_with(Instant::now);
         for piece in bytes.chunks(self.piece()) {
-            out.write_all(piece).await?;
+            write_within(out, piece, deadline).await?;
             self.sent += piece.len() as u64;
             let allowed_at =
                 started + Duration::from_secs_f64(self.sent as f64 / self.bytes_per_s as f64);
@@ -64,7 +69,10 @@ mod tests {
         let mut throttle = Throttle::from_kbps(8); // 1000 bytes per second
         let mut out = Vec::new();
         let start = Instant::now();
-        throttle.write_all(&mut out, &[1u8; 10_000]).await.unwrap();
+        throttle
+            .write_all(&mut out, &[1u8; 10_000], Duration::from_secs(1))
+            .await
+            .unwrap();
         assert_eq!(out.len(), 10_000);
         let took = start.elapsed();
         assert!(

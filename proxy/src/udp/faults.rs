@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use tcp::transcript::Direction;
-
 use crate::rng::{SplitMix64, mix};
+use crate::transcript::Direction;
 
 /// How long a reordered datagram is held back beyond the normal delay, so that later
 /// datagrams overtake it.

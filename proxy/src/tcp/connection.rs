@@ -28,19 +28,28 @@ pub async fn run(
     config: Arc<ProxyConfig>,
     recorder: Option<Arc<Recorder>>,
 ) {
-    let server = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(config.to))
-        .await
-    {
-        Ok(Ok(server)) => server,
-        Ok(Err(err)) => {
-            tracing::warn!(conn, %peer, to = %config.to, error = %err, "cannot reach the server; closing the client");
-            return;
-        }
-        Err(_) => {
-            tracing::warn!(conn, %peer, to = %config.to, "server did not answer in time; closing the client");
-            return;
-        }
-    };
+    let server =
+        match tokio::time::timeout(config.connect_timeout, TcpStream::connect(config.to)).await {
+            Ok(Ok(server)) => server,
+            Ok(Err(err)) => {
+                tracing::warn!(
+                    "upstream {} {}; resetting client {peer}",
+                    config.to,
+                    unreachable_because(&err)
+                );
+                reset(&client);
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "upstream {} did not answer within {} ms; resetting client {peer}",
+                    config.to,
+                    config.connect_timeout.as_millis()
+                );
+                reset(&client);
+                return;
+            }
+        };
     // Forward small writes at once: the proxy should not add Nagle delays of its own.
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
@@ -70,6 +79,7 @@ async fn forward(
         dir,
         delay: config.delay,
         throttle_kbps: config.throttle_kbps,
+        write_timeout: config.limits.write_timeout,
         recorder: recorder.clone(),
         activity: Arc::clone(&activity),
         epoch,
@@ -91,9 +101,32 @@ async fn forward(
         )
     };
     tokio::select! {
-        result = both => if result.is_ok() { "both sides finished" } else { "one side failed" },
+        result = both => match result {
+            Ok(_) => "both sides finished",
+            Err(err) => {
+                tracing::info!(conn, error = %err, "dropping the connection");
+                "one side failed"
+            }
+        },
         () = idle(&activity, epoch, config.limits.read_timeout) => "idle past the read deadline",
     }
+}
+
+/// Why `connect(2)` to the upstream failed, in words a user acts on.
+fn unreachable_because(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            "refused the connection (is the server running on that port?)".to_string()
+        }
+        _ => format!("cannot be reached: {err}"),
+    }
+}
+
+/// Closes the client with a reset (`SO_LINGER` 0, then `close(2)` sends RST): the client's
+/// next read or write fails with `ECONNRESET`, instead of the clean end of stream a FIN
+/// would give, which a client could take for an empty but successful answer.
+fn reset(client: &TcpStream) {
+    let _ = socket2::SockRef::from(client).set_linger(Some(Duration::ZERO));
 }
 
 /// Resolves once nothing has moved either way for `deadline`.

@@ -10,6 +10,12 @@
 //! The channel is bounded ([`PIPELINE_CHUNKS`] chunks), so a slow receiver pushes back
 //! on the reader, the reader stops reading, and TCP flow control slows the sender down:
 //! the proxy never buffers more than a few hundred KiB per direction.
+//!
+//! A receiver that stops reading must not hold the proxy's buffers forever, so each chunk
+//! has to be written *whole* within the write deadline ([`PumpSettings::write_timeout`]).
+//! The deadline is set once, when the write starts: a receiver that takes one byte now and
+//! then makes `write(2)` return short writes, and a timeout restarted after each of them
+//! would never fire.
 
 use super::recorder::Recorder;
 use super::shaping::Throttle;
@@ -46,6 +52,8 @@ pub struct PumpSettings {
     pub delay: Duration,
     /// Bandwidth cap in kilobits per second.
     pub throttle_kbps: Option<u64>,
+    /// Longest time one chunk may take to be written whole (the receiver is not reading).
+    pub write_timeout: Duration,
     /// Where to record, if anywhere.
     pub recorder: Option<Arc<Recorder>>,
     /// Milliseconds since `epoch` at the last byte moved (for the idle deadline).
@@ -128,8 +136,12 @@ async fn write_side<W: AsyncWrite + Unpin>(
             Chunk::Data { due, bytes } => {
                 tokio::time::sleep_until(due).await;
                 match throttle.as_mut() {
-                    Some(throttle) => throttle.write_all(&mut to, &bytes).await?,
-                    None => to.write_all(&bytes).await?,
+                    Some(throttle) => {
+                        throttle
+                            .write_all(&mut to, &bytes, settings.write_timeout)
+                            .await?
+                    }
+                    None => write_within(&mut to, &bytes, settings.write_timeout).await?,
                 }
                 settings.touch();
             }
@@ -140,4 +152,87 @@ async fn write_side<W: AsyncWrite + Unpin>(
         }
     }
     Ok(())
+}
+
+/// Writes all of `bytes` or fails with `TimedOut` once `deadline` has passed since the start,
+/// however many partial writes the receiver allowed on the way.
+pub async fn write_within<W: AsyncWrite + Unpin>(
+    to: &mut W,
+    bytes: &[u8],
+    deadline: Duration,
+) -> io::Result<()> {
+    match tokio::time::timeout(deadline, to.write_all(bytes)).await {
+        Ok(written) => written,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the receiver did not take {} bytes within {} ms",
+                bytes.len(),
+                deadline.as_millis()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::DuplexStream;
+
+    /// Reads one byte per second from `from`, forever: the slowest reader that still reads.
+    fn dribbling_reader(mut from: DuplexStream) {
+        tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            while from.read(&mut byte).await.unwrap_or(0) == 1 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    fn settings(write_timeout: Duration, throttle_kbps: Option<u64>) -> PumpSettings {
+        PumpSettings {
+            conn: 1,
+            dir: Direction::ClientToServer,
+            delay: Duration::ZERO,
+            throttle_kbps,
+            write_timeout,
+            recorder: None,
+            activity: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_write_deadline_holds_for_the_whole_chunk_against_a_dribbling_reader() {
+        for throttle in [None, Some(1_000)] {
+            let (to, receiver) = tokio::io::duplex(1024);
+            dribbling_reader(receiver);
+            let chunk = vec![7u8; 64 * 1024];
+            let started = Instant::now();
+            let result = pump(&chunk[..], to, settings(Duration::from_secs(10), throttle)).await;
+            let err = result.expect_err("a reader at 1 byte/s cannot take 64 KiB in 10 s");
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+            // Paused clock: exactly the deadline, not the deadline restarted per partial write.
+            let took = started.elapsed();
+            assert!(
+                took >= Duration::from_secs(10) && took < Duration::from_secs(11),
+                "throttle {throttle:?}: gave up after {took:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_keeps_up_is_not_cut_off() {
+        let (to, mut receiver) = tokio::io::duplex(1024);
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            receiver.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        let chunk = vec![7u8; 256 * 1024];
+        pump(&chunk[..], to, settings(Duration::from_millis(1), None))
+            .await
+            .unwrap();
+        assert_eq!(reader.await.unwrap(), chunk);
+    }
 }

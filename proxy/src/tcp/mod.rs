@@ -3,7 +3,7 @@
 //! A proxy is the smallest program that is a server and a client at once. This one can
 //! also make the network worse on purpose (`--delay-ms`, `--throttle-kbps`) and write down
 //! everything that went through it (`--record FILE`, a transcript in the format of
-//! [`crate::transcript`], specified in `tcp/PROTOCOL.md`). It keeps TCP's half-close: when
+//! [`crate::transcript`], specified in the crate's `PROTOCOL.md`). It keeps TCP's half-close: when
 //! one side shuts down its sending direction, the proxy passes the FIN on and keeps the
 //! other direction open.
 //!
@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! $ tcp echo-server --bind 127.0.0.1:7007 &
-//! $ tcp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --delay-ms 50 --record talk.txt
+//! $ proxy tcp --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --delay-ms 50 --record talk.txt
 //! $ printf 'hi\n' | tcp echo-client 127.0.0.1:7100      # prints hi, 100 ms later
 //! ```
 //!
@@ -21,14 +21,16 @@
 //! - [`pump`]: one direction: read, record, delay, throttle, write, pass on the FIN.
 //! - [`shaping`]: the delay line and the throttle.
 //! - [`recorder`]: joining read pieces into transcript records.
+//! - [`serve`](mod@serve): the accept loop, the connection cap and the default limits.
 
 pub mod connection;
 pub mod pump;
 pub mod recorder;
+pub mod serve;
 pub mod shaping;
 
-use crate::server::ServerLimits;
 use recorder::Recorder;
+pub use serve::Limits;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +56,7 @@ pub struct ProxyConfig {
     /// How long connecting to the server may take.
     pub connect_timeout: Duration,
     /// Connection cap, the idle deadline (`read_timeout`: nothing moved either way), grace.
-    pub limits: ServerLimits,
+    pub limits: Limits,
 }
 
 impl ProxyConfig {
@@ -65,7 +67,7 @@ impl ProxyConfig {
             delay: Duration::ZERO,
             throttle_kbps: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            limits: ServerLimits::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -93,7 +95,7 @@ impl Proxy {
         let Proxy { config, recorder } = self;
         let limits = config.limits;
         let for_tasks = recorder.clone();
-        crate::server::serve(listener, limits, shutdown, move |client, peer, _stop| {
+        serve::serve(listener, limits, shutdown, move |client, peer| {
             // Connections are numbered in the order they were accepted.
             let conn = next_conn.fetch_add(1, Ordering::Relaxed);
             connection::run(client, peer, conn, Arc::clone(&config), for_tasks.clone())

@@ -1,7 +1,6 @@
 //! `--record FILE`: every datagram the proxy sends on, one transcript record each (written just
-//! before the send), in
-//! the tcp crate's transcript format (`tcp::transcript`, specified in the tcp crate's
-//! `PROTOCOL.md`). Sessions are the transcript's connections, numbered from 1 in the order client
+//! before the send), in the transcript format of [`crate::transcript`] (specified in the
+//! crate's `PROTOCOL.md`). Sessions are the transcript's connections, numbered from 1 in the order client
 //! addresses were first seen; offsets count the bytes sent so far in that direction. Drops are
 //! written as `#` comments, which the parser ignores.
 
@@ -11,7 +10,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tcp::transcript::{Direction, Record, TranscriptWriter};
+use crate::transcript::{Direction, Record, TranscriptWriter};
 
 /// A transcript shared by the proxy's tasks.
 #[derive(Clone)]

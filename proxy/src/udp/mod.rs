@@ -16,10 +16,11 @@
 //!
 //! ```text
 //! terminal 1: udp echo-server --bind 127.0.0.1:7007
-//! terminal 2: udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.3 --seed 1
+//! terminal 2: proxy udp --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.3 --seed 1
 //! terminal 3: udp echo-client 127.0.0.1:7100 --retries 5   (lines come back, some after retries)
 //! ```
 
+pub mod error;
 pub mod faults;
 pub mod record;
 mod relay;
@@ -31,18 +32,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tcp::transcript::Direction;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
+pub use error::ProxyError;
+use error::survivable;
 pub use faults::{Fate, Faults};
 use record::Recorder;
 use relay::{Outlet, deliver, relay_replies};
 
-use crate::error::{Result, UdpError, is_per_datagram_io};
-use crate::shutdown::{self, Shutdown, ShutdownTrigger};
-use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
+use crate::transcript::Direction;
+
+/// Receive buffer per socket: the largest UDP payload (65,507 bytes over IPv4) fits.
+pub const MAX_DATAGRAM_BUFFER: usize = 65_536;
 
 /// A session with no datagram in either direction for this long is closed.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
@@ -72,7 +76,7 @@ pub struct ProxyConfig {
     pub max_sessions: usize,
     /// Most datagrams waiting on a delay at once.
     pub max_delayed: usize,
-    /// Transcript file (`--record`), in the tcp crate's transcript format.
+    /// Transcript file (`--record`), in the transcript format ([`crate::transcript`]).
     pub record: Option<PathBuf>,
 }
 
@@ -167,17 +171,19 @@ pub struct FaultProxy;
 impl FaultProxy {
     /// Binds the listen socket and runs the proxy in a tokio task until the handle shuts it
     /// down (or is dropped).
-    pub async fn spawn(config: ProxyConfig) -> Result<ProxyHandle> {
-        config
-            .faults
-            .validate()
-            .map_err(|e| UdpError::io("proxy", std::io::Error::other(e)))?;
-        let listen = DatagramSocket::bind(config.listen)?.into_async()?;
-        let local_addr = listen.local_addr()?;
+    ///
+    /// # Errors
+    /// [`ProxyError::BadFaults`] for a probability outside `[0, 1]`; [`ProxyError::Io`] if
+    /// the listen address cannot be bound or the transcript file cannot be created.
+    pub async fn spawn(config: ProxyConfig) -> Result<ProxyHandle, ProxyError> {
+        config.faults.validate().map_err(ProxyError::BadFaults)?;
+        let bind = |e| ProxyError::io(format!("bind {}", config.listen), e);
+        let listen = UdpSocket::bind(config.listen).await.map_err(bind)?;
+        let local_addr = listen.local_addr().map_err(bind)?;
         let recorder = match &config.record {
             Some(path) => Some(
                 Recorder::create(path)
-                    .map_err(|e| UdpError::io(format!("create {}", path.display()), e))?,
+                    .map_err(|e| ProxyError::io(format!("create {}", path.display()), e))?,
             ),
             None => None,
         };
@@ -191,9 +197,10 @@ impl FaultProxy {
             max_delayed,
             started: Instant::now(),
         });
-        let (trigger, shutdown) = shutdown::channel();
+        let trigger = CancellationToken::new();
+        let shutdown = trigger.clone();
         let proxy = Proxy {
-            listen: Arc::new(listen.into()),
+            listen: Arc::new(listen),
             config,
             ctx: Arc::clone(&ctx),
             sessions: HashMap::new(),
@@ -213,7 +220,7 @@ impl FaultProxy {
 pub struct ProxyHandle {
     local_addr: SocketAddr,
     ctx: Arc<Ctx>,
-    trigger: ShutdownTrigger,
+    trigger: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
 
@@ -241,7 +248,7 @@ impl ProxyHandle {
     /// [`SHUTDOWN_GRACE`]), closes every session, flushes the transcript, waits for the task.
     /// Returns the final counters.
     pub async fn shutdown(mut self) -> ProxyStats {
-        self.trigger.fire();
+        self.trigger.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -251,7 +258,7 @@ impl ProxyHandle {
 
 impl Drop for ProxyHandle {
     fn drop(&mut self) {
-        self.trigger.fire();
+        self.trigger.cancel();
     }
 }
 
@@ -274,18 +281,18 @@ struct Proxy {
 }
 
 impl Proxy {
-    async fn run(mut self, mut shutdown: Shutdown) {
+    async fn run(mut self, shutdown: CancellationToken) {
         let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
         let mut sweep = tokio::time::interval(
             (self.config.idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
         );
         loop {
             tokio::select! {
-                _ = shutdown.fired() => break,
+                () = shutdown.cancelled() => break,
                 _ = sweep.tick() => self.expire_idle(),
                 received = self.listen.recv_from(&mut buf) => match received {
                     Ok((len, client)) => self.on_client_datagram(client, &buf[..len]).await,
-                    Err(e) if is_per_datagram_io(&e) => tracing::warn!("proxy: receive: {e} (ignored)"),
+                    Err(e) if survivable(&e) => tracing::warn!("proxy: receive: {e} (ignored)"),
                     Err(e) => {
                         tracing::error!("proxy: listen socket failed: {e}");
                         break;
@@ -350,14 +357,16 @@ impl Proxy {
         self.sessions.get_mut(&client)
     }
 
-    async fn open_session(&mut self, client: SocketAddr) -> Result<Session> {
+    async fn open_session(&mut self, client: SocketAddr) -> std::io::Result<Session> {
         let any: IpAddr = match self.config.target {
             SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
             SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
         };
-        let upstream = DatagramSocket::bind(SocketAddr::new(any, 0))?.into_async()?;
+        // A connected UDP socket (`connect(2)`): the kernel then delivers only the server's
+        // datagrams to it, and `send` needs no address.
+        let upstream = UdpSocket::bind(SocketAddr::new(any, 0)).await?;
         upstream.connect(self.config.target).await?;
-        let upstream: Arc<UdpSocket> = Arc::new(upstream.into());
+        let upstream = Arc::new(upstream);
         let number = self.next_session;
         self.next_session += 1;
         bump(&self.ctx.counters.sessions_opened);
