@@ -9,12 +9,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use framing::{Long, Profile};
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use rpc_lite::demo_service::{DemoError, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::udp_transport::{UdpChannel, UdpServerConfig};
 use rpc_lite::{CallError, Channel, ErrorCode, Message, RpcError};
 use tokio::net::UdpSocket;
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::test]
 async fn through_a_lossy_duplicating_path_every_call_completes_and_runs_exactly_once() {

@@ -1,6 +1,5 @@
-//! The subcommands and the flags they share; each subcommand's glue lives in its own file.
-//!
-//! Owners: `mod.rs`, `echo.rs`, `bench.rs`, `demo.rs` tcp-A; `chat.rs`, `proxy.rs` tcp-B.
+//! The subcommands and the flags they share; each subcommand's glue lives in its own file,
+//! the load generators in `bench/` and the scripted demo in `demo/`.
 
 mod bench;
 mod chat;

@@ -1,4 +1,4 @@
-//! `tcp demo`: the servers and clients of this crate, run in one process on loopback
+//! `tcp demo`: the servers and clients of the library, run in one process on loopback
 //! ephemeral ports, printed as a readable transcript.
 //!
 //! # Layout
@@ -17,8 +17,16 @@ pub type DemoResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 ///
 /// # Errors
 /// If a server cannot start on loopback or a conversation fails.
-pub fn run(out: &mut dyn Write) -> DemoResult {
+pub fn write_transcript(out: &mut dyn Write) -> DemoResult {
     echo::run(out)?;
     chat::run(out)?;
     Ok(())
+}
+
+use anyhow::anyhow;
+
+/// Runs the demo, writing the transcript to stdout.
+pub fn run() -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    write_transcript(&mut out).map_err(|err| anyhow!("demo failed: {err}"))
 }

@@ -1,87 +1,62 @@
-//! Async echo: tokio tasks over non-blocking sockets.
+//! Async echo, tuned: the same protocol and loop as [`super::plain`], plus the tricks that
+//! make it fast. Read `plain` first; this file is the second step.
 //!
-//! The same protocol as [`super::blocking`], but no thread ever sleeps in `recv(2)`: the
-//! socket is in `O_NONBLOCK` mode, `epoll(7)` says when it is readable, and only then does
-//! the task read. While it waits, a connection is just a small task and a timer entry.
+//! Each trick, what it buys, and its measured gain over the plain echo (see the table in
+//! the crate README, "plain vs tuned", for the command and the run):
 //!
-//! The buffer trick: a big buffer (64 KiB or more) is what makes bulk transfers fast
-//! (few system calls per megabyte), but 10,000 idle connections times 64 KiB would be
-//! 640 MiB. So a connection waits for readability holding no buffer, takes one when bytes
-//! arrive, reads and writes until `recv(2)` says `EAGAIN` (drained), and gives the buffer
-//! back. The buffer starts at 4 KiB and grows fourfold, up to 256 KiB, each time a read
-//! fills it (bulk data is flowing). It is a `BytesMut`, never zero-filled, so taking one
-//! is a plain `malloc`. The read deadline is one timer per connection, pushed back only
-//! when it fires, rather than a new timer per read.
+//! 1. **No buffer while idle, a growing one while bytes flow.** A connection waits for
+//!    readability (`stream.readable()`) holding no buffer; when bytes arrive it takes a
+//!    `BytesMut` (never zero-filled, so taking one is a plain `malloc`), reads with
+//!    `try_read_buf` until `recv(2)` says `EAGAIN`, and gives it back. The buffer starts at
+//!    4 KiB and grows fourfold, up to 256 KiB, each time a read fills it: bulk data needs
+//!    few system calls per megabyte, idle connections hold nothing. Gain: bulk stream
+//!    throughput (the plain 4 KiB buffer needs 64 times the system calls of 256 KiB).
+//! 2. **Write straight away, wait only if the kernel is full.** `try_write` first; only a
+//!    short write arms the write deadline (`timeout`). Gain: one timer less per echo.
+//! 3. **One read timer per connection, reset only when it fires.** Arming a timer takes a
+//!    lock in tokio's timer wheel; the plain echo arms one per `read`. Here one `sleep` lives
+//!    for the whole connection and, when it fires, is pushed to the progress deadline if
+//!    the peer has earned more time. Gain: small-message round trips.
+//! 4. **`biased` select with the stop token first**, so a client that never pauses cannot
+//!    hold off shutdown (and the select does not draw lots on every wake-up).
+//! 5. **Budget yield** (`tokio::task::consume_budget`): a client that never pauses would keep
+//!    the read-write loop, and its worker thread, busy forever; giving other tasks a turn
+//!    once the scheduling budget is spent keeps small clients served beside bulk ones.
+//!    Gain: fairness, not speed (`tests/echo.rs`, bulk clients do not starve a small one).
+//! 6. **The burst state boxed** (`Box::pin(pump(..))`): the buffer handle and write timer
+//!    exist only while bytes flow, so an idle task stays small. Gain: memory per idle
+//!    connection (`tcp bench idle`).
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
-use tokio_util::sync::CancellationToken;
 
+use super::EchoLimits;
 use super::{BUFFER_SIZE, FIRST_BUFFER};
-use crate::server::{self, ServerLimits};
-use crate::socket::ServerSocket;
+use crate::server::Slot;
 
-/// Runs [`serve`] on a new multi-threaded tokio runtime, blocking this thread until done.
+/// Sends every byte back until end-of-stream (or shutdown, or `slot.stop()` when the slot
+/// goes to a newcomer), then half-closes our side.
 ///
-/// # Errors
-/// If the runtime cannot start or the listener cannot be registered with it.
-pub fn serve_on_new_runtime(
-    listener: ServerSocket,
-    limits: ServerLimits,
-    shutdown: CancellationToken,
-) -> io::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
-        serve(listener.into_tokio()?, limits, shutdown).await;
-        Ok(())
-    })
-}
-
-/// Serves echo on `listener`, one task per connection, until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, limits: ServerLimits, shutdown: CancellationToken) {
-    server::serve(listener, limits, shutdown, move |stream, peer, stop| {
-        handle(stream, peer, limits, stop)
-    })
-    .await;
-}
-
-/// Echoes one connection and logs how it ended.
-async fn handle(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    limits: ServerLimits,
-    stop: CancellationToken,
-) {
-    match echo(&mut stream, &limits, &stop).await {
-        Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
-        Err(err) => tracing::warn!(%peer, error = %err, "echo connection dropped"),
-    }
-}
-
-/// Sends every byte back until end-of-stream (or shutdown), then half-closes our side.
+/// The read deadline follows the progress rule ([`crate::server::progress`]): the peer's
+/// bytes buy time, so a peer dribbling a byte now and then is dropped all the same.
 ///
 /// # Errors
 /// A read or write error, or a deadline passing (`TimedOut`).
-pub async fn echo(
-    stream: &mut TcpStream,
-    limits: &ServerLimits,
-    stop: &CancellationToken,
-) -> io::Result<u64> {
+pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm.
     stream.set_nodelay(true)?;
     // One timer and one shutdown waiter for the whole connection, not one per message:
     // arming a timer costs a lock, so the deadline is only pushed back when it fires.
-    let mut last_bytes = Instant::now();
-    let idle = sleep(limits.read_timeout);
-    let stopped = stop.cancelled();
+    let mut progress = limits.progress();
+    let idle = sleep(limits.server.read_timeout);
+    let stopped = slot.stop().cancelled();
     tokio::pin!(idle, stopped);
     let mut total = 0u64;
     let mut burst_buffer = FIRST_BUFFER;
@@ -93,24 +68,24 @@ pub async fn echo(
             _ = &mut stopped => break, // shutdown: everything read was echoed, so close
             ready = stream.readable() => ready?,
             _ = &mut idle => {
-                let deadline = last_bytes + limits.read_timeout;
-                if Instant::now() >= deadline {
-                    return Err(deadline_passed("read", limits.read_timeout));
+                if Instant::now() >= progress.deadline() {
+                    return Err(deadline_passed("read", limits.server.read_timeout));
                 }
-                idle.as_mut().reset(deadline);
+                idle.as_mut().reset(progress.deadline());
                 continue;
             }
         }
         // Boxed: the burst's state (buffer handle, write timer) exists only while bytes flow,
         // so an idle connection's task stays small.
         let (moved, ended) =
-            Box::pin(pump(stream, &mut burst_buffer, limits.write_timeout)).await?;
+            Box::pin(pump(stream, &mut burst_buffer, limits.server.write_timeout)).await?;
         total += moved;
         if ended {
             break;
         }
         if moved > 0 {
-            last_bytes = Instant::now();
+            progress.record(moved, Instant::now());
+            slot.set_deadline(Some(progress.deadline()));
         }
     }
     // Every chunk was written back before the next read, so nothing is owed:

@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use tcp::bench::echo::{EchoBench, run as run_echo};
-use tcp::bench::idle::{IdleBench, run as run_idle};
-use tcp::bench::stream::{StreamBench, run as run_stream};
+use super::echo::{EchoBench, run as run_echo};
+use super::idle::{IdleBench, run as run_idle};
+use super::stream::{StreamBench, run as run_stream};
 use tcp::echo::{EchoServer, Mode};
 use tcp::server::ServerLimits;
 

@@ -72,7 +72,7 @@ pub async fn run(bench: EchoBench) -> EchoReport {
     for task in tasks {
         match task.await {
             Ok(conn) => {
-                report.round_trips += conn.latency.len();
+                report.round_trips += conn.latency.count();
                 report.latency.merge(&conn.latency);
                 report.mismatches += conn.mismatches;
                 report.errors += conn.errors;

@@ -9,10 +9,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::DemoResult;
-use crate::chat::{ChatConfig, ChatServer};
-use crate::server::CancellationToken;
-use crate::server::shutdown::listening_line;
-use crate::socket::Socket;
+use tcp::chat::{ChatConfig, ChatServer};
+use tcp::server::CancellationToken;
+use tcp::server::shutdown::listening_line;
+use tcp::socket::Socket;
 
 /// How long the demo waits for any one line before it gives up.
 const LINE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,12 +17,12 @@
 //! When senders are not paced, the latency mostly measures how long the server takes to
 //! drain the backlog the burst created, not one message's trip.
 
-use crate::chat::lines::{Line, LineReader};
-use crate::chat::protocol::{self, ServerLine};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tcp::chat::lines::{Line, LineReader};
+use tcp::chat::protocol::{self, ServerLine};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -360,7 +360,7 @@ fn parse_body(text: &str) -> Option<(usize, u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{ChatConfig, ChatServer};
+    use tcp::chat::{ChatConfig, ChatServer};
     use tokio_util::sync::CancellationToken;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,10 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 
 use super::DemoResult;
-use crate::echo::{EchoServer, Mode};
-use crate::server::ServerLimits;
-use crate::server::shutdown::listening_line;
-use crate::socket::Socket;
+use tcp::echo::{EchoServer, Mode};
+use tcp::server::ServerLimits;
+use tcp::server::shutdown::listening_line;
+use tcp::socket::Socket;
 
 /// Writes the echo part of the demo transcript to `out`.
 ///

@@ -1,13 +1,29 @@
-//! `tcp bench echo|stream|chat`.
+//! `tcp bench echo|stream|idle|chat`: the load generators. They are tools of the binary,
+//! not part of the lesson: each runs for a bounded time or count, checks every byte it gets
+//! back, and ends with one `key=value` line.
+//!
+//! # Layout
+//! - [`echo`]: round trips of fixed-size messages; rate and latency percentiles.
+//! - [`stream`]: bulk data through an echo server; MB/s.
+//! - [`idle`]: many idle connections; the server's resident memory.
+//! - [`stats`]: latency percentiles.
+//! - [`chat`]: fan-out through a chat server.
+//! - this file: the subcommands' flags and glue.
+
+pub mod chat;
+pub mod echo;
+pub mod idle;
+pub mod stats;
+pub mod stream;
 
 use std::time::Duration;
 
+use self::{echo::EchoBench, idle::IdleBench, stream::StreamBench};
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tcp::bench::{echo::EchoBench, idle::IdleBench, stream::StreamBench};
 use tcp::socket::resolve;
 
-use super::{chat, runtime};
+use super::runtime;
 
 /// The load generators.
 #[derive(Debug, Subcommand)]
@@ -19,7 +35,7 @@ pub enum BenchCommand {
     /// Holds many idle connections to an echo server and reports its resident memory.
     Idle(BenchIdleArgs),
     /// Fan-out through a chat server: delivered messages/s and delivery latency.
-    Chat(chat::BenchChatArgs),
+    Chat(super::chat::BenchChatArgs),
 }
 
 /// Flags of `tcp bench echo`.
@@ -76,7 +92,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Echo(args) => echo(args),
         BenchCommand::Stream(args) => stream(args),
         BenchCommand::Idle(args) => idle(args),
-        BenchCommand::Chat(args) => chat::run_bench(args),
+        BenchCommand::Chat(args) => super::chat::run_bench(args),
     }
 }
 
@@ -87,7 +103,7 @@ fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
         size: args.size as usize,
         duration: duration(args.duration_s)?,
     };
-    let report = runtime()?.block_on(tcp::bench::echo::run(bench));
+    let report = runtime()?.block_on(echo::run(bench));
     println!("{}", report.summary(&bench));
     Ok(())
 }
@@ -98,7 +114,7 @@ fn stream(args: BenchStreamArgs) -> anyhow::Result<()> {
         conns: args.conns as usize,
         duration: duration(args.duration_s)?,
     };
-    let report = runtime()?.block_on(tcp::bench::stream::run(bench));
+    let report = runtime()?.block_on(stream::run(bench));
     println!("{}", report.summary(&bench));
     Ok(())
 }
@@ -110,7 +126,7 @@ fn idle(args: BenchIdleArgs) -> anyhow::Result<()> {
         server_pid: args.server_pid,
         settle: duration(args.settle_s)?,
     };
-    let report = runtime()?.block_on(tcp::bench::idle::run(bench));
+    let report = runtime()?.block_on(idle::run(bench));
     println!("{}", report.summary());
     Ok(())
 }
@@ -123,3 +139,6 @@ fn duration(seconds: f64) -> anyhow::Result<Duration> {
     );
     Duration::try_from_secs_f64(seconds).context("bad --duration-s")
 }
+
+#[cfg(test)]
+mod tests;

@@ -43,13 +43,8 @@ impl Histogram {
     }
 
     /// How many values were recorded.
-    pub fn len(&self) -> u64 {
+    pub fn count(&self) -> u64 {
         self.total
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
     }
 
     /// The value below which `pct` percent of the recorded values lie (0 when empty).
