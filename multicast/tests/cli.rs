@@ -153,6 +153,8 @@ fn a_chat_line_over_the_datagram_limit_is_refused_and_the_chat_goes_on() {
     frank.write_line(&"x".repeat(multicast::chat::MAX_CHAT_DATAGRAM));
     frank.write_line("short");
     assert_eq!(gina.line(WAIT), "frank: short");
+    // Frank was told, on his own stderr (which the test keeps instead of printing it).
+    frank.stderr_line_where(WAIT, |l| l.starts_with("! not sent: "));
 }
 
 #[test]

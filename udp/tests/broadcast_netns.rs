@@ -3,7 +3,11 @@
 //! that namespace), broadcast address 198.18.1.255. Nothing reaches the machine's own network.
 //!
 //! The outer test builds the namespace and runs this same test binary inside it
-//! (`ip netns exec`), with an environment variable telling it to do the socket part.
+//! (`ip netns exec`), with an environment variable telling it to do the socket part. Without
+//! root, without `ip`, or where the kernel refuses namespaces (`EPERM`), it is skipped with one
+//! visible line.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -15,12 +19,27 @@ const INNER: &str = "UDP_BROADCAST_INNER";
 const HOST: &str = "198.18.1.1/24";
 const BROADCAST: [u8; 4] = [198, 18, 1, 255];
 
+/// How to get what this test needs, for the skip line.
+const HOW: &str = "run as root, or see tests/lab";
+
 /// A namespace deleted when dropped.
 struct Netns(String);
 
 impl Netns {
-    fn create(name: &str) -> Netns {
-        ip(&["netns", "add", name]);
+    /// Creates the namespace, or says why this test must be skipped (no root, no `ip`, `EPERM`).
+    fn create(name: &str) -> Result<Netns, String> {
+        common::require_root()
+            .map_err(|why| format!("needs root for network namespaces ({HOW}): {why}"))?;
+        common::require_command("ip")
+            .map_err(|why| format!("needs the ip command (apt-get install iproute2): {why}"))?;
+        if let Err(why) = try_ip(&["netns", "add", name]) {
+            if common::is_permission_error(&why) {
+                return Err(format!(
+                    "network namespaces are not permitted here ({HOW}): {why}"
+                ));
+            }
+            panic!("{why}");
+        }
         let ns = Netns(name.to_string());
         for args in [
             &["link", "set", "lo", "up"][..],
@@ -31,7 +50,7 @@ impl Netns {
         ] {
             ip(&[&["-n", name][..], args].concat());
         }
-        ns
+        Ok(ns)
     }
 }
 
@@ -41,16 +60,27 @@ impl Drop for Netns {
     }
 }
 
-fn ip(args: &[&str]) {
+/// Runs `ip ARGS`; its stderr as the error when it fails.
+fn try_ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip")
         .args(args)
         .output()
-        .expect("the ip command (iproute2) is needed");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("ip {args:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `ip ARGS`, which must work once the namespace exists.
+fn ip(args: &[&str]) {
+    if let Err(why) = try_ip(args) {
+        panic!("{why}");
+    }
 }
 
 #[test]
@@ -58,7 +88,10 @@ fn broadcast_needs_so_broadcast() {
     if std::env::var_os(INNER).is_some() {
         return inside_the_namespace();
     }
-    let ns = Netns::create(&format!("udpbc{}", std::process::id()));
+    let ns = match Netns::create(&format!("udpbc{}", std::process::id())) {
+        Ok(ns) => ns,
+        Err(why) => common::skip!("{why}"),
+    };
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.0])
         .arg(std::env::current_exe().unwrap())

@@ -1,9 +1,18 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: child processes of our binary, groups no other
+//! test uses, and checks for the optional tools some tests need (root for network namespaces,
+//! Java, Python) with a skip line the test harness cannot swallow.
+//!
+//! libtest captures what a passing test prints with `eprintln!`, so a skip written that way is
+//! never seen. [`skip!`] writes to the terminal (`/dev/tty`) when there is one, else straight
+//! to the process's stderr (which `cargo test` passes through), then returns from the test.
+#![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod netns;
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use multicast::{MulticastSocket, NetworkInterface};
@@ -63,22 +72,33 @@ pub struct Proc {
     lines: std::sync::mpsc::Receiver<String>,
     /// Every stdout line read so far.
     pub seen: Vec<String>,
+    /// Every stderr line so far: kept for the test to read, never mixed into the test run's
+    /// own output.
+    errors: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proc {
-    /// Starts `program args...` with piped stdin and stdout. Stderr is inherited, for logs,
-    /// but quiet (errors only) unless the person running the tests sets `RUST_LOG`.
+    /// Starts `program args...` with stdin, stdout and stderr piped. Stderr lines are kept
+    /// ([`Proc::stderr`]); `RUST_LOG` is passed on if the person running the tests sets it.
     pub fn spawn(program: &str, args: &[&str]) -> Proc {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let log_level = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".to_owned());
         let mut child = Command::new(program)
             .args(args)
-            .env("RUST_LOG", log_level)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {program}: {e}"));
+        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stderr = child.stderr.take().unwrap();
+        let keep = Arc::clone(&errors);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                keep.lock().unwrap().push(line);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -93,6 +113,29 @@ impl Proc {
             child,
             lines,
             seen: Vec::new(),
+            errors,
+        }
+    }
+
+    /// The stderr lines written so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.errors.lock().unwrap().clone()
+    }
+
+    /// Waits up to `wait` for a stderr line satisfying `want`; panics with what was seen.
+    pub fn stderr_line_where(&self, wait: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(line) = self.stderr().into_iter().find(|l| want(l)) {
+                return line;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "no such stderr line within {wait:?}; seen: {:?}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -127,7 +170,6 @@ impl Proc {
 
     /// Writes one line to the child's stdin.
     pub fn write_line(&mut self, line: &str) {
-        use std::io::Write;
         let stdin = self.child.stdin.as_mut().expect("stdin still open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
@@ -185,9 +227,58 @@ pub fn listening_addr(line: &str) -> SocketAddr {
         .unwrap()
 }
 
-/// Says why a test is skipped, on the process's real stderr: libtest captures `eprintln!` of a
-/// passing test, and a skip must be seen.
-pub fn skip(reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{reason}");
+/// Prints `skipped: REASON` where it is seen, then returns from the calling test.
+macro_rules! skip {
+    ($($reason:tt)+) => {{
+        $crate::common::print_skip(&format!($($reason)+));
+        return;
+    }};
+}
+pub(crate) use skip;
+
+/// Writes one `skipped: ...` line to the terminal, or to stderr without the harness's capture.
+pub fn print_skip(reason: &str) {
+    let line = format!("skipped: {reason}\n");
+    let tty = std::fs::OpenOptions::new().write(true).open("/dev/tty");
+    let written = tty.and_then(|mut tty| tty.write_all(line.as_bytes()));
+    if written.is_err() {
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// `Ok` when the process runs as root (effective uid 0, from `/proc/self/status`).
+pub fn require_root() -> Result<(), String> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1));
+    match effective {
+        Some("0") => Ok(()),
+        Some(uid) => Err(format!("running as uid {uid}, not root")),
+        None => Err("no Uid line in /proc/self/status".into()),
+    }
+}
+
+/// `Ok` when `name` is an executable file in a directory of `PATH`.
+pub fn require_command(name: &str) -> Result<(), String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| is_executable(&dir.join(name)));
+    if found {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not on PATH"))
+    }
+}
+
+fn is_executable(file: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// True when a failed `ip` command's error text says it lacked the privilege (`EPERM`), as
+/// `ip netns add` does for a user without `CAP_SYS_ADMIN` (a container, a user namespace).
+pub fn is_permission_error(text: &str) -> bool {
+    text.contains("Operation not permitted") || text.contains("Permission denied")
 }

@@ -116,15 +116,19 @@ pub fn ip(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Runs `setup`, or prints why the test is skipped and gives `None`.
-pub fn or_skip<T>(what: &str, setup: impl FnOnce() -> Result<T, String>) -> Option<T> {
+/// Runs `setup`, or gives why the test must be skipped: not root, no `ip`, or the kernel
+/// refusing namespaces (`EPERM`, as in a container). Any other failure is a real one: it panics.
+pub fn or_skip<T>(setup: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    const HOW: &str = "run as root, or see tests/lab";
+    super::require_root()
+        .map_err(|why| format!("needs root for network namespaces ({HOW}): {why}"))?;
+    super::require_command("ip")
+        .map_err(|why| format!("needs the ip command (apt-get install iproute2): {why}"))?;
     match setup() {
-        Ok(value) => Some(value),
-        Err(why) => {
-            super::skip(&format!(
-                "SKIPPED: {what} needs network namespaces and could not create them: {why}"
-            ));
-            None
-        }
+        Ok(value) => Ok(value),
+        Err(why) if super::is_permission_error(&why) => Err(format!(
+            "network namespaces are not permitted here ({HOW}): {why}"
+        )),
+        Err(why) => panic!("{why}"),
     }
 }
