@@ -185,6 +185,40 @@ fn chat_survives_hostile_datagrams_and_prints_only_valid_ones() {
 }
 
 #[test]
+fn a_flood_of_malformed_datagrams_writes_a_bounded_number_of_warning_lines() {
+    let args = ["chat", "--group", &fresh(33), "--name", "iris"];
+    let mut iris = Proc::spawn_with_env(
+        env!("CARGO_BIN_EXE_multicast"),
+        &args,
+        &[("RUST_LOG", "warn")],
+    );
+    let group: std::net::SocketAddr = listening_addr(&iris.line(WAIT));
+    let started = std::time::Instant::now();
+    let evil = multicast::MulticastSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    for n in 0..3_000 {
+        let bad = format!("chat/1 NOTHEX{n:010} 1 ivan: x");
+        evil.send_to(bad.as_bytes(), group).unwrap();
+    }
+    // The flood may have filled iris's receive buffer (the kernel then drops datagrams): let
+    // her drain it before the line that must arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    evil.send_to(b"chat/1 00000000000000cc 1 ivan: still heard", group)
+        .unwrap();
+    assert_eq!(iris.line(WAIT), "ivan: still heard");
+    let seconds = started.elapsed().as_secs() as usize + 1;
+    iris.close_stdin();
+    assert_eq!(iris.wait_exit(WAIT), Some(0));
+    let warnings = iris.stderr();
+    // At most 10 warnings and 1 summary per 1 s window of the flood.
+    let bound = 11 * (seconds + 1);
+    assert!(
+        !warnings.is_empty() && warnings.len() <= bound,
+        "{} stderr lines for 3,000 malformed datagrams in about {seconds} s (bound {bound})",
+        warnings.len()
+    );
+}
+
+#[test]
 fn chat_reports_missing_sequence_numbers() {
     let mut carol = Proc::multicast(&["chat", "--group", &fresh(25), "--name", "carol"]);
     let group: std::net::SocketAddr = listening_addr(&carol.line(WAIT));

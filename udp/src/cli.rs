@@ -82,6 +82,30 @@ enum Command {
     Bench(BenchCommand),
 }
 
+impl Command {
+    /// Servers log warnings about peers by default; the demo, clients and benches are quiet
+    /// unless `RUST_LOG` asks (their output is the transcript).
+    fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::EchoServer { .. } | Command::QuoteServer { .. } | Command::Proxy(_) => "warn",
+            _ => "off",
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (else `default`).
+fn init_logging(default: &str) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
+        )
+        .init();
+}
+
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
@@ -204,14 +228,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into a log file or a pipe.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    init_logging(cli.command.default_log_level());
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {

@@ -133,15 +133,24 @@ fn quote_client_part(addr: SocketAddr) -> Result<Vec<String>> {
     );
     let raw = DatagramSocket::bind(loopback())?;
     raw.set_so_timeout(Some(Duration::from_secs(5)))?;
-    raw.send_to(b"hello?", addr)?;
+    let unpadded = quote::Message::Request { id: 3 }.encode();
+    raw.send_to(&unpadded, addr)?;
     let mut inbox = DatagramPacket::with_capacity(600);
     raw.receive(&mut inbox)?;
-    let reply = match quote::Message::decode(inbox.data()) {
-        Ok(quote::Message::Error { id, message }) => format!("error reply (id {id}): {message}"),
-        Ok(other) => format!("unexpected {other:?}"),
-        Err(e) => format!("malformed reply: {e}"),
+    out.push(format!(
+        "unpadded request ({} bytes) -> {}-byte reply {}: never more bytes than the request",
+        unpadded.len(),
+        inbox.len(),
+        framing::hex_bytes(inbox.data())
+    ));
+    raw.set_so_timeout(Some(Duration::from_millis(200)))?;
+    raw.send_to(b"hello?", addr)?;
+    let garbage = match raw.receive(&mut inbox) {
+        Err(UdpError::Timeout) => "no reply (garbage earns none)".to_string(),
+        Ok(()) => format!("unexpected reply of {} bytes", inbox.len()),
+        Err(e) => return Err(e),
     };
-    out.push(format!("garbage \"hello?\" -> {reply}"));
+    out.push(format!("garbage \"hello?\" -> {garbage}"));
     Ok(out)
 }
 

@@ -7,7 +7,8 @@
 //!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices shutdown.
 //!
 //! A per-datagram error (an ICMP "port unreachable" left by an earlier reply, a send that fails
-//! for one peer) is logged and the loop goes on ([`crate::UdpError::is_per_datagram`]). Memory
+//! for one peer) is logged (at most [`WARNINGS_PER_SECOND`] lines a second, the rest counted) and the loop
+//! goes on ([`crate::UdpError::is_per_datagram`]). Memory
 //! is one 64 KiB buffer, whatever peers send.
 //!
 //! ```text
@@ -25,9 +26,15 @@ use crate::async_socket::AsyncDatagramSocket;
 use crate::error::{Result, UdpError};
 use crate::shutdown::Shutdown;
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
+use crate::throttle::Throttle;
 
 /// Default echo port (RFC 862 uses 7, which needs privileges; this suite uses 7007).
 pub const DEFAULT_PORT: u16 = 7007;
+
+/// Warning lines per second about per-datagram errors; the rest are counted and summarised.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+pub(crate) static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
 
 /// How often the blocking server wakes up to check for shutdown.
 pub const BLOCKING_POLL: Duration = Duration::from_millis(100);
@@ -109,7 +116,7 @@ fn survive(outcome: Result<()>, stats: &EchoStats) -> Result<()> {
         }
         Err(e) if e.is_per_datagram() => {
             stats.errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("echo: {e} (ignored, still serving)");
+            crate::warn_throttled!(PEER_WARNINGS, "echo: {e} (ignored, still serving)");
             Ok(())
         }
         Err(e) => Err(e),

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 
-use crate::echo::{BLOCKING_POLL, EchoStats};
+use crate::echo::{BLOCKING_POLL, EchoStats, PEER_WARNINGS};
 use crate::error::{Result, UdpError, is_per_datagram_io};
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
 
@@ -112,5 +112,5 @@ impl Batcher {
 
 fn count_error(errors: &AtomicU64, e: &std::io::Error) {
     errors.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!("batched echo: {e} (ignored, still serving)");
+    crate::warn_throttled!(PEER_WARNINGS, "batched echo: {e} (ignored, still serving)");
 }

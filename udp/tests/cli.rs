@@ -57,6 +57,12 @@ fn demo_snapshot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Quiet by default: the demo's transcript is its output, with no log line before it.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "demo wrote to stderr"
+    );
     insta::assert_snapshot!(
         "demo",
         redact_ports(&String::from_utf8(out.stdout).unwrap())
@@ -71,10 +77,15 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::start_with_stderr(args, Stdio::null())
+    }
+
+    /// [`Server::start`] with the server's stderr going to `stderr` (`Stdio::piped()` to read it).
+    fn start_with_stderr(args: &[&str], stderr: Stdio) -> Server {
         let mut child = udp()
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut first = String::new();
@@ -358,4 +369,38 @@ fn out_of_range_times_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8(out.stderr).unwrap().contains("panicked"));
     }
+}
+
+#[test]
+fn a_garbage_flood_writes_a_bounded_number_of_warning_lines() {
+    let mut server =
+        Server::start_with_stderr(&["quote-server", "--bind", "127.0.0.1:0"], Stdio::piped());
+    let addr: std::net::SocketAddr = server.addr.parse().unwrap();
+    let started = std::time::Instant::now();
+    let attacker = udp::DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    for i in 0..5_000u32 {
+        let _ = attacker.send_to(&i.to_be_bytes(), addr); // 4 bytes: never a request
+    }
+    // One more after the throttle's 1 s window: it comes with the count of what was held back.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let _ = attacker.send_to(b"late", addr);
+    let out = udp().args(["quote-client", &server.addr]).output().unwrap();
+    assert!(out.status.success(), "the good client was answered");
+    let elapsed = started.elapsed().as_secs() + 1;
+    let stderr = server.child.stderr.take().unwrap();
+    assert_eq!(server.terminate().code(), Some(0));
+    let lines: Vec<String> = BufReader::new(stderr).lines().map(Result::unwrap).collect();
+    // At most 10 warnings and 1 summary per second of flood (the limit is per 1 s window).
+    let bound = 11 * (elapsed as usize + 1);
+    assert!(
+        lines.len() <= bound,
+        "{} stderr lines for 5,001 garbage datagrams in about {elapsed} s (bound {bound})",
+        lines.len()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("similar warnings suppressed in the last 1 s")),
+        "{lines:?}"
+    );
 }

@@ -30,6 +30,12 @@ use super::UsageError;
 use super::shutdown::{POLL, Shutdown};
 use super::target::Target;
 
+/// Warning lines per second about malformed datagrams; the rest are counted and summarised.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+static BAD_DATAGRAMS: udp::throttle::Throttle =
+    udp::throttle::Throttle::per_second(WARNINGS_PER_SECOND);
+
 /// Arguments of `chat`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -176,7 +182,7 @@ fn receive_loop(
                 printable(&String::from_utf8_lossy(datagram))
             )),
             Err(e) => {
-                tracing::warn!(peer = %info.peer, "dropped datagram: {e}");
+                udp::warn_throttled!(BAD_DATAGRAMS, peer = %info.peer, "dropped datagram: {e}");
                 continue;
             }
         };

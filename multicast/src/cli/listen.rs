@@ -29,6 +29,11 @@ use super::target::Target;
 /// Largest datagram printed whole by default; longer ones are cut (and say so).
 pub const DEFAULT_MAX_DATAGRAM: usize = 4096;
 
+/// Warning lines per second about datagrams that are not UTF-8; the rest are counted.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+static NOT_UTF8: udp::throttle::Throttle = udp::throttle::Throttle::per_second(WARNINGS_PER_SECOND);
+
 /// Arguments of `listen`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -95,7 +100,7 @@ fn open(args: &Args, interface: &NetworkInterface) -> anyhow::Result<MulticastSo
 pub fn datagram_line(info: &ReceiveInfo, buf: &[u8]) -> String {
     let text = String::from_utf8_lossy(&buf[..info.len]);
     if std::str::from_utf8(&buf[..info.len]).is_err() {
-        tracing::warn!(peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
+        udp::warn_throttled!(NOT_UTF8, peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
     }
     let mut line = format!("{}: {}", info.peer, printable(&text));
     if info.is_truncated() {

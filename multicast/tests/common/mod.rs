@@ -81,10 +81,16 @@ impl Proc {
     /// Starts `program args...` with stdin, stdout and stderr piped. Stderr lines are kept
     /// ([`Proc::stderr`]); `RUST_LOG` is passed on if the person running the tests sets it.
     pub fn spawn(program: &str, args: &[&str]) -> Proc {
+        Proc::spawn_with_env(program, args, &[])
+    }
+
+    /// [`Proc::spawn`] with extra environment variables.
+    pub fn spawn_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
