@@ -52,8 +52,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(cli.command.default_log_level());
     let result = match cli.command {
         Command::Listen(args) => cli::listen::run(args),
         Command::Send(args) => cli::send::run(args),
@@ -75,10 +75,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and this crate's info).
-fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,multicast=info"));
+impl Command {
+    /// `listen` is a receiver that warns about what peers send (not UTF-8); the chat window,
+    /// the demo's transcript and the tools stay quiet unless `RUST_LOG` asks.
+    fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::Listen(_) => "warn",
+            _ => "off",
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (else `default`).
+fn init_tracing(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

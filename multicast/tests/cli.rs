@@ -124,6 +124,7 @@ fn chat_instances_see_each_other_but_not_themselves() {
     let group = listening_addr(&alice.line(WAIT)).to_string();
     let mut bob = Proc::multicast(&["chat", "--group", &group, "--name", "bob"]);
     bob.line(WAIT);
+    assert_eq!(alice.line(WAIT), "* bob joined");
 
     alice.write_line("hi bob");
     assert_eq!(bob.line(WAIT), "alice: hi bob");
@@ -139,9 +140,53 @@ fn chat_instances_see_each_other_but_not_themselves() {
     );
 
     alice.write_line("/quit");
+    assert_eq!(alice.line(WAIT), "* bye");
     assert_eq!(alice.wait_exit(WAIT), Some(0));
     bob.close_stdin();
     assert_eq!(bob.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn chat_commands_are_not_sent_and_members_hear_joins_and_leaves() {
+    let mut jane = Proc::multicast(&["chat", "--group", &fresh(34), "--name", "jane"]);
+    let group = listening_addr(&jane.line(WAIT)).to_string();
+    let mut kim = Proc::multicast(&["chat", "--group", &group, "--name", "kim"]);
+    kim.line(WAIT);
+    assert_eq!(jane.line(WAIT), "* kim joined");
+    // Jane answered kim's join with +here, so kim knows her at once. /who asks until it has
+    // arrived (a datagram on its way is not yet heard).
+    let mut who = String::new();
+    for _ in 0..50 {
+        kim.write_line("/who");
+        who = kim.line(WAIT);
+        if who == "* online: jane kim" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(who, "* online: jane kim");
+    kim.write_line("/dance");
+    assert_eq!(
+        kim.line(WAIT),
+        "! unknown command /dance (try /who or /quit)"
+    );
+    kim.write_line("/quit");
+    assert_eq!(kim.line(WAIT), "* bye");
+    assert_eq!(kim.wait_exit(WAIT), Some(0));
+    assert_eq!(jane.line(WAIT), "* kim left");
+    // None of kim's commands reached jane as text.
+    jane.write_line("/who");
+    assert_eq!(jane.line(WAIT), "* online: jane");
+    assert!(
+        !jane
+            .seen
+            .iter()
+            .any(|l| l.contains("/who") || l.contains("/quit") || l.contains("/dance")),
+        "{:?}",
+        jane.seen
+    );
+    jane.close_stdin();
+    assert_eq!(jane.wait_exit(WAIT), Some(0));
 }
 
 #[test]
@@ -150,11 +195,19 @@ fn a_chat_line_over_the_datagram_limit_is_refused_and_the_chat_goes_on() {
     let group = listening_addr(&frank.line(WAIT)).to_string();
     let mut gina = Proc::multicast(&["chat", "--group", &group, "--name", "gina"]);
     gina.line(WAIT);
+    assert_eq!(frank.line(WAIT), "* gina joined");
     frank.write_line(&"x".repeat(multicast::chat::MAX_CHAT_DATAGRAM));
     frank.write_line("short");
     assert_eq!(gina.line(WAIT), "frank: short");
-    // Frank was told, on his own stderr (which the test keeps instead of printing it).
-    frank.stderr_line_where(WAIT, |l| l.starts_with("! not sent: "));
+    // Frank was told in his chat window; the line did not use up a sequence number.
+    assert!(frank.line(WAIT).starts_with("! not sent: "));
+    assert!(
+        !gina.seen.iter().any(|l| l.starts_with("* missed")),
+        "{:?}",
+        gina.seen
+    );
+    // Nothing of it reached the test's own output: the child's stderr is kept, and empty.
+    assert_eq!(frank.stderr(), Vec::<String>::new());
 }
 
 #[test]

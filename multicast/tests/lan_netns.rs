@@ -98,6 +98,7 @@ fn chat_between_two_hosts() {
     alice.line(WAIT);
     let mut bob = b.multicast(&["chat", "--name", "bob", "--interface", HOST_B]);
     bob.line(WAIT);
+    assert_eq!(alice.line(WAIT), "* bob joined");
     alice.write_line("hello from A");
     assert_eq!(bob.line(WAIT), "alice: hello from A");
     bob.write_line("hello from B");
