@@ -38,7 +38,7 @@ fn port_of(listening: &str) -> String {
 fn ipv6_listeners_on_v0_receive_what_v1_sends_and_doctor_sees_the_join() {
     let ns = match netns_or_skip("recv") {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut a = ns.multicast(&[
         "listen",
@@ -98,7 +98,7 @@ fn ipv6_listeners_on_v0_receive_what_v1_sends_and_doctor_sees_the_join() {
 fn ipv6_a_listener_joined_to_another_group_receives_nothing() {
     let ns = match netns_or_skip("other") {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut mine = ns.multicast(&[
         "listen",
@@ -146,7 +146,7 @@ fn ipv6_a_listener_joined_to_another_group_receives_nothing() {
 fn ipv6_loop_off_hides_a_datagram_from_the_sending_interface_but_not_from_the_link() {
     let ns = match netns_or_skip("loop") {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     // `near` is joined on v0, the interface the sender uses; `far` on v1, the other end.
     let mut near = ns.multicast(&[
@@ -204,7 +204,7 @@ fn ipv6_loop_off_hides_a_datagram_from_the_sending_interface_but_not_from_the_li
 fn the_namespace_is_gone_after_the_guard_drops() {
     let ns = match netns_or_skip("gone") {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let name = ns.name.clone();
     assert!(ip(&["netns", "list"]).unwrap().contains(&name));
@@ -216,7 +216,7 @@ fn the_namespace_is_gone_after_the_guard_drops() {
 fn bench_runs_over_ipv6_on_a_veth_link() {
     let ns = match netns_or_skip("bench") {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let args = [
         "bench",

@@ -55,13 +55,10 @@ impl Drop for JavaPeer {
 /// The compiled Java peer, or why the test is skipped (no `javac` or `java` on PATH). A JDK
 /// that is there but fails to compile the peer is a real failure.
 fn java_or_skip(tag: &str) -> Result<JavaPeer, String> {
-    for tool in ["javac", "java"] {
-        common::require_command(tool).map_err(|why| {
-            format!(
-                "needs a JDK 17+ for the Java peer (apt-get install openjdk-17-jdk-headless): {why}"
-            )
-        })?;
-    }
+    support::require::commands(
+        &["javac", "java"],
+        "a JDK 17+: apt-get install openjdk-17-jdk-headless",
+    )?;
     Ok(JavaPeer::compile(tag).unwrap_or_else(|why| panic!("{why}")))
 }
 
@@ -69,7 +66,7 @@ fn java_or_skip(tag: &str) -> Result<JavaPeer, String> {
 fn a_java_multicast_socket_receives_what_send_sends() {
     let java = match java_or_skip("recv") {
         Ok(java) => java,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let group = unique_group(40).to_string();
     let mut listener = Proc::spawn("java", &java.args(&["listen", &group]));
@@ -92,7 +89,7 @@ fn a_java_multicast_socket_receives_what_send_sends() {
 fn listen_prints_what_a_java_multicast_socket_sends() {
     let java = match java_or_skip("send") {
         Ok(java) => java,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut listener = Proc::multicast(&[
         "listen",

@@ -34,7 +34,7 @@ fn two_hosts(tag: &str) -> Result<(Netns, Netns), String> {
 fn listen_on_one_host_hears_send_on_the_other() {
     let (a, b) = match two_hosts("lan") {
         Ok(hosts) => hosts,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut listener = a.multicast(&[
         "listen",
@@ -70,7 +70,7 @@ fn a_listener_on_the_default_loopback_interface_hears_nothing_from_the_lan() {
     // on its port: see the README on two sockets sharing a port across interfaces.
     let (a, b) = match two_hosts("deaf") {
         Ok(hosts) => hosts,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut deaf = a.multicast(&["listen", "--group", "239.255.42.99:4446", "--count", "1"]);
     deaf.line(WAIT);
@@ -92,7 +92,7 @@ fn a_listener_on_the_default_loopback_interface_hears_nothing_from_the_lan() {
 fn chat_between_two_hosts() {
     let (a, b) = match two_hosts("chat") {
         Ok(hosts) => hosts,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let mut alice = a.multicast(&["chat", "--name", "alice", "--interface", HOST_A]);
     alice.line(WAIT);

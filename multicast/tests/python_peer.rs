@@ -12,9 +12,10 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[test]
 fn a_python_peer_following_protocol_md_chats_with_multicast_chat() {
-    if let Err(why) = common::require_command("python3") {
-        common::skip!("needs python3 for the Python chat peer (apt-get install python3): {why}");
-    }
+    support::skip_unless!(support::require::command(
+        "python3",
+        "apt-get install python3"
+    ));
     let mut alice = Proc::multicast(&[
         "chat",
         "--group",

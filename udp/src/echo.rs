@@ -26,7 +26,7 @@ use crate::async_socket::AsyncDatagramSocket;
 use crate::error::{Result, UdpError};
 use crate::shutdown::Shutdown;
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
-use crate::throttle::Throttle;
+use support::log::Throttle;
 
 /// Default echo port (RFC 862 uses 7, which needs privileges; this suite uses 7007).
 pub const DEFAULT_PORT: u16 = 7007;
@@ -116,7 +116,7 @@ fn survive(outcome: Result<()>, stats: &EchoStats) -> Result<()> {
         }
         Err(e) if e.is_per_datagram() => {
             stats.errors.fetch_add(1, Ordering::Relaxed);
-            crate::warn_throttled!(PEER_WARNINGS, "echo: {e} (ignored, still serving)");
+            support::warn_throttled!(PEER_WARNINGS, "echo: {e} (ignored, still serving)");
             Ok(())
         }
         Err(e) => Err(e),

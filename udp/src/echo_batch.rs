@@ -112,5 +112,5 @@ impl Batcher {
 
 fn count_error(errors: &AtomicU64, e: &std::io::Error) {
     errors.fetch_add(1, Ordering::Relaxed);
-    crate::warn_throttled!(PEER_WARNINGS, "batched echo: {e} (ignored, still serving)");
+    support::warn_throttled!(PEER_WARNINGS, "batched echo: {e} (ignored, still serving)");
 }

@@ -20,7 +20,6 @@
 //! - [`demo`]: the transcript printed by `udp demo`.
 //! - [`rng`]: a seeded SplitMix64, so faults and jitter repeat for the same seed.
 //! - [`shutdown`]: the shutdown signal servers wait on (SIGINT/SIGTERM in the binary).
-//! - [`throttle`]: rate-limited warnings, so a flood of bad datagrams cannot flood the log.
 #![forbid(unsafe_code)]
 
 pub mod async_socket;
@@ -36,7 +35,6 @@ pub mod quote;
 pub mod rng;
 pub mod shutdown;
 pub mod socket;
-pub mod throttle;
 
 pub use async_socket::AsyncDatagramSocket;
 pub use error::{Result, UdpError};

@@ -19,23 +19,18 @@ const INNER: &str = "UDP_BROADCAST_INNER";
 const HOST: &str = "198.18.1.1/24";
 const BROADCAST: [u8; 4] = [198, 18, 1, 255];
 
-/// How to get what this test needs, for the skip line.
-const HOW: &str = "run as root, or see tests/lab";
-
 /// A namespace deleted when dropped.
 struct Netns(String);
 
 impl Netns {
     /// Creates the namespace, or says why this test must be skipped (no root, no `ip`, `EPERM`).
     fn create(name: &str) -> Result<Netns, String> {
-        common::require_root()
-            .map_err(|why| format!("needs root for network namespaces ({HOW}): {why}"))?;
-        common::require_command("ip")
-            .map_err(|why| format!("needs the ip command (apt-get install iproute2): {why}"))?;
+        support::require::root("for network namespaces")?;
+        support::require::command("ip", "apt-get install iproute2")?;
         if let Err(why) = try_ip(&["netns", "add", name]) {
             if common::is_permission_error(&why) {
                 return Err(format!(
-                    "network namespaces are not permitted here ({HOW}): {why}"
+                    "network namespaces are not permitted here (run as root outside a container, or see tests/lab): {why}"
                 ));
             }
             panic!("{why}");
@@ -90,7 +85,7 @@ fn broadcast_needs_so_broadcast() {
     }
     let ns = match Netns::create(&format!("udpbc{}", std::process::id())) {
         Ok(ns) => ns,
-        Err(why) => common::skip!("{why}"),
+        Err(why) => support::skip!("{why}"),
     };
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.0])

@@ -400,7 +400,7 @@ fn a_garbage_flood_writes_a_bounded_number_of_warning_lines() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("similar warnings suppressed in the last 1 s")),
+            .any(|l| l.contains("similar warnings suppressed")),
         "{lines:?}"
     );
 }

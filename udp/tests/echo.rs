@@ -1,7 +1,5 @@
 //! The echo contract (RFC 862), one test body run against each server: async, blocking, batched.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -213,11 +211,10 @@ public class EchoClient {
     }
 }
 "#;
-    if let Err(why) = common::require_command("java") {
-        common::skip!(
-            "needs java 17+ for the Java client (apt-get install openjdk-17-jdk-headless): {why}"
-        );
-    }
+    support::skip_unless!(support::require::command(
+        "java",
+        "Java 17+: apt-get install openjdk-17-jdk-headless"
+    ));
     let (trigger, shutdown) = shutdown::channel();
     let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
         .await

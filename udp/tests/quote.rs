@@ -1,7 +1,5 @@
 //! The quote service over real sockets: raw bytes in, raw bytes asserted.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -330,9 +328,10 @@ async fn the_python_client_in_protocol_md_works() {
         .expect("PROTOCOL.md has a python example")
         + "```python\n".len();
     let script = &doc[from..from + doc[from..].find("```").unwrap()];
-    if let Err(why) = common::require_command("python3") {
-        common::skip!("needs python3 for the PROTOCOL.md client (apt-get install python3): {why}");
-    }
+    support::skip_unless!(support::require::command(
+        "python3",
+        "apt-get install python3"
+    ));
     let (addr, _t) = start(three()).await;
     let script = script.replace("7017", &addr.port().to_string());
     let out = tokio::process::Command::new("python3")

@@ -40,7 +40,7 @@ use multicast::chat::{
 };
 use multicast::presence::{Change, HEARTBEAT, MEMBER_TIMEOUT, Members};
 use multicast::{MulticastError, MulticastSocket};
-use udp::throttle::Throttle;
+use support::log::Throttle;
 
 use super::UsageError;
 use super::shutdown::{POLL, Shutdown};
@@ -290,7 +290,7 @@ fn receive_loop(
             Ok(msg) => {
                 let check = tracker.check(&msg);
                 let answer = show(&msg, check, &mut lock(members));
-                if answer && JOIN_ANSWERS.admit() != udp::throttle::Admit::No {
+                if answer && matches!(JOIN_ANSWERS.admit(), support::log::Verdict::Log { .. }) {
                     me.send(Body::Here)?;
                 }
             }
@@ -300,7 +300,7 @@ fn receive_loop(
                 printable(&String::from_utf8_lossy(datagram))
             )),
             Err(e) => {
-                udp::warn_throttled!(BAD_DATAGRAMS, peer = %info.peer, "dropped datagram: {e}");
+                support::warn_throttled!(BAD_DATAGRAMS, peer = %info.peer, "dropped datagram: {e}");
             }
         }
     }

@@ -32,7 +32,7 @@ pub const DEFAULT_MAX_DATAGRAM: usize = 4096;
 /// Warning lines per second about datagrams that are not UTF-8; the rest are counted.
 pub const WARNINGS_PER_SECOND: u32 = 10;
 
-static NOT_UTF8: udp::throttle::Throttle = udp::throttle::Throttle::per_second(WARNINGS_PER_SECOND);
+static NOT_UTF8: support::log::Throttle = support::log::Throttle::per_second(WARNINGS_PER_SECOND);
 
 /// Arguments of `listen`.
 #[derive(Debug, clap::Args)]
@@ -100,7 +100,7 @@ fn open(args: &Args, interface: &NetworkInterface) -> anyhow::Result<MulticastSo
 pub fn datagram_line(info: &ReceiveInfo, buf: &[u8]) -> String {
     let text = String::from_utf8_lossy(&buf[..info.len]);
     if std::str::from_utf8(&buf[..info.len]).is_err() {
-        udp::warn_throttled!(NOT_UTF8, peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
+        support::warn_throttled!(NOT_UTF8, peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
     }
     let mut line = format!("{}: {}", info.peer, printable(&text));
     if info.is_truncated() {

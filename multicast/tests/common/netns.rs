@@ -119,15 +119,12 @@ pub fn ip(args: &[&str]) -> Result<String, String> {
 /// Runs `setup`, or gives why the test must be skipped: not root, no `ip`, or the kernel
 /// refusing namespaces (`EPERM`, as in a container). Any other failure is a real one: it panics.
 pub fn or_skip<T>(setup: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    const HOW: &str = "run as root, or see tests/lab";
-    super::require_root()
-        .map_err(|why| format!("needs root for network namespaces ({HOW}): {why}"))?;
-    super::require_command("ip")
-        .map_err(|why| format!("needs the ip command (apt-get install iproute2): {why}"))?;
+    support::require::root("for network namespaces")?;
+    support::require::command("ip", "apt-get install iproute2")?;
     match setup() {
         Ok(value) => Ok(value),
         Err(why) if super::is_permission_error(&why) => Err(format!(
-            "network namespaces are not permitted here ({HOW}): {why}"
+            "network namespaces are not permitted here (run as root outside a container, or see tests/lab): {why}"
         )),
         Err(why) => panic!("{why}"),
     }

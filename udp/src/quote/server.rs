@@ -11,7 +11,7 @@ use super::wire::{MAX_REQUEST_LEN, Message, REQUEST_LEN, cut};
 use crate::async_socket::AsyncDatagramSocket;
 use crate::error::Result;
 use crate::shutdown::Shutdown;
-use crate::throttle::Throttle;
+use support::log::Throttle;
 
 /// Answers remembered for retried requests by default (oldest forgotten first); change with
 /// [`QuoteServer::with_cache_entries`] (`--cache-entries`).
@@ -131,7 +131,7 @@ impl QuoteServer {
             };
             match outcome {
                 Err(e) if e.is_per_datagram() => {
-                    crate::warn_throttled!(PEER_WARNINGS, "quote: {e} (ignored)");
+                    support::warn_throttled!(PEER_WARNINGS, "quote: {e} (ignored)");
                 }
                 other => other?,
             }
@@ -172,7 +172,7 @@ impl QuoteServer {
     /// Counts and (rate-limited) logs a datagram that gets no reply.
     fn drop_datagram(&self, peer: SocketAddr, what: std::fmt::Arguments<'_>) -> Option<Vec<u8>> {
         self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-        crate::warn_throttled!(PEER_WARNINGS, %peer, "quote: dropped datagram, no reply: {what}");
+        support::warn_throttled!(PEER_WARNINGS, %peer, "quote: dropped datagram, no reply: {what}");
         None
     }
 
