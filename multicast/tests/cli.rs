@@ -342,6 +342,8 @@ fn usage_mistakes_exit_2_with_one_clear_line() {
         let (code, out, err) = run_multicast(args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("multicast: error: "), "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: {out}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }

@@ -32,8 +32,12 @@ struct Batcher {
     arrivals: Vec<Arrival>,
 }
 
-/// Echoes datagrams in batches until `stop` is set.
-pub fn serve_batched(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoStats) -> Result<()> {
+/// Echoes datagrams in batches until `shutdown` is set.
+pub fn serve_batched(
+    socket: &DatagramSocket,
+    shutdown: &AtomicBool,
+    stats: &EchoStats,
+) -> Result<()> {
     socket.set_so_timeout(Some(BLOCKING_POLL))?;
     let fd = socket.as_socket2().as_raw_fd();
     let mut batcher = Batcher {
@@ -42,7 +46,7 @@ pub fn serve_batched(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoSta
         send_headers: MultiHeaders::preallocate(BATCH, None),
         arrivals: Vec::with_capacity(BATCH),
     };
-    while !stop.load(Ordering::Relaxed) {
+    while !shutdown.load(Ordering::Relaxed) {
         match batcher.receive(fd) {
             Ok(()) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);

@@ -16,16 +16,14 @@
 //! - [`quote`]: the quote service (the Java tutorial's, done properly): wire format, book, server.
 //! - [`client`]: [`client::RetryClient`], request/response with timeout, backoff, jitter, stats.
 //! - [`proxy`]: [`proxy::FaultProxy`], loss, duplication, reordering and delay under a seed.
-//! - [`bench`](mod@bench): the `bench echo` load generator (datagrams/s, loss, p50/p99).
-//! - [`demo`]: the transcript printed by `udp demo`.
 //! - [`rng`]: a seeded SplitMix64, so faults and jitter repeat for the same seed.
-//! - [`shutdown`]: the shutdown signal servers wait on (SIGINT/SIGTERM in the binary).
+//! - [`shutdown`]: the stop signal of the proxy's tasks (the servers take a tokio-util
+//!   `CancellationToken` or an `AtomicBool` named `shutdown`; the binary wires both to
+//!   SIGINT/SIGTERM through `support::shutdown`).
 #![forbid(unsafe_code)]
 
 pub mod async_socket;
-pub mod bench;
 pub mod client;
-pub mod demo;
 pub mod echo;
 pub mod echo_batch;
 pub mod error;

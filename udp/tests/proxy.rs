@@ -5,18 +5,18 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tcp::transcript::{Direction, Transcript};
+use tokio_util::sync::{CancellationToken, DropGuard};
 use udp::client::{ClientStats, RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
 use udp::proxy::{FaultProxy, Faults, ProxyConfig, ProxyHandle, ProxyStats};
-use udp::shutdown::{self, ShutdownTrigger};
 use udp::{DatagramPacket, DatagramSocket, UdpError};
 
-async fn echo_server(bind: &str) -> (SocketAddr, ShutdownTrigger) {
-    let (trigger, shutdown) = shutdown::channel();
+async fn echo_server(bind: &str) -> (SocketAddr, DropGuard) {
+    let shutdown = CancellationToken::new();
     let server = EchoServer::bind(bind.parse().unwrap()).await.unwrap();
     let addr = server.local_addr().unwrap();
-    tokio::spawn(server.run(shutdown));
-    (addr, trigger)
+    tokio::spawn(server.run(shutdown.clone()));
+    (addr, shutdown.drop_guard())
 }
 
 async fn proxy_to(target: SocketAddr, faults: Faults) -> ProxyHandle {

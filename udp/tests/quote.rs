@@ -3,21 +3,21 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use support::shutdown::Shutdown;
 use udp::client::{RetryClient, RetryPolicy};
 use udp::quote::server::{MAX_REQUEST_READ, REPLY_CACHE_ENTRIES};
 use udp::quote::wire::{MAX_REQUEST_LEN, padded_request};
 use udp::quote::{Message, QuoteBook, QuoteReply, QuoteServer, fetch_quote};
-use udp::shutdown::{self, ShutdownTrigger};
 use udp::{DatagramPacket, DatagramSocket, UdpError};
 
-async fn start(book: QuoteBook) -> (SocketAddr, ShutdownTrigger) {
-    let (trigger, shutdown) = shutdown::channel();
+async fn start(book: QuoteBook) -> (SocketAddr, Shutdown) {
+    let shutdown = Shutdown::manual();
     let server = QuoteServer::bind("127.0.0.1:0".parse().unwrap(), book)
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
-    tokio::spawn(server.run(shutdown));
-    (addr, trigger)
+    tokio::spawn(server.run(shutdown.token()));
+    (addr, shutdown)
 }
 
 fn raw_client() -> DatagramSocket {
@@ -250,13 +250,13 @@ async fn fetch_quote_through_the_retry_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_reply_cache_forgets_sooner() {
-    let (trigger, shutdown) = shutdown::channel();
+    let shutdown = Shutdown::manual();
     let server = QuoteServer::bind("127.0.0.1:0".parse().unwrap(), three())
         .await
         .unwrap()
         .with_cache_entries(1);
     let addr = server.local_addr().unwrap();
-    tokio::spawn(server.run(shutdown));
+    tokio::spawn(server.run(shutdown.token()));
     tokio::task::spawn_blocking(move || {
         let c = raw_client();
         let number = |reply: Vec<u8>| u32::from_be_bytes(reply[5..9].try_into().unwrap());
@@ -275,7 +275,7 @@ async fn a_small_reply_cache_forgets_sooner() {
     })
     .await
     .unwrap();
-    trigger.fire();
+    shutdown.trigger();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

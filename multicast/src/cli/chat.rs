@@ -28,6 +28,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -42,8 +43,8 @@ use multicast::presence::{Change, HEARTBEAT, MEMBER_TIMEOUT, Members};
 use multicast::{MulticastError, MulticastSocket};
 use support::log::Throttle;
 
+use super::POLL;
 use super::UsageError;
-use super::shutdown::{POLL, Shutdown};
 use super::target::Target;
 
 /// Warning lines per second about malformed datagrams; the rest are counted and summarised.
@@ -92,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.name
         ))
     })?;
-    let shutdown = Shutdown::install()?;
+    let signals = support::shutdown::Shutdown::on_signals("multicast")?;
     let interface = args.target.interface()?;
     let mut group = args.target.group;
     let listener = MulticastSocket::listener(group, &interface)?;
@@ -119,12 +120,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     me.send(Body::Join)?;
 
     let receiver = {
-        let (me, members, shutdown) = (Arc::clone(&me), Arc::clone(&members), shutdown.clone());
+        let (me, members, shutdown) = (Arc::clone(&me), Arc::clone(&members), signals.flag());
         let tracker = SeqTracker::with_capacity(args.max_senders);
         thread::spawn(move || receive_loop(&listener, &me, tracker, &members, &shutdown))
     };
-    let result = send_loop(&me, &members, &shutdown);
-    shutdown.trigger();
+    let result = send_loop(&me, &members, &signals.flag());
+    signals.trigger(); // ends the receive loop too
     let received = receiver
         .join()
         .map_err(|_| anyhow::anyhow!("receiver thread panicked"))?;
@@ -207,10 +208,10 @@ fn parse_input(line: &str) -> Input<'_> {
 
 /// Reads stdin lines (on a thread of their own, so a signal is not stuck behind a blocking
 /// read), runs commands, sends messages, and says `+here` every [`HEARTBEAT`].
-fn send_loop(me: &Me, members: &Mutex<Members>, shutdown: &Shutdown) -> anyhow::Result<()> {
+fn send_loop(me: &Me, members: &Mutex<Members>, shutdown: &AtomicBool) -> anyhow::Result<()> {
     let lines = stdin_lines();
     let mut next_heartbeat = Instant::now() + HEARTBEAT;
-    while !shutdown.requested() {
+    while !shutdown.load(Ordering::Relaxed) {
         if Instant::now() >= next_heartbeat {
             me.send(Body::Here)?;
             next_heartbeat += HEARTBEAT;
@@ -268,11 +269,11 @@ fn receive_loop(
     me: &Me,
     mut tracker: SeqTracker,
     members: &Mutex<Members>,
-    shutdown: &Shutdown,
+    shutdown: &AtomicBool,
 ) -> anyhow::Result<()> {
     // One byte more than the limit, so an oversized datagram is seen as such, not cut to fit.
     let mut buf = [0u8; MAX_CHAT_DATAGRAM + 1];
-    while !shutdown.requested() {
+    while !shutdown.load(Ordering::Relaxed) {
         for name in lock(members).expire(Instant::now()) {
             say(&format!(
                 "* {name} left (not heard for {} s)",

@@ -22,8 +22,8 @@ use multicast::chat::printable;
 use multicast::{MulticastSocket, NetworkInterface};
 use udp::ReceiveInfo;
 
+use super::POLL;
 use super::UsageError;
-use super::shutdown::{POLL, Shutdown};
 use super::target::Target;
 
 /// Largest datagram printed whole by default; longer ones are cut (and say so).
@@ -59,7 +59,7 @@ pub struct Args {
 /// # Errors
 /// Bad arguments (usage), or a socket that cannot be set up.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let shutdown = Shutdown::install()?;
+    let shutdown = support::shutdown::Shutdown::on_signals("multicast")?.flag();
     let interface = args.target.interface()?;
     let socket = open(&args, &interface)?;
     socket.set_so_timeout(Some(POLL))?;
@@ -69,7 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(group = %args.target.group, interface = %interface.name, "joined");
     let mut buf = vec![0u8; args.max_datagram];
     let mut received = 0;
-    while !shutdown.requested() && args.count.is_none_or(|n| received < n) {
+    while !shutdown.load(std::sync::atomic::Ordering::Relaxed)
+        && args.count.is_none_or(|n| received < n)
+    {
         let info = match socket.recv_from(&mut buf) {
             Ok(info) => info,
             Err(e) if e.is_transient() => continue,

@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio_util::sync::CancellationToken;
+
 use super::book::QuoteBook;
 use super::wire::{MAX_REQUEST_LEN, Message, REQUEST_LEN, cut};
 use crate::async_socket::AsyncDatagramSocket;
 use crate::error::Result;
-use crate::shutdown::Shutdown;
 use support::log::Throttle;
 
 /// Answers remembered for retried requests by default (oldest forgotten first); change with
@@ -114,13 +115,13 @@ impl QuoteServer {
         Arc::clone(&self.stats)
     }
 
-    /// Serves until `shutdown` fires or a fatal socket error.
-    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<()> {
+    /// Serves until `shutdown` is cancelled or a fatal socket error.
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
         let mut buf = [0u8; MAX_REQUEST_READ];
         loop {
             let info = tokio::select! {
                 received = self.socket.recv_from(&mut buf) => received,
-                _ = shutdown.fired() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
             };
             let outcome = match info {
                 Ok(info) => match self.answer(&buf[..info.len], info.datagram_len, info.peer) {

@@ -8,14 +8,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::client::{RetryClient, RetryPolicy};
-use crate::echo::EchoServer;
-use crate::error::{Result, UdpError};
-use crate::packet::DatagramPacket;
-use crate::proxy::{FaultProxy, Faults, ProxyConfig};
-use crate::quote::{self, QuoteBook, QuoteReply, QuoteServer};
-use crate::shutdown::{self, Shutdown};
-use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
+use tokio_util::sync::CancellationToken;
+
+use udp::client::{RetryClient, RetryPolicy};
+use udp::echo::EchoServer;
+use udp::error::{Result, UdpError};
+use udp::packet::DatagramPacket;
+use udp::proxy::{FaultProxy, Faults, ProxyConfig};
+use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
+use udp::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
 
 /// Seed of the demo's proxy faults and client jitter.
 pub const DEMO_SEED: u64 = 7;
@@ -29,7 +30,7 @@ fn loopback() -> SocketAddr {
 
 /// Runs the whole demo; returns the transcript lines.
 pub async fn run() -> Result<Vec<String>> {
-    let (trigger, shutdown) = shutdown::channel();
+    let shutdown = CancellationToken::new();
     let mut out = Vec::new();
     let echo = EchoServer::bind(loopback()).await?;
     let echo_addr = echo.local_addr()?;
@@ -43,7 +44,7 @@ pub async fn run() -> Result<Vec<String>> {
 
     out.push(String::new());
     out.extend(lossy_part(echo_addr).await?);
-    trigger.fire();
+    shutdown.cancel();
     Ok(out)
 }
 
@@ -103,7 +104,7 @@ fn echo_part(server: SocketAddr) -> Result<Vec<String>> {
 }
 
 /// The quote service: two quotes, a retried request (same id, same quote), garbage.
-async fn quote_part(shutdown: Shutdown) -> Result<Vec<String>> {
+async fn quote_part(shutdown: CancellationToken) -> Result<Vec<String>> {
     let server = QuoteServer::bind(loopback(), QuoteBook::builtin()).await?;
     let addr = server.local_addr()?;
     tokio::spawn(server.run(shutdown));
@@ -185,7 +186,7 @@ async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn lossy_client(proxy: SocketAddr) -> Result<(Vec<String>, crate::client::ClientStats)> {
+fn lossy_client(proxy: SocketAddr) -> Result<(Vec<String>, udp::client::ClientStats)> {
     let policy = RetryPolicy {
         // Far above a loopback round trip even on a busy machine: a reply later than this
         // would count as lost and change the transcript.
