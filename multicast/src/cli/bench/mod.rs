@@ -1,5 +1,5 @@
 //! `multicast bench`: one sender, N listeners in this process; datagrams per second delivered to
-//! each listener, and loss (see [`multicast::bench`] for what is measured and why).
+//! each listener, and loss (see [`measure`] for what is measured and why).
 //!
 //! ```text
 //! $ multicast bench --listeners 3 --duration-s 2
@@ -14,7 +14,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use multicast::bench::{self, BenchConfig, MAX_LISTENERS, MAX_SIZE, MIN_SIZE};
+pub mod measure;
+
+use measure::{self as bench, BenchConfig, MAX_LISTENERS, MAX_SIZE, MIN_SIZE};
 
 use super::UsageError;
 use super::target::parse_group;

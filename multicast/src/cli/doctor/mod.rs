@@ -1,4 +1,4 @@
-//! `multicast doctor`: prints [`multicast::doctor::Report`].
+//! `multicast doctor`: prints [`report::Report`].
 //!
 //! ```text
 //! $ multicast doctor
@@ -11,7 +11,9 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use multicast::doctor::Report;
+pub mod report;
+
+use report::Report;
 
 use super::target::parse_group;
 

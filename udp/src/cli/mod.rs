@@ -1,19 +1,23 @@
-//! Argument parsing (clap derive) and one function per subcommand.
+//! Argument parsing (clap derive) and one function per subcommand; the load generator
+//! ([`bench`]) and the demo ([`demo`]) live here, beside the library they use.
+
+pub mod bench;
+pub mod demo;
 
 use std::io::{BufRead, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use support::cli::{HostPort, host_port, print_listening, socket_addr};
+use support::shutdown::Shutdown;
+use udp::DatagramSocket;
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::{self, EchoServer, EchoStats};
 use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
-use udp::shutdown::{self, Shutdown};
-use udp::{DatagramSocket, bench};
 
 /// UDP examples: DatagramSocket/DatagramPacket analogues, echo (RFC 862), quotes, retries.
 #[derive(Parser, Debug)]
@@ -28,8 +32,8 @@ enum Command {
     /// Echo every datagram back to its sender (RFC 862).
     EchoServer {
         /// Address to bind (0.0.0.0:PORT or [::]:PORT serves all interfaces).
-        #[arg(long, default_value = "127.0.0.1:7007")]
-        bind: String,
+        #[arg(long, default_value = "127.0.0.1:7007", value_parser = socket_addr)]
+        bind: SocketAddr,
         /// Server loop: async (tokio), blocking (one thread, like Java's receive/send loop), or
         /// batch (recvmmsg/sendmmsg: many datagrams per system call; Linux).
         #[arg(long, value_enum, default_value_t = Mode::Async)]
@@ -38,7 +42,8 @@ enum Command {
     /// Send each stdin line as one datagram and print the echo.
     EchoClient {
         /// Server address, host:port.
-        addr: String,
+        #[arg(value_parser = host_port)]
+        addr: HostPort,
         /// Wait for the first attempt, in milliseconds (doubles with each retry).
         #[arg(long, default_value_t = 500, value_parser = millis)]
         timeout_ms: u64,
@@ -49,8 +54,8 @@ enum Command {
     /// Answer quote requests (see PROTOCOL.md).
     QuoteServer {
         /// Address to bind.
-        #[arg(long, default_value = "127.0.0.1:7017")]
-        bind: String,
+        #[arg(long, default_value = "127.0.0.1:7017", value_parser = socket_addr)]
+        bind: SocketAddr,
         /// Quotes file: one quote per line (at most 499 bytes each, 1 MiB in all).
         #[arg(long)]
         quotes: Option<PathBuf>,
@@ -61,7 +66,8 @@ enum Command {
     /// Ask a quote server for quotes.
     QuoteClient {
         /// Server address, host:port.
-        addr: String,
+        #[arg(value_parser = host_port)]
+        addr: HostPort,
         /// How many quotes to ask for.
         #[arg(long, default_value_t = 1)]
         count: u32,
@@ -79,18 +85,32 @@ enum Command {
     Bench(BenchCommand),
 }
 
+impl Command {
+    /// Servers log warnings about peers by default; the demo, clients and benches are quiet
+    /// unless `RUST_LOG` asks (their output is the transcript).
+    fn default_log_level(&self) -> support::log::Default {
+        match self {
+            Command::EchoServer { .. } | Command::QuoteServer { .. } => {
+                support::log::Default::Warn
+            }
+            _ => support::log::Default::Off,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
     Echo(BenchEchoArgs),
 }
 
+
 /// `udp bench echo` flags.
 #[derive(Args, Debug)]
 struct BenchEchoArgs {
     /// Echo server address.
-    #[arg(long)]
-    addr: String,
+    #[arg(long, value_parser = host_port)]
+    addr: HostPort,
     /// Sender threads, each with its own socket.
     #[arg(long, default_value_t = 1)]
     senders: usize,
@@ -111,17 +131,19 @@ struct BenchEchoArgs {
 impl BenchEchoArgs {
     fn config(&self) -> anyhow::Result<bench::BenchConfig> {
         if !(self.duration_s > 0.0 && self.duration_s <= 3600.0) {
-            bail!("--duration-s must be more than 0 and at most 3600");
+            return Err(
+                support::cli::usage("--duration-s must be more than 0 and at most 3600").into(),
+            );
         }
         let config = bench::BenchConfig {
-            addr: resolve(&self.addr)?,
+            addr: first_address(&self.addr)?,
             senders: self.senders,
             size: self.size,
             duration: Duration::from_secs_f64(self.duration_s),
             window: self.window,
             loss_timeout: Duration::from_millis(self.loss_timeout_ms),
         };
-        bench::validate(&config).map_err(anyhow::Error::msg)?;
+        bench::validate(&config).map_err(support::cli::usage)?;
         Ok(config)
     }
 }
@@ -133,30 +155,11 @@ enum Mode {
     Batch,
 }
 
-/// Parses arguments, runs the subcommand, returns the exit status.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into a log file or a pipe.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    match run(cli) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("udp: error: {}", udp::error::one_line(e.as_ref()));
-            1
-        }
-    }
+/// Parses arguments (a usage mistake: one line, exit 2), sets up logging, runs the subcommand.
+pub fn main() -> anyhow::Result<()> {
+    let cli: Cli = support::cli::parse("udp");
+    support::log::init(cli.command.default_log_level());
+    run(cli)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -169,7 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     match cli.command {
-        Command::EchoServer { bind, mode } => runtime.block_on(echo_server(&bind, mode)),
+        Command::EchoServer { bind, mode } => runtime.block_on(echo_server(bind, mode)),
         Command::EchoClient {
             addr,
             timeout_ms,
@@ -179,7 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             quotes,
             cache_entries,
-        } => runtime.block_on(quote_server(&bind, quotes, cache_entries)),
+        } => runtime.block_on(quote_server(bind, quotes, cache_entries)),
         Command::QuoteClient {
             addr,
             count,
@@ -187,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             retries,
         } => quote_client(&addr, count, policy(timeout_ms, retries)),
         Command::Demo => {
-            let lines = runtime.block_on(udp::demo::run())?;
+            let lines = runtime.block_on(demo::run())?;
             let mut stdout = std::io::stdout().lock();
             for line in lines {
                 writeln!(stdout, "{line}")?;
@@ -236,50 +239,37 @@ fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
     }
 }
 
-/// `host:port` to one socket address (names resolved; the first address wins).
-fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
-    addr.to_socket_addrs()
-        .with_context(|| {
-            format!("bad address {addr:?}: expected host:port, e.g. 127.0.0.1:7007 or [::1]:7007")
-        })?
-        .next()
-        .with_context(|| format!("address {addr:?} resolved to nothing"))
+/// The first address a `HOST:PORT` resolves to (`getaddrinfo(3)`).
+fn first_address(addr: &HostPort) -> anyhow::Result<SocketAddr> {
+    let all = addr
+        .resolve()
+        .with_context(|| format!("cannot resolve {addr}"))?;
+    Ok(all[0])
 }
 
-/// Prints the contract's first line and flushes it at once.
-fn announce(addr: SocketAddr) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on {addr}")?;
-    stdout.flush()?;
-    Ok(())
-}
-
-/// Signal handlers installed now, before any `listening on` line is printed.
+/// Signal handlers installed now, before any `listening on` line is printed: a first
+/// SIGINT/SIGTERM asks the server to stop, a second one stops the process at once.
 fn signal_shutdown() -> anyhow::Result<Shutdown> {
-    let (trigger, shutdown) = shutdown::channel();
-    shutdown::fire_on_signal(trigger).context("cannot install signal handlers")?;
-    Ok(shutdown)
+    Shutdown::on_signals("udp").context("cannot install signal handlers")
 }
 
-async fn echo_server(bind: &str, mode: Mode) -> anyhow::Result<()> {
-    let addr = resolve(bind)?;
+async fn echo_server(bind: SocketAddr, mode: Mode) -> anyhow::Result<()> {
     let shutdown = signal_shutdown()?;
     match mode {
         Mode::Async => {
-            let server = EchoServer::bind(addr).await?;
-            announce(server.local_addr()?)?;
-            server.run(shutdown).await?;
+            let server = EchoServer::bind(bind).await?;
+            print_listening(server.local_addr()?);
+            server.run(shutdown.token()).await?;
         }
-        Mode::Blocking | Mode::Batch => blocking_echo(addr, mode, shutdown).await?,
+        Mode::Blocking | Mode::Batch => blocking_echo(bind, mode, shutdown).await?,
     }
     Ok(())
 }
 
-async fn blocking_echo(addr: SocketAddr, mode: Mode, mut shutdown: Shutdown) -> anyhow::Result<()> {
+/// Runs a blocking loop on tokio's blocking pool; it polls the shutdown flag.
+async fn blocking_echo(addr: SocketAddr, mode: Mode, shutdown: Shutdown) -> anyhow::Result<()> {
     let socket = DatagramSocket::bind(addr)?;
-    announce(socket.local_addr()?)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
+    print_listening(socket.local_addr()?);
     let serve = if mode == Mode::Batch {
         udp::echo_batch::serve_batched
     } else {
@@ -287,10 +277,8 @@ async fn blocking_echo(addr: SocketAddr, mode: Mode, mut shutdown: Shutdown) -> 
     };
     let stats = Arc::new(EchoStats::default());
     let counters = Arc::clone(&stats);
-    let worker = tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters));
-    shutdown.fired().await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    worker.await??;
+    let flag = shutdown.flag();
+    tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters)).await??;
     let (echoed, errors) = stats.snapshot();
     let batches = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
@@ -303,8 +291,8 @@ async fn blocking_echo(addr: SocketAddr, mode: Mode, mut shutdown: Shutdown) -> 
     Ok(())
 }
 
-fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
-    let mut client = RetryClient::connect(resolve(addr)?, policy)?;
+fn echo_client(addr: &HostPort, policy: RetryPolicy) -> anyhow::Result<()> {
+    let mut client = RetryClient::connect(first_address(addr)?, policy)?;
     let mut stdout = std::io::stdout().lock();
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read stdin")?;
@@ -326,7 +314,7 @@ fn echo_client(addr: &str, policy: RetryPolicy) -> anyhow::Result<()> {
 }
 
 async fn quote_server(
-    bind: &str,
+    bind: SocketAddr,
     quotes: Option<PathBuf>,
     cache_entries: usize,
 ) -> anyhow::Result<()> {
@@ -336,17 +324,17 @@ async fn quote_server(
         }
         None => QuoteBook::builtin(),
     };
-    let server = QuoteServer::bind(resolve(bind)?, book)
+    let shutdown = signal_shutdown()?;
+    let server = QuoteServer::bind(bind, book)
         .await?
         .with_cache_entries(cache_entries);
-    let shutdown = signal_shutdown()?;
-    announce(server.local_addr()?)?;
-    server.run(shutdown).await?;
+    print_listening(server.local_addr()?);
+    server.run(shutdown.token()).await?;
     Ok(())
 }
 
-fn quote_client(addr: &str, count: u32, policy: RetryPolicy) -> anyhow::Result<()> {
-    let mut client = RetryClient::connect(resolve(addr)?, policy)?;
+fn quote_client(addr: &HostPort, count: u32, policy: RetryPolicy) -> anyhow::Result<()> {
+    let mut client = RetryClient::connect(first_address(addr)?, policy)?;
     let first_id = std::process::id().wrapping_mul(65_599);
     for n in 0..count {
         match quote::fetch_quote(&mut client, first_id.wrapping_add(n))? {

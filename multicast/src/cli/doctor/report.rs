@@ -9,11 +9,11 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::chat::new_instance_id;
-use crate::error::Result;
-use crate::interface::NetworkInterface;
-use crate::membership::{Membership, joined_groups};
-use crate::socket::MulticastSocket;
+use multicast::chat::new_instance_id;
+use multicast::error::Result;
+use multicast::interface::NetworkInterface;
+use multicast::membership::{Membership, joined_groups};
+use multicast::socket::MulticastSocket;
 
 /// How long the self-test waits for its own datagram.
 pub const SELF_TEST_WAIT: Duration = Duration::from_millis(500);

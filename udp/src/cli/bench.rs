@@ -10,14 +10,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::error::{Result, UdpError};
-use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, check_payload_len};
+use support::stats::Latencies;
+
+use udp::error::{Result, UdpError};
+use udp::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, check_payload_len};
 
 /// Smallest datagram the bench sends: room for the sequence number.
 pub const MIN_SIZE: usize = 8;
-
-/// Most latency samples kept per sender (bounds memory on long runs).
-pub const MAX_SAMPLES_PER_SENDER: usize = 2_000_000;
 
 /// Most senders (threads).
 pub const MAX_SENDERS: usize = 256;
@@ -43,7 +42,7 @@ pub struct BenchConfig {
 }
 
 /// Figures of one run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct BenchReport {
     /// Datagrams sent.
     pub sent: u64,
@@ -57,23 +56,14 @@ pub struct BenchReport {
     pub mismatches: u64,
     /// Length of the measuring window.
     pub elapsed: Duration,
-    /// Round-trip latencies in microseconds, sorted.
-    pub latencies_us: Vec<u32>,
+    /// Round-trip latencies (a histogram: fixed memory however long the run).
+    pub latencies: Latencies,
 }
 
 impl BenchReport {
     /// Echoed datagrams per second.
     pub fn datagrams_per_s(&self) -> f64 {
         self.received as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// Percentile `p` (0..=100) of the latencies, in microseconds.
-    pub fn percentile_us(&self, p: f64) -> u32 {
-        if self.latencies_us.is_empty() {
-            return 0;
-        }
-        let rank = (p / 100.0 * (self.latencies_us.len() - 1) as f64).round() as usize;
-        self.latencies_us[rank.min(self.latencies_us.len() - 1)]
     }
 
     /// The `key=value` summary line.
@@ -88,8 +78,8 @@ impl BenchReport {
             loss_pct,
             self.late_or_dup,
             self.mismatches,
-            self.percentile_us(50.0),
-            self.percentile_us(99.0),
+            self.latencies.p50_us().round(),
+            self.latencies.p99_us().round(),
             config.senders,
             config.size,
             config.window,
@@ -103,7 +93,7 @@ impl BenchReport {
         self.lost += other.lost;
         self.late_or_dup += other.late_or_dup;
         self.mismatches += other.mismatches;
-        self.latencies_us.extend(other.latencies_us);
+        self.latencies.merge(&other.latencies);
     }
 }
 
@@ -154,7 +144,6 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     for outcome in outcomes {
         total.merge(outcome?);
     }
-    total.latencies_us.sort_unstable();
     Ok(total)
 }
 
@@ -247,10 +236,7 @@ impl Sender<'_> {
         if !matches_pattern(reply, seq, self.config.size) {
             self.report.mismatches += 1;
         }
-        if self.report.latencies_us.len() < MAX_SAMPLES_PER_SENDER {
-            let us = sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32;
-            self.report.latencies_us.push(us);
-        }
+        self.report.latencies.record(sent_at.elapsed());
     }
 
     fn expire_lost(&mut self) {
@@ -307,16 +293,5 @@ mod tests {
         p[40] ^= 1;
         assert!(!matches_pattern(&p, 1234, 64));
         assert!(!matches_pattern(&p[..63], 1234, 64));
-    }
-
-    #[test]
-    fn percentiles() {
-        let r = BenchReport {
-            latencies_us: (1..=100).collect(),
-            ..BenchReport::default()
-        };
-        assert_eq!(r.percentile_us(50.0), 51);
-        assert_eq!(r.percentile_us(99.0), 99);
-        assert_eq!(BenchReport::default().percentile_us(50.0), 0);
     }
 }

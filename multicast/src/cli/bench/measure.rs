@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::chat::new_instance_id;
-use crate::error::{MulticastError, Result};
-use crate::interface::NetworkInterface;
-use crate::socket::MulticastSocket;
+use multicast::chat::new_instance_id;
+use multicast::error::{MulticastError, Result};
+use multicast::interface::NetworkInterface;
+use multicast::socket::MulticastSocket;
 
 /// Most listeners one bench may start (each is a thread and a socket).
 pub const MAX_LISTENERS: usize = 64;

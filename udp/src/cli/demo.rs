@@ -8,14 +8,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::client::{RetryClient, RetryPolicy};
-use crate::echo::EchoServer;
-use crate::error::{Result, UdpError};
-use crate::packet::DatagramPacket;
-use crate::quote::{self, QuoteBook, QuoteReply, QuoteServer};
-use crate::shutdown::{self, Shutdown};
-use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
+use tokio_util::sync::CancellationToken;
+
+use udp::client::{RetryClient, RetryPolicy};
+use udp::echo::EchoServer;
+use udp::error::{Result, UdpError};
+use udp::packet::DatagramPacket;
 use proxy::udp::{FaultProxy, Faults, ProxyConfig};
+use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
+use udp::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
 
 /// Seed of the demo's proxy faults and client jitter.
 pub const DEMO_SEED: u64 = 7;
@@ -29,7 +30,7 @@ fn loopback() -> SocketAddr {
 
 /// Runs the whole demo; returns the transcript lines.
 pub async fn run() -> Result<Vec<String>> {
-    let (trigger, shutdown) = shutdown::channel();
+    let shutdown = CancellationToken::new();
     let mut out = Vec::new();
     let echo = EchoServer::bind(loopback()).await?;
     let echo_addr = echo.local_addr()?;
@@ -43,7 +44,7 @@ pub async fn run() -> Result<Vec<String>> {
 
     out.push(String::new());
     out.extend(lossy_part(echo_addr).await?);
-    trigger.fire();
+    shutdown.cancel();
     Ok(out)
 }
 
@@ -103,7 +104,7 @@ fn echo_part(server: SocketAddr) -> Result<Vec<String>> {
 }
 
 /// The quote service: two quotes, a retried request (same id, same quote), garbage.
-async fn quote_part(shutdown: Shutdown) -> Result<Vec<String>> {
+async fn quote_part(shutdown: CancellationToken) -> Result<Vec<String>> {
     let server = QuoteServer::bind(loopback(), QuoteBook::builtin()).await?;
     let addr = server.local_addr()?;
     tokio::spawn(server.run(shutdown));
@@ -133,15 +134,24 @@ fn quote_client_part(addr: SocketAddr) -> Result<Vec<String>> {
     );
     let raw = DatagramSocket::bind(loopback())?;
     raw.set_so_timeout(Some(Duration::from_secs(5)))?;
-    raw.send_to(b"hello?", addr)?;
+    let unpadded = quote::Message::Request { id: 3 }.encode();
+    raw.send_to(&unpadded, addr)?;
     let mut inbox = DatagramPacket::with_capacity(600);
     raw.receive(&mut inbox)?;
-    let reply = match quote::Message::decode(inbox.data()) {
-        Ok(quote::Message::Error { id, message }) => format!("error reply (id {id}): {message}"),
-        Ok(other) => format!("unexpected {other:?}"),
-        Err(e) => format!("malformed reply: {e}"),
+    out.push(format!(
+        "unpadded request ({} bytes) -> {}-byte reply {}: never more bytes than the request",
+        unpadded.len(),
+        inbox.len(),
+        framing::hex_bytes(inbox.data())
+    ));
+    raw.set_so_timeout(Some(Duration::from_millis(200)))?;
+    raw.send_to(b"hello?", addr)?;
+    let garbage = match raw.receive(&mut inbox) {
+        Err(UdpError::Timeout) => "no reply (garbage earns none)".to_string(),
+        Ok(()) => format!("unexpected reply of {} bytes", inbox.len()),
+        Err(e) => return Err(e),
     };
-    out.push(format!("garbage \"hello?\" -> {reply}"));
+    out.push(format!("garbage \"hello?\" -> {garbage}"));
     Ok(out)
 }
 
@@ -155,7 +165,7 @@ async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
     };
     let proxy = FaultProxy::spawn(config)
         .await
-        .map_err(|e| UdpError::io("start the proxy", e.into()))?;
+        .map_err(|e| UdpError::io("start the proxy", std::io::Error::other(e)))?;
     let proxy_addr = proxy.local_addr();
     let mut out = vec![
         "== Retrying through a lossy proxy ==".to_string(),
@@ -178,7 +188,7 @@ async fn lossy_part(echo_addr: SocketAddr) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn lossy_client(proxy: SocketAddr) -> Result<(Vec<String>, crate::client::ClientStats)> {
+fn lossy_client(proxy: SocketAddr) -> Result<(Vec<String>, udp::client::ClientStats)> {
     let policy = RetryPolicy {
         // Far above a loopback round trip even on a busy machine: a reply later than this
         // would count as lost and change the transcript.
