@@ -11,27 +11,6 @@ fn udp() -> Command {
     c
 }
 
-/// Replaces every `:PORT` after an IP address with `:PORT`.
-fn redact_ports(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("127.0.0.1:") {
-        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
-        out.push_str(head);
-        let digits = tail.chars().take_while(|c| c.is_ascii_digit()).count();
-        out.push_str(if digits > 0 { "PORT" } else { "" });
-        rest = &tail[digits..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn help(args: &[&str]) -> String {
-    let out = udp().args(args).arg("--help").output().unwrap();
-    assert!(out.status.success(), "{args:?} --help failed");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A server child process, killed (by PID) if the test fails before stopping it.
 struct Server {
     child: Child,
