@@ -8,7 +8,10 @@ use clap::Args;
 use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
 use rpc_lite::registry::MIN_MESSAGE_LIMIT;
 use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
-use rpc_lite::udp_transport::{self, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
+use rpc_lite::udp_transport::{
+    self, CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_PER_SOURCE,
+    DEFAULT_UDP_MAX_IN_FLIGHT, DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE, UdpServerConfig,
+};
 use rpc_lite::{Registry, Transport};
 use tcp::server::{ServerLimits, ShutdownSignal, limits};
 
@@ -23,9 +26,13 @@ pub struct ServeArgs {
     /// Transport to serve.
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
-    /// Calls running at once per TCP connection (UDP: per server).
-    #[arg(long, default_value_t = DEFAULT_MAX_IN_FLIGHT)]
-    max_in_flight: usize,
+    /// Calls running at once: per connection over TCP (default 128), per server over
+    /// UDP (default 256).
+    #[arg(long)]
+    max_in_flight: Option<usize>,
+    /// UDP: calls running at once for one source (address and port).
+    #[arg(long, default_value_t = DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE)]
+    max_in_flight_per_source: usize,
     /// Largest message in bytes, call or reply (TCP frames; UDP is capped at 65507); at
     /// least 256, so the server's own error answers always fit.
     #[arg(long, default_value_t = DEFAULT_MAX_FRAME, value_parser = max_frame_arg)]
@@ -45,9 +52,12 @@ pub struct ServeArgs {
     /// UDP reply cache entries.
     #[arg(long, default_value_t = DEFAULT_CACHE_CAPACITY)]
     cache_capacity: usize,
-    /// UDP reply cache: most bytes of replies held.
+    /// UDP reply cache: most bytes held (replies and bookkeeping).
     #[arg(long, default_value_t = DEFAULT_CACHE_BYTES)]
     cache_bytes: usize,
+    /// UDP reply cache entries one source (address and port) may hold.
+    #[arg(long, default_value_t = DEFAULT_CACHE_PER_SOURCE)]
+    cache_per_source: usize,
     /// UDP reply cache lifetime (also the longest a UDP call may run).
     #[arg(long, default_value_t = udp_transport::DEFAULT_CACHE_TTL.as_millis() as u64)]
     cache_ttl_ms: u64,
@@ -105,17 +115,21 @@ fn tcp_config(args: &ServeArgs) -> TcpServerConfig {
             write_timeout: Duration::from_millis(args.write_timeout_ms),
             shutdown_grace: Duration::from_millis(args.grace_ms),
         },
-        max_in_flight: args.max_in_flight,
+        max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
         max_frame: args.max_frame,
     }
 }
 
 fn udp_config(args: &ServeArgs) -> UdpServerConfig {
     UdpServerConfig {
-        max_in_flight: args.max_in_flight,
-        cache_capacity: args.cache_capacity,
-        cache_bytes: args.cache_bytes,
-        cache_ttl: Duration::from_millis(args.cache_ttl_ms),
+        max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_UDP_MAX_IN_FLIGHT),
+        max_in_flight_per_source: args.max_in_flight_per_source,
+        cache: CacheLimits {
+            capacity: args.cache_capacity,
+            max_bytes: args.cache_bytes,
+            per_source: args.cache_per_source,
+            ttl: Duration::from_millis(args.cache_ttl_ms),
+        },
         max_datagram: args.max_frame.min(udp_transport::DEFAULT_MAX_DATAGRAM),
         shutdown_grace: Duration::from_millis(args.grace_ms),
     }

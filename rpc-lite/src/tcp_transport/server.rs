@@ -160,7 +160,7 @@ async fn serve_connection(
             }
         };
         more_requests.store(!frames.read_buffer().is_empty(), Ordering::Relaxed);
-        let arrived = Instant::now();
+        let arrived = tokio::time::Instant::now().into_std();
         let Some(call) = conn.decode_or_refuse(peer, frame).await else {
             break;
         };
