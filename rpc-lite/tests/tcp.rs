@@ -181,6 +181,56 @@ async fn the_key_value_store_is_bounded() {
     ));
 }
 
+/// The store is bounded in bytes too: with the default bound (64 MiB), 1 MiB values
+/// stop fitting after 64 of them, far below the key limit; replacing or deleting a value
+/// gives its bytes back.
+#[tokio::test]
+async fn the_key_value_store_is_bounded_in_bytes() {
+    use rpc_lite::demo_service::{DEFAULT_MAX_STORE_BYTES, DemoService};
+    let service = std::sync::Arc::new(DemoService::default());
+    let registry = rpc_lite::Registry::new().with(demo::Server::from_arc(service.clone()));
+    let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
+    let client = demo::Client::new(channel);
+    let big = "x".repeat((1 << 20) - 100); // fits a 1 MiB frame with its header
+    // At most 100 tries (100 MiB), so that a store without the bound fails the test
+    // instead of filling the machine.
+    let mut stored = 0;
+    let mut refused = None;
+    for i in 0..100 {
+        match client.put(format!("k{i}"), big.clone()).await {
+            Ok(None) => stored += 1,
+            other => {
+                refused = Some(other);
+                break;
+            }
+        }
+        assert!(service.store_bytes() <= DEFAULT_MAX_STORE_BYTES);
+    }
+    let max_bytes = DEFAULT_MAX_STORE_BYTES as u64;
+    assert!(
+        matches!(refused, Some(Err(CallError::App(DemoError::StoreBytesFull { max_bytes: m }))) if m == max_bytes),
+        "{refused:?}"
+    );
+    // Exactly as many as fit, counting each key's overhead.
+    let per_entry = big.len() + rpc_lite::demo_service::STORE_ENTRY_OVERHEAD;
+    assert!(stored * per_entry <= DEFAULT_MAX_STORE_BYTES);
+    assert!((stored + 1) * per_entry > DEFAULT_MAX_STORE_BYTES);
+    // A smaller value for a stored key fits and frees bytes; a delete frees the rest.
+    assert!(
+        client
+            .put("k0".into(), "small".into())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        client.put(format!("k{stored}"), big.clone()).await.unwrap(),
+        None
+    );
+    assert!(client.delete("k0".into()).await.unwrap());
+    assert!(service.store_bytes() <= DEFAULT_MAX_STORE_BYTES);
+}
+
 #[tokio::test]
 async fn a_version_the_server_does_not_serve_is_a_version_mismatch() {
     let demo = tcp_demo(TcpServerConfig::default()).await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
+use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DEFAULT_MAX_STORE_BYTES, DemoService, demo};
 use rpc_lite::registry::MIN_MESSAGE_LIMIT;
 use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
 use rpc_lite::udp_transport::{
@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// Keys the demo store holds at most.
     #[arg(long, default_value_t = DEFAULT_MAX_KEYS)]
     max_keys: usize,
+    /// Bytes the demo store holds at most (keys, values and 64 bytes per key).
+    #[arg(long, default_value_t = DEFAULT_MAX_STORE_BYTES)]
+    max_store_bytes: usize,
 }
 
 impl ServeArgs {
@@ -81,7 +84,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Handlers first, then the `listening on` line: a script that sends SIGTERM as soon
     // as it reads the line must find them installed.
     let signals = ShutdownSignal::install().context("cannot install signal handlers")?;
-    let service = Arc::new(DemoService::new(args.max_keys));
+    let service = Arc::new(DemoService::with_limits(
+        args.max_keys,
+        args.max_store_bytes,
+    ));
     let registry = Registry::new().with(demo::Server::from_arc(service));
     let server = match args.transport {
         Transport::Tcp => tcp_transport::spawn(addr, registry, tcp_config(&args)).await,
