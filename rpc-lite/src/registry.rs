@@ -82,6 +82,8 @@ pub struct ServerStats {
     pub cache_hits: AtomicU64,
     /// UDP: retransmissions that arrived while the call was still running (ignored).
     pub duplicates_running: AtomicU64,
+    /// TCP: bytes reserved now for frames still arriving, all connections together.
+    pub buffered_frame_bytes: Arc<AtomicU64>,
     /// UDP: new calls answered BUSY and not run (no in-flight slot or no room in the
     /// reply cache); the client resends later.
     pub busy: AtomicU64,
@@ -235,6 +237,12 @@ pub fn reply_message(call: &Header, outcome: Outcome, max_len: usize) -> Message
 /// The error sent when a request's header cannot be read: call id 0, since the real
 /// one is unknown. The connection is closed after it.
 pub fn unreadable_request(profile: Option<Profile>, code: ErrorCode, text: String) -> Message {
+    connection_error(profile, Fault::new(code, text))
+}
+
+/// A connection-level error: `fault` on call id 0, written in `profile` (big-endian
+/// 64-bit if unknown). The connection is closed after it.
+pub fn connection_error(profile: Option<Profile>, fault: Fault) -> Message {
     let header = Header {
         profile: profile.unwrap_or(Profile::NETWORK),
         kind: Kind::Error,
@@ -244,7 +252,7 @@ pub fn unreadable_request(profile: Option<Profile>, code: ErrorCode, text: Strin
         procedure: 0,
         deadline_ms: 0,
     };
-    let body = Fault::new(code, text).encode(header.profile);
+    let body = fault.encode(header.profile);
     Message::new(header, body)
 }
 

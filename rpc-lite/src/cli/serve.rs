@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::Args;
 use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DEFAULT_MAX_STORE_BYTES, DemoService, demo};
 use rpc_lite::registry::MIN_MESSAGE_LIMIT;
-use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
+use rpc_lite::tcp_transport::{
+    self, DEFAULT_FRAME_BUDGET, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig,
+};
 use rpc_lite::udp_transport::{
     self, CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_PER_SOURCE,
     DEFAULT_UDP_MAX_IN_FLIGHT, DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE, UdpServerConfig,
@@ -37,6 +39,10 @@ pub struct ServeArgs {
     /// least 256, so the server's own error answers always fit.
     #[arg(long, default_value_t = DEFAULT_MAX_FRAME, value_parser = max_frame_arg)]
     max_frame: usize,
+    /// TCP: bytes held for frames still arriving, all connections together; a
+    /// connection whose frame does not fit is told BUSY and closed.
+    #[arg(long, default_value_t = DEFAULT_FRAME_BUDGET)]
+    frame_budget: usize,
     /// TCP connections served at once.
     #[arg(long, default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
     max_conns: usize,
@@ -123,6 +129,7 @@ fn tcp_config(args: &ServeArgs) -> TcpServerConfig {
         },
         max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
         max_frame: args.max_frame,
+        frame_budget: args.frame_budget,
     }
 }
 
