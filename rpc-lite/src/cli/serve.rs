@@ -15,7 +15,8 @@ use rpc_lite::udp_transport::{
     DEFAULT_UDP_MAX_IN_FLIGHT, DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE, UdpServerConfig,
 };
 use rpc_lite::{Registry, Transport};
-use tcp::server::{ServerLimits, ShutdownSignal, limits};
+use support::shutdown::Shutdown;
+use tcp::server::{ServerLimits, limits};
 
 /// The documented default address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
@@ -23,8 +24,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to bind (0.0.0.0:7470 or [::]:7470 to serve other machines; port 0 = any).
-    #[arg(long, default_value = DEFAULT_BIND)]
-    bind: String,
+    #[arg(long, default_value = DEFAULT_BIND, value_parser = support::cli::socket_addr)]
+    bind: std::net::SocketAddr,
     /// Transport to serve.
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
@@ -86,10 +87,10 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let addr = super::resolve(&args.bind).await?;
+    let addr = args.bind;
     // Handlers first, then the `listening on` line: a script that sends SIGTERM as soon
-    // as it reads the line must find them installed.
-    let signals = ShutdownSignal::install().context("cannot install signal handlers")?;
+    // as it reads the line must find them installed. A second signal stops at once.
+    let shutdown = Shutdown::on_signals("rpc-lite").context("cannot install signal handlers")?;
     let service = Arc::new(DemoService::with_limits(
         args.max_keys,
         args.max_store_bytes,
@@ -99,9 +100,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Transport::Tcp => tcp_transport::spawn(addr, registry, tcp_config(&args)).await,
         Transport::Udp => udp_transport::spawn(addr, registry, udp_config(&args)).await,
     }
-    .with_context(|| format!("cannot bind {addr} (port in use? try --bind 127.0.0.1:0)"))?;
-    tcp::server::print_listening(server.addr()).context("cannot write to stdout")?;
-    signals.recv().await;
+    .with_context(|| format!("cannot listen on {addr}"))?;
+    support::cli::print_listening(server.addr());
+    shutdown.token().cancelled().await;
     server.shutdown().await;
     Ok(())
 }

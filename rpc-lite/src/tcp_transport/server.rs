@@ -48,6 +48,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 /// Default largest message, call or reply (`--max-frame`): 1 MiB. A bigger declared
 /// length is refused before anything is allocated for it.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
+/// Per-peer warnings are rate-limited: a flood of bad peers cannot flood the log.
+static UNREADABLE: support::log::Throttle = support::log::Throttle::per_second(10);
+static OVERSIZED: support::log::Throttle = support::log::Throttle::per_second(10);
+static SHED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// How long a connection shed for want of frame budget is asked to wait (BUSY detail).
 pub const SHED_RETRY_AFTER: Duration = Duration::from_millis(100);
 
@@ -185,7 +190,7 @@ async fn decode_or_refuse(
     match Message::decode_request(frame.clone()) {
         Ok(call) => Some(call),
         Err(err) => {
-            tracing::warn!(%peer, error = %err, "unreadable request; closing connection");
+            support::warn_throttled!(UNREADABLE, %peer, error = %err, "unreadable request; closing connection");
             ServerStats::bump(&registry.stats().rejected);
             let profile = frame.get(field::LABEL).and_then(|l| parse_label(l).ok());
             let reply = unreadable_request(profile, ErrorCode::BadRequest, err.to_string());
@@ -200,11 +205,11 @@ async fn decode_or_refuse(
 async fn refuse_frame(calls: &Calls, registry: &Registry, peer: SocketAddr, err: ReadError) {
     let fault = match &err {
         ReadError::Frame(FrameError::TooLarge { .. }) => {
-            tracing::warn!(%peer, error = %err, "oversized frame; closing connection");
+            support::warn_throttled!(OVERSIZED, %peer, error = %err, "oversized frame; closing connection");
             Fault::new(ErrorCode::TooLarge, err.to_string())
         }
         ReadError::OverBudget { .. } => {
-            tracing::warn!(%peer, error = %err, "frame budget in use; shedding connection");
+            support::warn_throttled!(SHED, %peer, error = %err, "frame budget in use; shedding connection");
             Fault {
                 message: err.to_string(),
                 ..Fault::busy(SHED_RETRY_AFTER, Profile::NETWORK)
