@@ -1,11 +1,13 @@
 //! The `rpc-lite` binary: serve/call/list/demo as a user runs them, SIGTERM, and a
 //! server killed mid-call (every pending call fails promptly with ConnectionLost).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rpc_lite::demo_service::demo;
+use common::demo_service::demo;
 use rpc_lite::{CallError, Channel, RpcError, Transport};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpc-lite");

@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::demo_service::{DEMO_PROGRAM, DemoError, demo};
 use common::*;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoError, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::tcp_transport::TcpServerConfig;
 use rpc_lite::{CallError, ErrorCode, RpcError, Stub, Transport};
@@ -214,7 +214,7 @@ async fn application_errors_arrive_typed() {
 
 #[tokio::test]
 async fn the_key_value_store_is_bounded() {
-    let service = std::sync::Arc::new(rpc_lite::demo_service::DemoService::new(2));
+    let service = std::sync::Arc::new(common::demo_service::DemoService::new(2));
     let registry = rpc_lite::Registry::new().with(demo::Server::from_arc(service));
     let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
     let client = demo::Client::new(channel);
@@ -246,7 +246,7 @@ async fn the_key_value_store_is_bounded() {
 /// gives its bytes back.
 #[tokio::test]
 async fn the_key_value_store_is_bounded_in_bytes() {
-    use rpc_lite::demo_service::{DEFAULT_MAX_STORE_BYTES, DemoService};
+    use common::demo_service::{DEFAULT_MAX_STORE_BYTES, DemoService};
     let service = std::sync::Arc::new(DemoService::default());
     let registry = rpc_lite::Registry::new().with(demo::Server::from_arc(service.clone()));
     let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
@@ -272,7 +272,7 @@ async fn the_key_value_store_is_bounded_in_bytes() {
         "{refused:?}"
     );
     // Exactly as many as fit, counting each key's overhead.
-    let per_entry = big.len() + rpc_lite::demo_service::STORE_ENTRY_OVERHEAD;
+    let per_entry = big.len() + common::demo_service::STORE_ENTRY_OVERHEAD;
     assert!(stored * per_entry <= DEFAULT_MAX_STORE_BYTES);
     assert!((stored + 1) * per_entry > DEFAULT_MAX_STORE_BYTES);
     // A smaller value for a stored key fits and frees bytes; a delete frees the rest.
@@ -732,7 +732,7 @@ impl demo_v2::Service for V2 {
 async fn two_versions_side_by_side_old_clients_keep_working() {
     let registry = rpc_lite::Registry::new()
         .with(demo::Server::new(
-            rpc_lite::demo_service::DemoService::default(),
+            common::demo_service::DemoService::default(),
         ))
         .with(demo_v2::Server::new(V2));
     let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();

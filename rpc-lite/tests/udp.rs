@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::demo_service::{DemoError, demo};
 use common::*;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DemoError, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::udp_transport::{UdpChannel, UdpServerConfig};
 use rpc_lite::{CallError, Channel, ErrorCode, Message, RpcError};

@@ -3,9 +3,11 @@
 //! encoded as a stub encodes it and answered by the registry as a server answers it.
 //! `PROTOCOL.md` quotes these dumps.
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
+use common::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use framing::{FrameFormat, Long, Profile, Wire, to_bytes};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use rpc_lite::dump::annotated;
 use rpc_lite::registry::{Started, poll_once, reply_message};
 use rpc_lite::{Header, Kind, Message, Registry};

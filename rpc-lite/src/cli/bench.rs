@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::demo_service::demo;
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use rpc_lite::demo_service::demo;
 use rpc_lite::{Channel, Transport};
 use support::stats::Latencies;
 

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use super::demo_service::{DemoError, demo};
 use anyhow::{Context, bail};
 use clap::Args;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DemoError, demo};
 use rpc_lite::{CallError, Channel, Transport};
 use support::cli::{HostPort, UsageError, usage};
 

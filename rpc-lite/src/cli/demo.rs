@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::demo_service::{DemoService, demo};
 use anyhow::Context;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DemoService, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::tcp_transport::{self, TcpServerConfig};
 use rpc_lite::udp_transport::{self, UdpChannel, UdpServerConfig};

@@ -3,6 +3,9 @@
 mod bench;
 mod call;
 mod demo;
+// Some accessors are only for the tests, which include the same file.
+#[allow(dead_code)]
+pub mod demo_service;
 mod serve;
 
 use clap::{Parser, Subcommand};

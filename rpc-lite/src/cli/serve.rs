@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::demo_service::{DEFAULT_MAX_KEYS, DEFAULT_MAX_STORE_BYTES, DemoService, demo};
 use anyhow::Context;
 use clap::Args;
-use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DEFAULT_MAX_STORE_BYTES, DemoService, demo};
 use rpc_lite::registry::MIN_MESSAGE_LIMIT;
 use rpc_lite::tcp_transport::{
     self, DEFAULT_FRAME_BUDGET, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig,

@@ -15,6 +15,11 @@
 //!
 //! `Long` is C's `long`: 4 bytes from a 32-bit caller, 8 from a 64-bit one. A sum that
 //! does not fit a 32-bit caller's `long` comes back as an `Unrepresentable` error.
+//!
+//! It is an application of the library, not part of it: the binary serves it
+//! (`rpc-lite serve`), and the tests, the examples and the fuzz target include this one
+//! file with `#[path = ".../src/cli/demo_service.rs"] mod demo_service;`, because a
+//! package cannot depend on a crate of its own that depends on it. No system calls here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,7 +30,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use framing::{Long, Profile, Wire, WireError};
 
-use crate::service;
+use rpc_lite::service;
 
 /// The demo's program number (ONC reserves 0x20000000-0x3fffffff for local use).
 pub const DEMO_PROGRAM: u32 = 0x2000_7470;
