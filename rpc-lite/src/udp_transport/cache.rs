@@ -77,6 +77,14 @@ enum Entry {
     Answered(Option<Bytes>),
 }
 
+/// Reply bytes an entry holds.
+fn reply_len(entry: &Entry) -> usize {
+    match entry {
+        Entry::Answered(Some(reply)) => reply.len(),
+        _ => 0,
+    }
+}
+
 /// One remembered call.
 #[derive(Debug)]
 struct Slot {
@@ -186,12 +194,13 @@ impl ReplyCache {
     /// does not fit the byte bound is not kept (the entry stays, so the call is still
     /// never run again; a retransmission gets no answer).
     pub fn answer(&mut self, key: CallKey, reply: Option<Bytes>) {
-        let len = reply.as_ref().map_or(0, Bytes::len);
-        let fits = self.bytes + len <= self.limits.max_bytes;
         let Some(slot) = self.entries.get_mut(&key) else {
             return; // expired while running (the call ran past its window)
         };
-        if fits {
+        // Whatever the entry held before (nothing, for a running call) is given back.
+        self.bytes -= reply_len(&slot.entry);
+        let len = reply.as_ref().map_or(0, Bytes::len);
+        if self.bytes + len <= self.limits.max_bytes {
             slot.entry = Entry::Answered(reply);
             self.bytes += len;
         } else {
@@ -253,11 +262,7 @@ impl ReplyCache {
 
     /// Gives back what `slot` was charged: its bytes and its source's count.
     fn release(&mut self, source: SocketAddr, slot: &Slot) {
-        let reply = match &slot.entry {
-            Entry::Answered(Some(reply)) => reply.len(),
-            _ => 0,
-        };
-        self.bytes -= reply + ENTRY_OVERHEAD;
+        self.bytes -= reply_len(&slot.entry) + ENTRY_OVERHEAD;
         if let Some(held) = self.per_source.get_mut(&source) {
             *held -= 1;
             if *held == 0 {
@@ -415,5 +420,49 @@ mod tests {
             (cache.len(), cache.index_sizes(), cache.bytes()),
             (0, (0, 0), 0)
         );
+    }
+
+    /// Seeded random operations (check-ins from 8 sources, answers of random sizes,
+    /// forgets, time moving on): after each, every bound holds and the bookkeeping
+    /// matches the entries exactly.
+    #[test]
+    fn every_bound_holds_under_random_operations() {
+        let limits = CacheLimits {
+            capacity: 64,
+            max_bytes: 64 * ENTRY_OVERHEAD / 2 + 4096,
+            per_source: 16,
+            ttl: Duration::from_secs(5),
+        };
+        let mut cache = ReplyCache::new(limits);
+        let mut rng = udp::rng::SplitMix64::new(15);
+        let mut now = Instant::now();
+        for _ in 0..20_000 {
+            let key = from(rng.next_u64() as u16 % 8, rng.next_u64() % 200);
+            match rng.next_u64() % 4 {
+                0 | 1 => {
+                    let window = Duration::from_millis(rng.next_u64() % 8_000);
+                    cache.check_in(key, now, now + window);
+                }
+                2 => {
+                    let len = (rng.next_u64() % 600) as usize;
+                    cache.answer(key, Some(Bytes::from(vec![0u8; len])));
+                }
+                _ => cache.forget(key),
+            }
+            now += Duration::from_millis(rng.next_u64() % 20);
+            let replies: usize = cache.entries.values().map(|s| reply_len(&s.entry)).sum();
+            assert_eq!(cache.bytes(), replies + cache.len() * ENTRY_OVERHEAD);
+            assert!(cache.bytes() <= limits.max_bytes);
+            assert!(cache.len() <= limits.capacity);
+            assert_eq!(cache.by_expiry.len(), cache.len());
+            assert_eq!(cache.per_source.values().sum::<usize>(), cache.len());
+            assert!(
+                cache
+                    .per_source
+                    .values()
+                    .all(|&n| n > 0 && n <= limits.per_source)
+            );
+        }
+        assert!(cache.refused() > 0, "the bounds were crossed");
     }
 }
