@@ -15,6 +15,11 @@
 //!
 //! `Long` is C's `long`: 4 bytes from a 32-bit caller, 8 from a 64-bit one. A sum that
 //! does not fit a 32-bit caller's `long` comes back as an `Unrepresentable` error.
+//!
+//! It is an application of the library, not part of it: the binary serves it
+//! (`rpc-lite serve`), and the tests, the examples and the fuzz target include this one
+//! file with `#[path = ".../src/cli/demo_service.rs"] mod demo_service;`, because a
+//! package cannot depend on a crate of its own that depends on it. No system calls here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,19 +30,26 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use framing::{Long, Profile, Wire, WireError};
 
-use crate::service;
+use rpc_lite::service;
 
 /// The demo's program number (ONC reserves 0x20000000-0x3fffffff for local use).
 pub const DEMO_PROGRAM: u32 = 0x2000_7470;
 /// Default bound on keys in the store (`--max-keys`).
 pub const DEFAULT_MAX_KEYS: usize = 10_000;
+/// Default bound on the bytes the store holds (`--max-store-bytes`): keys and values
+/// plus [`STORE_ENTRY_OVERHEAD`] per key. Without it 10,000 keys of 1 MiB values would
+/// take 10 GB.
+pub const DEFAULT_MAX_STORE_BYTES: usize = 64 << 20;
+/// Bytes charged per key beside its text: the map entry and two `String` headers.
+pub const STORE_ENTRY_OVERHEAD: usize = 64;
 /// Longest `sleep` allowed: a sleeping call holds an in-flight slot.
 pub const MAX_SLEEP_MS: u32 = 60_000;
 
 /// The demo service's own errors, carried back to the caller as values.
 ///
 /// On the wire: a u32 tag (1 `DivisionByZero`, 2 `Overflow`, 3 `StoreFull` followed by
-/// u32 `limit`, 4 `TooLong` followed by u32 `max_ms`).
+/// u32 `limit`, 4 `TooLong` followed by u32 `max_ms`, 5 `StoreBytesFull` followed by
+/// u64 `max_bytes`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DemoError {
     /// `divide` by zero.
@@ -48,6 +60,11 @@ pub enum DemoError {
     StoreFull {
         /// The store's key limit.
         limit: u32,
+    },
+    /// `put` that would take the store above its byte bound.
+    StoreBytesFull {
+        /// The store's byte bound.
+        max_bytes: u64,
     },
     /// `sleep` longer than [`MAX_SLEEP_MS`].
     TooLong {
@@ -63,6 +80,9 @@ impl fmt::Display for DemoError {
             DemoError::Overflow => f.write_str("arithmetic overflow"),
             DemoError::StoreFull { limit } => write!(f, "store full ({limit} keys)"),
             DemoError::TooLong { max_ms } => write!(f, "sleep longer than {max_ms} ms"),
+            DemoError::StoreBytesFull { max_bytes } => {
+                write!(f, "store full ({max_bytes} bytes)")
+            }
         }
     }
 }
@@ -76,6 +96,7 @@ impl Wire for DemoError {
             DemoError::Overflow => 2u32.encode(out, p),
             DemoError::StoreFull { limit } => (3u32, *limit).encode(out, p),
             DemoError::TooLong { max_ms } => (4u32, *max_ms).encode(out, p),
+            DemoError::StoreBytesFull { max_bytes } => (5u32, *max_bytes).encode(out, p),
         }
     }
 
@@ -88,6 +109,9 @@ impl Wire for DemoError {
             },
             4 => DemoError::TooLong {
                 max_ms: u32::decode(input, p)?,
+            },
+            5 => DemoError::StoreBytesFull {
+                max_bytes: u64::decode(input, p)?,
             },
             tag => {
                 return Err(WireError::InvalidTag {
@@ -124,10 +148,23 @@ service! {
 /// The demo service's state.
 #[derive(Debug)]
 pub struct DemoService {
-    store: Mutex<HashMap<String, String>>,
+    store: Mutex<Store>,
     max_keys: usize,
+    max_bytes: usize,
     counter: AtomicU64,
     incr_calls: AtomicU64,
+}
+
+/// The key-value store and the bytes it holds.
+#[derive(Debug, Default)]
+struct Store {
+    map: HashMap<String, String>,
+    bytes: usize,
+}
+
+/// What one key and value cost in the store's byte bound.
+fn entry_bytes(key: &str, value: &str) -> usize {
+    key.len() + value.len() + STORE_ENTRY_OVERHEAD
 }
 
 impl Default for DemoService {
@@ -137,11 +174,17 @@ impl Default for DemoService {
 }
 
 impl DemoService {
-    /// A service whose store holds at most `max_keys` keys.
+    /// A service whose store holds at most `max_keys` keys (and the default bytes).
     pub fn new(max_keys: usize) -> DemoService {
+        DemoService::with_limits(max_keys, DEFAULT_MAX_STORE_BYTES)
+    }
+
+    /// A service whose store holds at most `max_keys` keys and `max_bytes` bytes.
+    pub fn with_limits(max_keys: usize, max_bytes: usize) -> DemoService {
         DemoService {
-            store: Mutex::new(HashMap::new()),
+            store: Mutex::new(Store::default()),
             max_keys,
+            max_bytes,
             counter: AtomicU64::new(0),
             incr_calls: AtomicU64::new(0),
         }
@@ -157,7 +200,12 @@ impl DemoService {
         self.incr_calls.load(Ordering::SeqCst)
     }
 
-    fn store(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    /// Bytes the store holds now (keys, values, per-key overhead).
+    pub fn store_bytes(&self) -> usize {
+        self.store().bytes
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -175,20 +223,32 @@ impl demo::Service for DemoService {
     }
 
     async fn get(&self, key: String) -> Result<Option<String>, DemoError> {
-        Ok(self.store().get(&key).cloned())
+        Ok(self.store().map.get(&key).cloned())
     }
 
     async fn put(&self, key: String, value: String) -> Result<Option<String>, DemoError> {
         let mut store = self.store();
-        if !store.contains_key(&key) && store.len() >= self.max_keys {
+        let old = store.map.get(&key).map(|old| entry_bytes(&key, old));
+        if old.is_none() && store.map.len() >= self.max_keys {
             let limit = u32::try_from(self.max_keys).unwrap_or(u32::MAX);
             return Err(DemoError::StoreFull { limit });
         }
-        Ok(store.insert(key, value))
+        let bytes = store.bytes - old.unwrap_or(0) + entry_bytes(&key, &value);
+        if bytes > self.max_bytes {
+            let max_bytes = self.max_bytes as u64;
+            return Err(DemoError::StoreBytesFull { max_bytes });
+        }
+        store.bytes = bytes;
+        Ok(store.map.insert(key, value))
     }
 
     async fn delete(&self, key: String) -> Result<bool, DemoError> {
-        Ok(self.store().remove(&key).is_some())
+        let mut store = self.store();
+        let Some(value) = store.map.remove(&key) else {
+            return Ok(false);
+        };
+        store.bytes -= entry_bytes(&key, &value);
+        Ok(true)
     }
 
     async fn echo(&self, data: Bytes) -> Result<Bytes, DemoError> {
