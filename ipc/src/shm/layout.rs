@@ -37,7 +37,7 @@ pub const MAX_SEGMENT_BYTES: u64 = 256 * 1024 * 1024;
 pub const W_MAGIC: usize = 0;
 /// Word index of the layout version.
 pub const W_VERSION: usize = 1;
-/// Word index of the capacity (slots; a power of two).
+/// Word index of the capacity (slots; a power of two, at least 2).
 pub const W_CAPACITY: usize = 2;
 /// Word index of the payload bytes per slot (a multiple of 4).
 pub const W_SLOT_BYTES: usize = 3;
@@ -70,8 +70,8 @@ pub enum LayoutError {
     /// A layout version this code does not know.
     #[error("layout version {0}, this program reads version {VERSION}")]
     BadVersion(u32),
-    /// Capacity zero, not a power of two, or above [`MAX_CAPACITY`].
-    #[error("capacity {0} is not a power of two in 1..={MAX_CAPACITY}")]
+    /// Capacity below 2, not a power of two, or above [`MAX_CAPACITY`].
+    #[error("capacity {0} is not a power of two in 2..={MAX_CAPACITY}")]
     BadCapacity(u32),
     /// Slot size zero, not a multiple of 4, or above [`MAX_SLOT_BYTES`].
     #[error("slot size {0} is not a multiple of 4 in 4..={MAX_SLOT_BYTES}")]
@@ -111,7 +111,8 @@ pub struct Geometry {
 impl Geometry {
     /// Checks `capacity` and `slot_bytes` against the bounds.
     pub fn new(capacity: u32, slot_bytes: u32) -> Result<Self, LayoutError> {
-        if capacity == 0 || !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
+        // One slot cannot work: "full for lap n" (seq = pos + 1) would read as "free for lap n + 1".
+        if capacity < 2 || !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
             return Err(LayoutError::BadCapacity(capacity));
         }
         if slot_bytes == 0 || slot_bytes % 4 != 0 || slot_bytes > MAX_SLOT_BYTES {
