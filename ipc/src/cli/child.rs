@@ -7,6 +7,8 @@ use std::os::fd::AsFd;
 
 use clap::Subcommand;
 
+use super::bench::peer::PeerArgs;
+
 /// Child roles.
 #[derive(Debug, Subcommand)]
 pub enum ChildCmd {
@@ -32,6 +34,8 @@ pub enum ChildCmd {
         #[arg(long)]
         size: usize,
     },
+    /// The far end of one bench measurement.
+    BenchPeer(PeerArgs),
 }
 
 /// Runs one child role.
@@ -41,6 +45,7 @@ pub fn run(cmd: ChildCmd) -> anyhow::Result<()> {
         ChildCmd::Upper => upper(),
         ChildCmd::ReadOne => read_one(),
         ChildCmd::Records { id, count, size } => records(id, count, size),
+        ChildCmd::BenchPeer(args) => super::bench::peer::run(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The subcommands; each mechanism's glue lives in its own file.
 
+mod bench;
 mod child;
 mod demo;
 mod fifo;
@@ -52,6 +53,8 @@ pub enum Cmd {
     MqReceive(mq::ReceiveArgs),
     /// Removes a message queue (mq_unlink).
     MqUnlink(mq::NameArg),
+    /// Throughput and ping-pong latency of every mechanism, side by side.
+    Bench(bench::BenchArgs),
     /// The child side of the demos, tests and bench (this binary, re-executed).
     #[command(hide = true, subcommand)]
     Child(child::ChildCmd),
@@ -76,6 +79,7 @@ pub fn main() -> anyhow::Result<()> {
         Cmd::MqSend(args) => mq::send(args),
         Cmd::MqReceive(args) => mq::receive(args),
         Cmd::MqUnlink(args) => mq::unlink(args),
+        Cmd::Bench(args) => bench::run(args),
         Cmd::Child(cmd) => child::run(cmd),
     }
 }
