@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ipc::shm::layout::{self, W_CAPACITY, W_HEAD, W_MAGIC, W_SLOT_BYTES, W_TAIL, W_VERSION};
-use ipc::shm::wait::{self, OVERWRITE_RETRIES};
+use ipc::shm::wait;
 use ipc::shm::{
     FullPolicy, Geometry, HeapRegion, LayoutError, PopError, PushError, Region, Ring, WaitError,
     WaitMode,
@@ -341,7 +341,6 @@ fn overwrite_oldest_drops_the_oldest_messages() {
     let mut buf = [0u8; 8];
     let left: Vec<u8> = std::iter::from_fn(|| r.try_pop(&mut buf).ok().map(|_| buf[0])).collect();
     assert_eq!(left, b"34");
-    assert!(OVERWRITE_RETRIES > 0);
 }
 
 #[test]
@@ -380,4 +379,38 @@ fn overwrite_oldest_with_concurrent_consumers_never_duplicates() {
         20_000,
         "every message either delivered or counted as dropped"
     );
+}
+
+/// The example in PROTOCOL.md, byte for byte.
+#[test]
+fn the_protocol_example_is_what_the_ring_writes() {
+    let r = ring(4, 16);
+    wait::push(&r, b"hi", FullPolicy::Fail, WaitMode::Block).unwrap();
+    let bytes: Vec<u8> = r
+        .region()
+        .words()
+        .iter()
+        .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
+        .collect();
+    let mut expected = vec![0u8; 352];
+    let golden: [(usize, &[u8]); 9] = [
+        (
+            0x000,
+            &[
+                0x49, 0x50, 0x43, 0x52, 1, 0, 0, 0, 4, 0, 0, 0, 0x10, 0, 0, 0,
+            ],
+        ),
+        (0x040, &[1, 0, 0, 0]),
+        (0x0c0, &[1, 0, 0, 0]),
+        (0x100, &[1, 0, 0, 0, 2, 0, 0, 0, 0x68, 0x69]),
+        (0x118, &[1, 0, 0, 0]),
+        (0x130, &[2, 0, 0, 0]),
+        (0x148, &[3, 0, 0, 0]),
+        (0x080, &[0, 0, 0, 0]),
+        (0x0c4, &[0, 0, 0, 0]),
+    ];
+    for (offset, field) in golden {
+        expected[offset..offset + field.len()].copy_from_slice(field);
+    }
+    assert_eq!(bytes, expected);
 }

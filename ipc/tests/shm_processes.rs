@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::Duration;
@@ -168,7 +168,7 @@ fn a_producer_killed_mid_write_never_yields_a_half_written_message() {
                 Err(other) => panic!("{other}"),
             }
         }
-        if ring.len() > 0 {
+        if !ring.is_empty() {
             // The killed producer's claimed slot stalls the ring: the documented consequence.
             break;
         }
@@ -225,9 +225,8 @@ fn a_spinning_reader_in_another_process_gets_the_messages() {
             .status
             .success()
     );
-    let mut out = String::new();
-    reader.stdout.unwrap().read_to_string(&mut out).unwrap();
-    assert_eq!(out, "x\ny\nz\n");
+    let out = reader.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "x\ny\nz\n");
 }
 
 #[test]

@@ -115,7 +115,7 @@ impl Geometry {
         if capacity < 2 || !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
             return Err(LayoutError::BadCapacity(capacity));
         }
-        if slot_bytes == 0 || slot_bytes % 4 != 0 || slot_bytes > MAX_SLOT_BYTES {
+        if slot_bytes == 0 || !slot_bytes.is_multiple_of(4) || slot_bytes > MAX_SLOT_BYTES {
             return Err(LayoutError::BadSlotBytes(slot_bytes));
         }
         let geometry = Geometry {

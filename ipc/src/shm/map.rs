@@ -40,7 +40,7 @@ impl Mapping {
     /// Maps the first `bytes` bytes of `fd` with `mmap(MAP_SHARED)`. `bytes` must be a nonzero
     /// multiple of 4 and no larger than the file (the caller checked it with `fstat`).
     pub fn map(fd: impl AsFd, bytes: usize) -> Result<Self> {
-        if bytes == 0 || bytes % 4 != 0 {
+        if bytes == 0 || !bytes.is_multiple_of(4) {
             let why = std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "length not a nonzero multiple of 4",

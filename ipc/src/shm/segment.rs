@@ -96,7 +96,7 @@ fn check_file(fd: &OwnedFd, name: &str) -> Result<usize> {
     if size > MAX_SEGMENT_BYTES {
         return Err(LayoutError::TooLarge(size).into());
     }
-    if size % 4 != 0 {
+    if !size.is_multiple_of(4) {
         return Err(LayoutError::SizeMismatch {
             claimed: size - size % 4,
             actual: size,

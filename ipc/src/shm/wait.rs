@@ -227,7 +227,7 @@ struct Slept<T> {
 fn spin_once<T>(spins: &mut u32, deadline: Instant) -> Slept<T> {
     std::hint::spin_loop();
     *spins = spins.wrapping_add(1);
-    let timed_out = *spins % SPINS_PER_CLOCK_CHECK == 0 && Instant::now() >= deadline;
+    let timed_out = spins.is_multiple_of(SPINS_PER_CLOCK_CHECK) && Instant::now() >= deadline;
     Slept {
         done: None,
         timed_out,

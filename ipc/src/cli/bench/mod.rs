@@ -142,7 +142,7 @@ fn send_for(link: &mut dyn link::Link, size: usize, args: &BenchArgs) -> anyhow:
     let mut msg = vec![DATA; size];
     let start = Instant::now();
     let mut sent = 0u64;
-    while sent < args.count && (sent % 64 != 0 || start.elapsed() < duration) {
+    while sent < args.count && (!sent.is_multiple_of(64) || start.elapsed() < duration) {
         link.send(&msg)?;
         sent += 1;
     }
@@ -166,7 +166,7 @@ fn raw_throughput(
     let buf = vec![DATA; size];
     let start = Instant::now();
     let mut sent = 0u64;
-    while sent < count && (sent % 64 != 0 || start.elapsed() < duration) {
+    while sent < count && (!sent.is_multiple_of(64) || start.elapsed() < duration) {
         tx.write_all(&buf)?;
         sent += 1;
     }

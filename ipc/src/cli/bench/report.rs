@@ -7,11 +7,14 @@ use support::stats::Latencies;
 use super::Rate;
 use super::mechs::Mech;
 
+/// p50 and p99 in microseconds, or why there are none.
+type Percentiles = Result<(f64, f64), String>;
+
 /// Every figure of one run, in the order measured.
 #[derive(Default)]
 pub struct Results {
     rates: Vec<(Mech, &'static str, Result<Rate, String>)>,
-    latencies: Vec<(Mech, Result<(f64, f64), String>)>,
+    latencies: Vec<(Mech, Percentiles)>,
 }
 
 impl Results {
