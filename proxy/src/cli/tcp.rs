@@ -10,16 +10,17 @@ use proxy::tcp::serve::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
 };
 use proxy::tcp::{DEFAULT_CONNECT_TIMEOUT, Limits, MAX_DELAY, Proxy, ProxyConfig};
+use support::cli::HostPort;
 
 /// Flags of `proxy tcp`.
 #[derive(Debug, Args)]
 pub struct TcpArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port).
-    #[arg(long, value_name = "ADDR")]
-    listen: String,
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    listen: HostPort,
     /// The server to forward every connection to (HOST:PORT).
-    #[arg(long, value_name = "ADDR")]
-    to: String,
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    to: HostPort,
     /// Add this much latency to every chunk, both directions.
     #[arg(long, value_name = "MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
@@ -75,9 +76,9 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        let shutdown = super::cancel_on_signals()?;
-        super::print_listening(listener.local_addr()?)?;
-        proxy.serve(listener, shutdown).await;
+        let shutdown = super::shutdown_on_signals()?;
+        support::cli::print_listening(listener.local_addr()?);
+        proxy.serve(listener, shutdown.token()).await;
         Ok(())
     })
 }
