@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use proxy::pcap::write::TcpPcap;
 use proxy::tcp::recorder::Recorder;
 use proxy::tcp::serve::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
@@ -31,6 +32,9 @@ pub struct TcpArgs {
     /// Write a transcript of everything forwarded to FILE (format: proxy/PROTOCOL.md).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Write everything forwarded to FILE as a pcap capture, for Wireshark or tcpdump -r.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
     /// Give up connecting to the server after this long.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -71,7 +75,12 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
             shutdown_grace: Duration::from_millis(args.grace_ms),
         },
     };
-    let proxy = Proxy::new(config, recorder);
+    let mut proxy = Proxy::new(config, recorder);
+    if let Some(path) = &args.pcap {
+        let pcap =
+            TcpPcap::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        proxy = proxy.with_pcap(pcap);
+    }
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -39,6 +39,9 @@ pub struct UdpArgs {
     /// Write every forwarded datagram to FILE (the transcript format, proxy/PROTOCOL.md).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Write every forwarded datagram to FILE as a pcap capture, for Wireshark or tcpdump -r.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
     /// Close a client's session after this long without traffic, in milliseconds.
     #[arg(long, default_value_t = udp::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
     idle_ms: u64,
@@ -63,6 +66,7 @@ impl UdpArgs {
         let mut config = ProxyConfig::new(super::resolve(&self.listen)?, super::resolve(&self.to)?);
         config.faults = faults;
         config.record = self.record;
+        config.pcap = self.pcap;
         config.idle = Duration::from_millis(self.idle_ms);
         config.max_sessions = self.max_sessions;
         config.max_delayed = self.max_delayed;
