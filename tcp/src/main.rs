@@ -1,4 +1,4 @@
-//! `tcp`: the command line of the tcp crate (echo, chat, proxy, demo, bench).
+//! `tcp`: the command line of the tcp crate (echo, chat, demo, bench).
 //!
 //! Run `tcp --help` for the subcommands. Errors are one line on stderr and exit 1;
 //! usage mistakes exit 2 (clap). Logs go to stderr; set `RUST_LOG=info` to see them.

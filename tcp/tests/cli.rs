@@ -53,7 +53,6 @@ fn help_of_every_subcommand() {
         &["echo-client"],
         &["chat-server"],
         &["chat-client"],
-        &["proxy"],
         &["demo"],
         &["bench"],
         &["bench", "echo"],

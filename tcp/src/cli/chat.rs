@@ -1,14 +1,14 @@
-//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat` (owner: tcp-B).
+//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat`.
 
 use std::time::Duration;
 
+use super::bench::chat::ChatBench;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser;
-use tcp::bench::chat::ChatBench;
 use tcp::chat::config::{
-    DEFAULT_MAX_INPUT_RATE, DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_BYTES,
-    DEFAULT_SEND_BUFFER,
+    DEFAULT_INPUT_BURST, DEFAULT_MAX_INPUT_RATE, DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS,
+    DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER,
 };
 use tcp::chat::{ChatConfig, ChatServer, client};
 use tcp::socket::{ServerSocket, resolve};
@@ -37,13 +37,19 @@ pub struct ChatServerArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SEND_BUFFER,
           value_parser = clap::value_parser!(u64).range(4096..=1 << 30).map(|v| v as usize))]
     pub send_buffer: usize,
-    /// Bytes per second one member may send (bursts of one second's worth); a faster
-    /// member is read more slowly.
+    /// Bytes per second one member may send (every byte read, and each message's name
+    /// prefix); a faster member is read more slowly.
     #[arg(long, value_name = "BYTES_PER_S", default_value_t = DEFAULT_MAX_INPUT_RATE,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_input_rate: u64,
+    /// Bytes one member may send at once before --max-input-rate applies; with one read
+    /// and one line it must fit in --queue-bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_INPUT_BURST,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30).map(|v| v as usize))]
+    pub input_burst: usize,
     /// Connection cap, deadlines and shutdown grace (in the chat the read deadline applies
-    /// to the name line and to half-sent lines; a silent member is never timed out).
+    /// to joining, all name lines together, and to each line from its first byte; a silent
+    /// member is never timed out).
     #[command(flatten)]
     pub limits: LimitFlags,
 }
@@ -93,6 +99,7 @@ impl ChatServerArgs {
             queue_bytes: self.queue_bytes,
             send_buffer: self.send_buffer,
             max_input_rate: self.max_input_rate,
+            input_burst: self.input_burst,
             limits: self.limits.limits(),
         }
     }
@@ -166,7 +173,7 @@ pub fn run_bench(args: BenchChatArgs) -> anyhow::Result<()> {
         interval: Duration::from_micros(args.interval_us),
         timeout: Duration::from_secs_f64(args.timeout_s),
     };
-    let report = runtime()?.block_on(tcp::bench::chat::run(bench.clone()))?;
+    let report = runtime()?.block_on(super::bench::chat::run(bench.clone()))?;
     println!("{}", report.summary(&bench));
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tcp::echo::{self, EchoServer};
+use tcp::echo::{self, EchoLimits, EchoServer};
+use tcp::server::limits::DEFAULT_MIN_READ_RATE;
 use tcp::server::{BlockingShutdownSignal, print_listening};
 use tcp::socket::{Socket, resolve};
 
@@ -13,7 +14,9 @@ use super::LimitFlags;
 pub enum ModeFlag {
     /// One OS thread per connection (at most --max-conns threads), blocking reads and writes.
     Blocking,
-    /// tokio tasks over non-blocking sockets.
+    /// tokio tasks, the plain loop: one fixed 4 KiB buffer (src/echo/plain.rs).
+    Plain,
+    /// tokio tasks, the tuned loop (src/echo/tuned.rs).
     Async,
 }
 
@@ -23,12 +26,17 @@ pub struct EchoServerArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:7007")]
     pub bind: String,
-    /// Blocking (thread per connection) or async (tokio).
+    /// Blocking (thread per connection), plain async or tuned async (tokio).
     #[arg(long, value_enum, default_value_t = ModeFlag::Async)]
     pub mode: ModeFlag,
     /// Connection cap, deadlines and shutdown grace.
     #[command(flatten)]
     pub limits: LimitFlags,
+    /// Progress rule (slowloris defence): each byte a peer sends buys 1/RATE s, up to one
+    /// read deadline of credit, so a peer averaging less than RATE bytes/s is dropped
+    /// (0: any byte restarts the read deadline).
+    #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
+    pub min_read_rate: u64,
 }
 
 /// Flags of `tcp echo-client`.
@@ -47,10 +55,15 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
     let bind = resolve(&args.bind)?[0];
     let mode = match args.mode {
         ModeFlag::Blocking => echo::Mode::Blocking,
+        ModeFlag::Plain => echo::Mode::Plain,
         ModeFlag::Async => echo::Mode::Async,
     };
     let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;
-    let server = EchoServer::start(mode, bind, args.limits.limits())?;
+    let limits = EchoLimits {
+        server: args.limits.limits(),
+        min_read_rate: args.min_read_rate,
+    };
+    let server = EchoServer::start(mode, bind, limits)?;
     print_listening(server.local_addr()).context("cannot write to stdout")?;
     signal.wait();
     server.stop().context("echo server failed")

@@ -1,12 +1,10 @@
-//! The subcommands and the flags they share; each subcommand's glue lives in its own file.
-//!
-//! Owners: `mod.rs`, `echo.rs`, `bench.rs`, `demo.rs` tcp-A; `chat.rs`, `proxy.rs` tcp-B.
+//! The subcommands and the flags they share; each subcommand's glue lives in its own file,
+//! the load generators in `bench/` and the scripted demo in `demo/`.
 
 mod bench;
 mod chat;
 mod demo;
 mod echo;
-mod proxy;
 
 use std::time::Duration;
 
@@ -16,7 +14,7 @@ use tcp::server::limits::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
 };
 
-/// TCP the way Java teaches it: echo (blocking and async), chat, proxy, demo and benches.
+/// TCP the way Java teaches it: echo (blocking and async), chat, demo and benches.
 #[derive(Debug, Parser)]
 #[command(name = "tcp", version)]
 pub struct Cli {
@@ -36,8 +34,6 @@ pub enum Command {
     ChatServer(chat::ChatServerArgs),
     /// Interactive chat client: stdin lines out, other members' lines in.
     ChatClient(chat::ChatClientArgs),
-    /// TCP proxy that can delay, throttle and record a transcript.
-    Proxy(proxy::ProxyArgs),
     /// Runs both echo servers and a scripted chat on loopback and prints the transcript.
     Demo,
     /// Load generators against a running server; each ends with a key=value line.
@@ -52,7 +48,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::EchoClient(args) => echo::run_client(args),
         Command::ChatServer(args) => chat::run_server(args),
         Command::ChatClient(args) => chat::run_client(args),
-        Command::Proxy(args) => proxy::run(args),
         Command::Demo => demo::run(),
         Command::Bench(bench) => bench::run(bench),
     }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{AcceptBackoff, ConnectionLimit, ConnectionPermit, ServerLimits, accept_blocking};
+use super::conn_limit::{ConnectionTable, Slot, SlotGuard};
+use super::{AcceptBackoff, ServerLimits, accept_blocking};
 
 /// Stack size of each connection thread: the buffers live on the heap, so a small stack
 /// keeps thousands of threads affordable.
@@ -42,6 +43,13 @@ impl OpenConnections {
         self.lock().remove(&id);
     }
 
+    /// `shutdown(SHUT_RDWR)` on one connection: its blocked `recv(2)` or `send(2)` returns.
+    fn shut(&self, id: u64) {
+        if let Some(stream) = self.lock().get(&id) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
     /// `shutdown(SHUT_RD)` on every open connection: their reads see end-of-stream.
     fn stop_reading(&self) {
         for stream in self.lock().values() {
@@ -57,9 +65,12 @@ impl OpenConnections {
 /// Serves `listener` on one thread per connection until `shutdown` is cancelled.
 ///
 /// Each accepted stream gets `limits.read_timeout` and `limits.write_timeout`
-/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread. Connections over
-/// `limits.max_connections` are closed at once. On shutdown, open connections stop
-/// reading and get `limits.shutdown_grace` to finish.
+/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread with the
+/// connection's [`Slot`], where it records its peer's deadline (the progress rule,
+/// [`super::progress`]). When every slot is taken, the connection furthest behind is shut
+/// down (`shutdown(SHUT_RDWR)` wakes its blocked `recv(2)` or `send(2)`) and the newcomer
+/// is served; if every connection keeps up, the newcomer is closed at once. On shutdown,
+/// open connections stop reading and get `limits.shutdown_grace` to finish.
 ///
 /// # Errors
 /// If the listener's local address cannot be read.
@@ -70,63 +81,66 @@ pub fn serve_blocking<H>(
     handler: H,
 ) -> io::Result<()>
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(TcpStream, SocketAddr, &Slot) + Send + Sync + 'static,
 {
     let stop = Arc::new(AtomicBool::new(false));
     spawn_waker(listener.local_addr()?, shutdown, Arc::clone(&stop));
-    let cap = ConnectionLimit::new(limits.max_connections);
+    let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
     let open = Arc::new(OpenConnections::default());
     let handler = Arc::new(handler);
     let mut backoff = AcceptBackoff::default();
-    for id in 0.. {
+    loop {
         let (stream, peer) = accept_blocking(&listener, &mut backoff);
         if stop.load(Ordering::Acquire) {
             break;
         }
-        let Some(permit) = cap.try_acquire() else {
-            tracing::warn!(%peer, max = cap.max(), "connection cap reached; closing new connection");
+        let Some(admitted) = table.admit(CancellationToken::new()) else {
+            tracing::warn!(%peer, max = table.max(), "connection cap reached; closing new connection");
             continue;
         };
+        if let Some(evicted) = admitted.evicted {
+            tracing::info!(%peer, evicted, "cap reached; the connection furthest behind made room");
+            open.shut(evicted);
+        }
+        let id = admitted.slot.slot().id();
         if let Err(err) = prepare(&stream, &limits, &open, id) {
             tracing::warn!(%peer, error = %err, "cannot set up connection; closing it");
             continue;
         }
         let connection = Connection {
-            id,
             stream,
             peer,
-            permit,
+            slot: admitted.slot,
         };
         spawn_connection(connection, Arc::clone(&open), Arc::clone(&handler));
     }
     drop(listener); // stop accepting: new connections are refused by the kernel
     open.stop_reading();
-    wait_until_idle(&cap, limits.shutdown_grace);
+    wait_until_idle(&table, limits.shutdown_grace);
     Ok(())
 }
 
-/// One accepted connection and the cap slot it holds.
+/// One accepted connection and the slot it holds.
 struct Connection {
-    id: u64,
     stream: TcpStream,
     peer: SocketAddr,
-    permit: ConnectionPermit,
+    slot: SlotGuard,
 }
 
 /// Runs `handler` for `conn` on its own thread, giving back its slot when it ends.
 fn spawn_connection<H>(conn: Connection, open: Arc<OpenConnections>, handler: Arc<H>)
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(TcpStream, SocketAddr, &Slot) + Send + Sync + 'static,
 {
-    let (id, peer) = (conn.id, conn.peer);
+    let (id, peer) = (conn.slot.slot().id(), conn.peer);
     let registry = Arc::clone(&open);
     let spawned = thread::Builder::new()
         .name(format!("conn-{id}"))
         .stack_size(CONNECTION_THREAD_STACK)
         .spawn(move || {
-            handler(conn.stream, conn.peer);
-            registry.remove(conn.id);
-            drop(conn.permit);
+            handler(conn.stream, conn.peer, conn.slot.slot());
+            registry.remove(id);
+            drop(conn.slot);
         });
     if let Err(err) = spawned {
         // The closure (and with it the stream and the slot) was dropped: the peer sees a close.
@@ -171,7 +185,7 @@ fn reachable(ip: IpAddr) -> IpAddr {
 }
 
 /// Waits until no connection is open, or `grace` has passed.
-fn wait_until_idle(cap: &ConnectionLimit, grace: Duration) {
+fn wait_until_idle(cap: &ConnectionTable, grace: Duration) {
     let deadline = Instant::now() + grace;
     while cap.active() > 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(5));
