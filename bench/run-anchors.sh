@@ -32,7 +32,7 @@ RPC_CALLS_C1=${RPC_CALLS_C1:-10000}
 RPC_CALLS_C64=${RPC_CALLS_C64:-50000}
 OUT=${OUT:-$BENCH_DIR/target/anchors/$(date -u +%Y%m%dT%H%M%SZ)}
 SERVER_MAX_S=3600
-RUN_MAX_S=$((DUR + 60))
+RUN_MAX_S=$(awk -v d="$DUR" 'BEGIN { printf "%d", d + 60 }')
 T0=$(date +%s)
 
 mkdir -p "$OUT/logs"
@@ -61,23 +61,24 @@ UDP_SERVERS=("peer-udp-echo-tokio=$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0"
 RPC_SERVERS=("peer-tarpc=$BIN/peer-tarpc serve --bind 127.0.0.1:0|$BIN/peer-tarpc bench --addr {ADDR} --concurrency {CONC} --calls {CALLS} --payload {PAYLOAD}"
     "ours=$OURS/rpc-lite serve --bind 127.0.0.1:0|$OURS/rpc-lite bench --addr {ADDR} --concurrency {CONC} --calls {CALLS} --payload {PAYLOAD}")
 
+# Addresses by kind, name and cpu set ("ours" names a TCP echo, a chat and an RPC server).
 declare -A ADDR
-start_all() { # CPU NAME=CMD...
-    local cpu=$1 s
-    shift
+start_all() { # CPU KIND NAME=CMD...
+    local cpu=$1 kind=$2 s
+    shift 2
     for s in "$@"; do
         local cmd=${s#*=}
-        start_server "${s%%=*}" "$cpu" "${cmd%%|*}" && ADDR[${s%%=*}@$cpu]=$SERVER_ADDR &&
-            say "server ${s%%=*} ($cpu) on $SERVER_ADDR"
+        start_server "${s%%=*}" "$cpu" "${cmd%%|*}" && ADDR[$kind/${s%%=*}@$cpu]=$SERVER_ADDR &&
+            say "server $kind ${s%%=*} ($cpu) on $SERVER_ADDR"
     done
 }
 CPUS=(2cpu)
 [[ $PIN == 1 ]] && CPUS+=(cpu0)
 for cpu in "${CPUS[@]}"; do
-    { want tcp-stream || want tcp-echo; } && start_all "$cpu" "${ECHO_SERVERS[@]}"
-    want udp && start_all "$cpu" "${UDP_SERVERS[@]}"
-    want rpc && start_all "$cpu" "${RPC_SERVERS[@]}"
-    want chat && [[ $cpu == 2cpu ]] && start_all "$cpu" "${CHAT_SERVERS[@]}"
+    { want tcp-stream || want tcp-echo; } && start_all "$cpu" echo "${ECHO_SERVERS[@]}"
+    want udp && start_all "$cpu" udp "${UDP_SERVERS[@]}"
+    want rpc && start_all "$cpu" rpc "${RPC_SERVERS[@]}"
+    want chat && [[ $cpu == 2cpu ]] && start_all "$cpu" chat "${CHAT_SERVERS[@]}"
 done
 
 # measure TEST SERVER CPU KEYS COMMAND: one client run, its last line kept in raw.tsv.
@@ -89,12 +90,12 @@ measure() {
     say "rep $REP $(printf '%-24s %-20s %-4s' "$test" "$srv" "$cpu") $shown$(bad_checks "$line")"
 }
 
-# each_server CPU NAME=CMD...: calls `point NAME ADDR SPEC` for each server that is up.
+# each_server CPU KIND NAME=CMD...: calls `point NAME ADDR SPEC` for each server that is up.
 each_server() {
-    local cpu=$1 s
-    shift
+    local cpu=$1 kind=$2 s
+    shift 2
     for s in "$@"; do
-        local a=${ADDR[${s%%=*}@$cpu]:-}
+        local a=${ADDR[$kind/${s%%=*}@$cpu]:-}
         [[ -n $a ]] && point "${s%%=*}" "$a" "$s"
     done
 }
@@ -103,30 +104,30 @@ LG=$BIN/loadgen
 for REP in $(seq "$REPS"); do
     if want tcp-stream; then
         point() { measure "tcp-stream c=1" "$1" 2cpu MB_per_s "$LG tcp-stream --addr $2 --conns 1 --duration-s $DUR"; }
-        each_server 2cpu "${ECHO_SERVERS[@]}"
+        each_server 2cpu echo "${ECHO_SERVERS[@]}"
     fi
     if want tcp-echo; then
         for c in 1 64; do
             point() { measure "tcp-echo c=$c 64B" "$1" 2cpu rt_per_s,p50_us,p99_us "$LG tcp-echo --addr $2 --conns $c --size 64 --duration-s $DUR"; }
-            each_server 2cpu "${ECHO_SERVERS[@]}"
+            each_server 2cpu echo "${ECHO_SERVERS[@]}"
         done
         if [[ $PIN == 1 ]]; then
             point() { measure "tcp-echo c=1 64B" "$1" cpu0 rt_per_s,p50_us,p99_us "$LG tcp-echo --addr $2 --conns 1 --size 64 --duration-s $DUR"; }
-            each_server cpu0 "${ECHO_SERVERS[@]}"
+            each_server cpu0 echo "${ECHO_SERVERS[@]}"
         fi
     fi
     if want chat; then
         point() { measure "chat 100cl/10snd/200msg" "$1" 2cpu deliveries_per_s,p50_us,p99_us "$LG chat-fanout --addr $2 --clients 100 --senders 10 --messages 200"; }
-        each_server 2cpu "${CHAT_SERVERS[@]}"
+        each_server 2cpu chat "${CHAT_SERVERS[@]}"
     fi
     if want udp; then
         for snd in 1 4; do
             point() { measure "udp-echo s=$snd 64B w16" "$1" 2cpu rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders $snd --size 64 --duration-s $DUR"; }
-            each_server 2cpu "${UDP_SERVERS[@]}"
+            each_server 2cpu udp "${UDP_SERVERS[@]}"
         done
         if [[ $PIN == 1 ]]; then
             point() { measure "udp-echo s=1 64B w16" "$1" cpu0 rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders 1 --size 64 --duration-s $DUR"; }
-            each_server cpu0 "${UDP_SERVERS[@]}"
+            each_server cpu0 udp "${UDP_SERVERS[@]}"
         fi
     fi
     if want rpc; then
@@ -144,7 +145,7 @@ for REP in $(seq "$REPS"); do
                         b=${b//\{PAYLOAD\}/$payload}
                         measure "rpc c=$conc p=$payload" "$1" "$cpu" calls_per_s,p50_us,p99_us "$b"
                     }
-                    each_server "$cpu" "${RPC_SERVERS[@]}"
+                    each_server "$cpu" rpc "${RPC_SERVERS[@]}"
                 done
             done
         done
