@@ -93,7 +93,7 @@ fn mistakes_are_one_line_and_exit_1() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 2] = [
         (
             &["chat-client", &free.to_string(), "--name", "alice"],
             "cannot connect",
@@ -102,16 +102,37 @@ fn mistakes_are_one_line_and_exit_1() {
             &["chat-client", "127.0.0.1:1", "--name", "two words"],
             "no spaces",
         ),
-        (
-            &["chat-server", "--bind", "no-such-host.invalid:7070"],
-            "cannot resolve",
-        ),
     ];
     for (args, needle) in cases {
         let output = tcp().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn usage_mistakes_are_one_line_and_exit_2() {
+    let cases: [(&[&str], &str); 3] = [
+        // A server binds an address it owns: IP:PORT, not a name.
+        (
+            &["chat-server", "--bind", "no-such-host.invalid:7070"],
+            "not a name",
+        ),
+        (&["chat-server", "--bind", "127.0.0.1:70000"], "70000"),
+        // Flags that do not fit together.
+        (
+            &["chat-server", "--queue-bytes", "4096"],
+            "--queue-bytes 4096 is too small",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = tcp().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("tcp: error: "), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }

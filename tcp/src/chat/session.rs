@@ -304,6 +304,9 @@ fn fan_out(batch: &mut BytesMut, member: &Member, registry: &Registry) {
     }
 }
 
+/// At most ten write-deadline evictions logged a second, then a summary.
+static STALLED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Writes the member's outbox to the socket until the member leaves or is evicted.
 async fn write_loop(
     mut out: OwnedWriteHalf,
@@ -325,7 +328,7 @@ async fn write_loop(
                 break;
             }
             Err(_) => {
-                tracing::warn!(name = %member.name, "evicting member: write deadline passed (the member is not reading)");
+                support::warn_throttled!(STALLED, name = %member.name, "evicting member: write deadline passed (the member is not reading)");
                 break;
             }
         }

@@ -2,10 +2,11 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use support::cli::HostPort;
 use tcp::echo::{self, EchoLimits, EchoServer};
 use tcp::server::limits::DEFAULT_MIN_READ_RATE;
-use tcp::server::{BlockingShutdownSignal, print_listening};
-use tcp::socket::{Socket, resolve};
+use tcp::socket::Socket;
 
 use super::LimitFlags;
 
@@ -24,8 +25,8 @@ pub enum ModeFlag {
 #[derive(Debug, Args)]
 pub struct EchoServerArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7007")]
-    pub bind: String,
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = support::cli::socket_addr)]
+    pub bind: SocketAddr,
     /// Blocking (thread per connection), plain async or tuned async (tokio).
     #[arg(long, value_enum, default_value_t = ModeFlag::Async)]
     pub mode: ModeFlag,
@@ -43,7 +44,8 @@ pub struct EchoServerArgs {
 #[derive(Debug, Args)]
 pub struct EchoClientArgs {
     /// The echo server, HOST:PORT (names are resolved; IPv4 and IPv6).
-    pub addr: String,
+    #[arg(value_parser = support::cli::host_port)]
+    pub addr: HostPort,
     /// Give up connecting after this long.
     #[arg(long, value_name = "MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -52,27 +54,28 @@ pub struct EchoClientArgs {
 
 /// Runs `tcp echo-server` until SIGINT/SIGTERM.
 pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
-    let bind = resolve(&args.bind)?[0];
+    let bind = args.bind;
     let mode = match args.mode {
         ModeFlag::Blocking => echo::Mode::Blocking,
         ModeFlag::Plain => echo::Mode::Plain,
         ModeFlag::Async => echo::Mode::Async,
     };
-    let signal = BlockingShutdownSignal::install().context("cannot install signal handlers")?;
     let limits = EchoLimits {
         server: args.limits.limits(),
         min_read_rate: args.min_read_rate,
     };
+    let shutdown =
+        support::shutdown::Shutdown::on_signals("tcp").context("cannot install signal handlers")?;
     let server = EchoServer::start(mode, bind, limits)?;
-    print_listening(server.local_addr()).context("cannot write to stdout")?;
-    signal.wait();
+    support::cli::print_listening(server.local_addr());
+    futures::executor::block_on(shutdown.token().cancelled());
     server.stop().context("echo server failed")
 }
 
 /// Runs `tcp echo-client`: stdin to the server, the echo to stdout.
 pub fn run_client(args: EchoClientArgs) -> anyhow::Result<()> {
     let timeout = std::time::Duration::from_millis(args.timeout_ms);
-    let socket = Socket::connect(&args.addr, Some(timeout))?;
+    let socket = Socket::connect(&args.addr.to_string(), Some(timeout))?;
     socket.set_tcp_no_delay(true)?;
     echo::client::run(&socket, std::io::stdin().lock(), std::io::stdout())
         .with_context(|| format!("echo with {} failed", args.addr))?;

@@ -41,6 +41,15 @@ pub enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// What a subcommand logs unless `RUST_LOG` says otherwise: servers their peers'
+/// warnings, everything else nothing (a chat window or a bench report stays clean).
+pub fn log_default(command: &Command) -> support::log::Default {
+    match command {
+        Command::EchoServer(_) | Command::ChatServer(_) => support::log::Default::Warn,
+        _ => support::log::Default::Off,
+    }
+}
+
 /// Runs one subcommand.
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
@@ -92,7 +101,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs a tokio server on `socket` until SIGINT/SIGTERM: installs the signal handlers,
 /// prints `listening on`, serves, and on the signal cancels `serve`'s token and waits for
-/// it to finish (each server bounds that wait with its own grace period).
+/// it to finish (each server bounds that wait with its own grace period; a second signal
+/// stops the process at once).
 ///
 /// The handlers go in before the line is printed: a supervisor may send SIGTERM the moment
 /// the line appears, and a signal that comes before its handler would kill the process.
@@ -106,17 +116,16 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     use anyhow::Context;
-    use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
-    runtime()?.block_on(async move {
-        let listener = socket
-            .into_tokio()
-            .context("cannot register the listener with tokio")?;
-        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
-        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
-        let shutdown = CancellationToken::new();
-        let serving = tokio::spawn(serve(listener, shutdown.clone()));
-        signal.recv().await;
-        shutdown.cancel();
-        serving.await.with_context(|| format!("{what} failed"))
-    })
+    let shutdown =
+        support::shutdown::Shutdown::on_signals("tcp").context("cannot install signal handlers")?;
+    runtime()?
+        .block_on(async move {
+            let listener = socket
+                .into_tokio()
+                .context("cannot register the listener with tokio")?;
+            support::cli::print_listening(listener.local_addr()?);
+            serve(listener, shutdown.token()).await;
+            anyhow::Ok(())
+        })
+        .with_context(|| format!("{what} failed"))
 }

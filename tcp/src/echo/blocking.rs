@@ -11,10 +11,11 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::EchoLimits;
 use crate::server::Slot;
@@ -25,14 +26,14 @@ use crate::socket::ServerSocket;
 /// thread's stack stays small). 64 KiB, as in the classic blocking servers this mirrors.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
-/// Serves echo on `listener`, one thread per connection, until `shutdown` is cancelled.
+/// Serves echo on `listener`, one thread per connection, until `shutdown` is raised.
 ///
 /// # Errors
 /// If the listener's address cannot be read.
 pub fn serve(
     listener: ServerSocket,
     limits: EchoLimits,
-    shutdown: CancellationToken,
+    shutdown: Arc<AtomicBool>,
 ) -> io::Result<()> {
     serve_blocking(
         listener.into_std(),

@@ -23,6 +23,8 @@ pub mod tuned;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
@@ -92,7 +94,10 @@ pub enum Mode {
 #[derive(Debug)]
 pub struct EchoServer {
     local_addr: SocketAddr,
+    /// Stops the async servers.
     shutdown: CancellationToken,
+    /// Stops the blocking server (true = stop).
+    stop_flag: Arc<AtomicBool>,
     thread: JoinHandle<io::Result<()>>,
 }
 
@@ -110,16 +115,18 @@ impl EchoServer {
         let listener = ServerSocket::bind(bind)?;
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
+        let stop_flag = Arc::new(AtomicBool::new(false));
+        let (token, flag) = (shutdown.clone(), Arc::clone(&stop_flag));
         let thread = std::thread::Builder::new()
             .name(format!("echo-{mode:?}").to_lowercase())
             .spawn(move || match mode {
-                Mode::Blocking => blocking::serve(listener, limits, token),
+                Mode::Blocking => blocking::serve(listener, limits, flag),
                 Mode::Plain | Mode::Async => serve_async(listener, limits, token, mode),
             })?;
         Ok(EchoServer {
             local_addr,
             shutdown,
+            stop_flag,
             thread,
         })
     }
@@ -136,6 +143,7 @@ impl EchoServer {
     /// If the server failed, or its thread panicked.
     pub fn stop(self) -> io::Result<()> {
         self.shutdown.cancel();
+        self.stop_flag.store(true, Ordering::Release);
         self.thread
             .join()
             .map_err(|_| io::Error::other("echo server thread panicked"))?
@@ -170,10 +178,15 @@ fn serve_async(
     })
 }
 
+/// At most ten "dropped" warnings a second (a flood of bad peers is summarised).
+static DROPPED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Logs how an echo connection ended.
 fn log_end(peer: SocketAddr, ended: io::Result<u64>) {
     match ended {
         Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
-        Err(err) => tracing::warn!(%peer, error = %err, "echo connection dropped"),
+        Err(err) => {
+            support::warn_throttled!(DROPPED, %peer, error = %err, "echo connection dropped")
+        }
     }
 }

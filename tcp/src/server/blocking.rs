@@ -7,13 +7,14 @@
 //! threads.
 //!
 //! Stopping needs two tricks, because a blocked `accept(2)` or `recv(2)` does not look at
-//! any flag: the loop is woken by a connection to itself, and each open connection gets
-//! `shutdown(SHUT_RD)`, which makes its blocked `recv(2)` return end-of-stream on Linux,
-//! so the connection finishes writing what it owes and closes.
+//! any flag: the listener gets a receive timeout (`SO_RCVTIMEO`, which Linux applies to
+//! `accept(2)`), so the loop looks at the shutdown flag every [`ACCEPT_POLL`]; and each
+//! open connection gets `shutdown(SHUT_RD)`, which makes its blocked `recv(2)` return
+//! end-of-stream on Linux, so the connection finishes writing what it owes and closes.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -21,8 +22,11 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::conn_limit::{ConnectionTable, Slot, SlotGuard};
-use super::{AcceptBackoff, ServerLimits, accept_blocking};
+use super::conn_limit::{ConnectionTable, REFUSED, Slot, SlotGuard};
+use super::{AcceptBackoff, ServerLimits};
+
+/// How often a blocked `accept(2)` wakes up to look at the shutdown flag.
+pub const ACCEPT_POLL: Duration = Duration::from_millis(100);
 
 /// Stack size of each connection thread: the buffers live on the heap, so a small stack
 /// keeps thousands of threads affordable.
@@ -62,7 +66,7 @@ impl OpenConnections {
     }
 }
 
-/// Serves `listener` on one thread per connection until `shutdown` is cancelled.
+/// Serves `listener` on one thread per connection until `shutdown` is raised (true = stop).
 ///
 /// Each accepted stream gets `limits.read_timeout` and `limits.write_timeout`
 /// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread with the
@@ -73,29 +77,36 @@ impl OpenConnections {
 /// open connections stop reading and get `limits.shutdown_grace` to finish.
 ///
 /// # Errors
-/// If the listener's local address cannot be read.
+/// If the listener's poll timeout cannot be set.
 pub fn serve_blocking<H>(
     listener: TcpListener,
     limits: ServerLimits,
-    shutdown: CancellationToken,
+    shutdown: Arc<AtomicBool>,
     handler: H,
 ) -> io::Result<()>
 where
     H: Fn(TcpStream, SocketAddr, &Slot) + Send + Sync + 'static,
 {
-    let stop = Arc::new(AtomicBool::new(false));
-    spawn_waker(listener.local_addr()?, shutdown, Arc::clone(&stop));
+    socket2::SockRef::from(&listener).set_read_timeout(Some(ACCEPT_POLL))?;
     let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
     let open = Arc::new(OpenConnections::default());
     let handler = Arc::new(handler);
     let mut backoff = AcceptBackoff::default();
-    loop {
-        let (stream, peer) = accept_blocking(&listener, &mut backoff);
-        if stop.load(Ordering::Acquire) {
-            break;
-        }
+    while !shutdown.load(Ordering::Acquire) {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            // The poll timeout: look at the flag again.
+            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock) => continue,
+            Err(err) => {
+                thread::sleep(backoff.pause_after(&err));
+                continue;
+            }
+        };
         let Some(admitted) = table.admit(CancellationToken::new()) else {
-            tracing::warn!(%peer, max = table.max(), "connection cap reached; closing new connection");
+            support::warn_throttled!(REFUSED, %peer, max = table.max(), "connection cap reached; closing new connection");
             continue;
         };
         if let Some(evicted) = admitted.evicted {
@@ -160,28 +171,6 @@ fn prepare(
     stream.set_write_timeout(Some(limits.write_timeout))?;
     open.insert(id, stream.try_clone()?);
     Ok(())
-}
-
-/// A thread that waits for `shutdown`, raises `stop`, and wakes the blocked `accept(2)`
-/// by connecting to the listener.
-fn spawn_waker(local: SocketAddr, shutdown: CancellationToken, stop: Arc<AtomicBool>) {
-    thread::spawn(move || {
-        futures::executor::block_on(shutdown.cancelled());
-        stop.store(true, Ordering::Release);
-        let target = SocketAddr::new(reachable(local.ip()), local.port());
-        if let Err(err) = TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
-            tracing::warn!(error = %err, "could not wake the accept loop");
-        }
-    });
-}
-
-/// The address to connect to for a listener bound to `ip` (`0.0.0.0` becomes loopback).
-fn reachable(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        other => other,
-    }
 }
 
 /// Waits until no connection is open, or `grace` has passed.

@@ -20,6 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::progress::EVICTABLE_LOSS;
 
+/// At most ten "connection cap reached" warnings a second, then one summary: a flood of
+/// connections must not turn into a flood of log lines.
+pub(crate) static REFUSED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Stored in place of a deadline for a connection that may stay idle (a chat member).
 const NO_DEADLINE: u64 = u64::MAX;
 

@@ -25,11 +25,11 @@ pub mod progress;
 pub mod serve;
 pub mod shutdown;
 
-pub use accept::{AcceptBackoff, accept_async, accept_blocking};
+pub use accept::{AcceptBackoff, accept_async};
 pub use conn_limit::{ConnectionTable, Slot};
 pub use limits::ServerLimits;
 pub use progress::ReadProgress;
 pub use serve::{serve, serve_slots};
-pub use shutdown::{BlockingShutdownSignal, ShutdownSignal, print_listening, shutdown_signal};
+pub use shutdown::{ShutdownSignal, print_listening};
 /// The shutdown trigger every server takes: cancel it to stop the server.
 pub use tokio_util::sync::CancellationToken;

@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::conn_limit::{ConnectionTable, Slot};
+use super::conn_limit::{ConnectionTable, REFUSED, Slot};
 use super::{AcceptBackoff, ServerLimits, accept_async};
 
 /// Serves `listener` until `shutdown` is cancelled, running `handler` for each connection.
@@ -65,7 +65,7 @@ pub async fn serve_slots<H, F>(
         };
         reap_finished(&mut tasks);
         let Some(admitted) = table.admit(shutdown.child_token()) else {
-            tracing::warn!(%peer, max = table.max(), "connection cap reached; closing new connection");
+            support::warn_throttled!(REFUSED, %peer, max = table.max(), "connection cap reached; closing new connection");
             continue;
         };
         if let Some(evicted) = admitted.evicted {

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{Instant, timeout, timeout_at};
 
-use super::stats::Histogram;
+use support::stats::Latencies;
 
 /// Longest a connect or a join may take.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,7 +60,7 @@ pub struct ChatReport {
     /// Seconds from the first send to the last delivery.
     pub span_s: f64,
     /// Delivery latency.
-    pub latency: Histogram,
+    pub latency: Latencies,
     /// Lines that arrived out of order or twice.
     pub reordered: u64,
     /// Lines under the wrong sender name.
@@ -85,7 +85,7 @@ impl ChatReport {
     pub fn summary(&self, bench: &ChatBench) -> String {
         format!(
             "mode=chat clients={} senders={} messages={} expected={} delivered={} missing={} \
-             span_s={:.4} deliveries_per_s={:.0} p50_us={} p99_us={} reordered={} \
+             span_s={:.4} deliveries_per_s={:.0} p50_us={:.0} p99_us={:.0} reordered={} \
              misattributed={} malformed={} errors={}",
             bench.clients,
             bench.senders,
@@ -95,8 +95,8 @@ impl ChatReport {
             self.expected.saturating_sub(self.delivered),
             self.span_s,
             self.deliveries_per_s(),
-            self.latency.percentile(50.0),
-            self.latency.percentile(99.0),
+            self.latency.p50_us(),
+            self.latency.p99_us(),
             self.reordered,
             self.misattributed,
             self.malformed,
@@ -270,7 +270,7 @@ struct Receiver {
 struct Tally {
     expected: u64,
     delivered: u64,
-    latency: Histogram,
+    latency: Latencies,
     reordered: u64,
     misattributed: u64,
     malformed: u64,
@@ -343,7 +343,9 @@ impl Receiver {
         }
         next_seq[sender] = seq + 1;
         tally.delivered += 1;
-        tally.latency.record(now_us.saturating_sub(sent_us));
+        tally.latency.record(std::time::Duration::from_micros(
+            now_us.saturating_sub(sent_us),
+        ));
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::stats::Histogram;
+use support::stats::Latencies;
 
 /// Longest any single write or read may take before the connection counts as failed.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ pub struct EchoReport {
     /// Round trips per second.
     pub rt_per_s: f64,
     /// Latency of each round trip.
-    pub latency: Histogram,
+    pub latency: Latencies,
     /// Echoes that differed from what was sent.
     pub mismatches: u64,
     /// Connections that failed (connect, I/O error, timeout).
@@ -48,13 +48,13 @@ impl EchoReport {
     /// The one `key=value` line the bench prints last.
     pub fn summary(&self, bench: &EchoBench) -> String {
         format!(
-            "conns={} size={} rt={} rt_per_s={:.0} p50_us={} p99_us={} mismatches={} errors={}",
+            "conns={} size={} rt={} rt_per_s={:.0} p50_us={:.0} p99_us={:.0} mismatches={} errors={}",
             bench.conns,
             bench.size,
             self.round_trips,
             self.rt_per_s,
-            self.latency.percentile(50.0),
-            self.latency.percentile(99.0),
+            self.latency.p50_us(),
+            self.latency.p99_us(),
             self.mismatches,
             self.errors
         )
@@ -112,7 +112,7 @@ async fn round_trips(
         let sent = Instant::now();
         timeout(IO_TIMEOUT, stream.write_all(&message)).await??;
         timeout(IO_TIMEOUT, stream.read_exact(&mut echo)).await??;
-        report.latency.record(sent.elapsed().as_micros() as u64);
+        report.latency.record(sent.elapsed());
         if echo != message {
             report.mismatches += 1;
         }

@@ -6,14 +6,12 @@
 //! - [`echo`]: round trips of fixed-size messages; rate and latency percentiles.
 //! - [`stream`]: bulk data through an echo server; MB/s.
 //! - [`idle`]: many idle connections; the server's resident memory.
-//! - [`stats`]: latency percentiles.
 //! - [`chat`]: fan-out through a chat server.
 //! - this file: the subcommands' flags and glue.
 
 pub mod chat;
 pub mod echo;
 pub mod idle;
-pub mod stats;
 pub mod stream;
 
 use std::time::Duration;
@@ -21,7 +19,7 @@ use std::time::Duration;
 use self::{echo::EchoBench, idle::IdleBench, stream::StreamBench};
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tcp::socket::resolve;
+use std::net::SocketAddr;
 
 use super::runtime;
 
@@ -42,8 +40,8 @@ pub enum BenchCommand {
 #[derive(Debug, Args)]
 pub struct BenchEchoArgs {
     /// The echo server, IP:PORT.
-    #[arg(long)]
-    pub addr: String,
+    #[arg(long, value_parser = support::cli::socket_addr)]
+    pub addr: SocketAddr,
     /// Connections, each with one message in flight.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub conns: u64,
@@ -59,8 +57,8 @@ pub struct BenchEchoArgs {
 #[derive(Debug, Args)]
 pub struct BenchStreamArgs {
     /// The echo server, IP:PORT.
-    #[arg(long)]
-    pub addr: String,
+    #[arg(long, value_parser = support::cli::socket_addr)]
+    pub addr: SocketAddr,
     /// Connections, each streaming both ways.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub conns: u64,
@@ -73,8 +71,8 @@ pub struct BenchStreamArgs {
 #[derive(Debug, Args)]
 pub struct BenchIdleArgs {
     /// The echo server, IP:PORT.
-    #[arg(long)]
-    pub addr: String,
+    #[arg(long, value_parser = support::cli::socket_addr)]
+    pub addr: SocketAddr,
     /// Idle connections to hold (raise `ulimit -n` above this first).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
     pub conns: u64,
@@ -98,7 +96,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
 
 fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
     let bench = EchoBench {
-        addr: resolve(&args.addr)?[0],
+        addr: args.addr,
         conns: args.conns as usize,
         size: args.size as usize,
         duration: duration(args.duration_s)?,
@@ -110,7 +108,7 @@ fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
 
 fn stream(args: BenchStreamArgs) -> anyhow::Result<()> {
     let bench = StreamBench {
-        addr: resolve(&args.addr)?[0],
+        addr: args.addr,
         conns: args.conns as usize,
         duration: duration(args.duration_s)?,
     };
@@ -121,7 +119,7 @@ fn stream(args: BenchStreamArgs) -> anyhow::Result<()> {
 
 fn idle(args: BenchIdleArgs) -> anyhow::Result<()> {
     let bench = IdleBench {
-        addr: resolve(&args.addr)?[0],
+        addr: args.addr,
         conns: args.conns as usize,
         server_pid: args.server_pid,
         settle: duration(args.settle_s)?,
