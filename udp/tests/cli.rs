@@ -110,6 +110,35 @@ fn echo_server_and_client_over_the_cli() {
 }
 
 #[test]
+fn blocking_and_batched_servers_with_two_threads_on_one_socket() {
+    for mode in ["blocking", "batch"] {
+        let args = [
+            "echo-server",
+            "--bind",
+            "127.0.0.1:0",
+            "--mode",
+            mode,
+            "--threads",
+            "2",
+        ];
+        let server = Server::start(&args);
+        let lines: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        let out = client_with_stdin(&["echo-client", &server.addr], &lines);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), lines);
+        assert_eq!(
+            server.terminate().code(),
+            Some(0),
+            "{mode}: both threads stop"
+        );
+    }
+}
+
+#[test]
 fn ipv6_server_prints_bracketed_address() {
     let server = Server::start(&["echo-server", "--bind", "[::1]:0"]);
     assert!(server.addr.starts_with("[::1]:"), "{}", server.addr);
@@ -182,6 +211,9 @@ fn user_mistakes_are_one_line_errors() {
             "0",
         ],
         &["bench", "echo", "--addr", "127.0.0.1:9", "--size", "70000"],
+        &["echo-server", "--threads", "0", "--mode", "blocking"],
+        &["echo-server", "--threads", "65", "--mode", "batch"],
+        &["echo-server", "--threads", "2"],
     ] {
         let out = udp().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -38,6 +38,11 @@ enum Command {
         /// batch (recvmmsg/sendmmsg: many datagrams per system call; Linux).
         #[arg(long, value_enum, default_value_t = Mode::Async)]
         mode: Mode,
+        /// Threads receiving on the one socket (blocking and batch modes): with 2, a datagram
+        /// waits less when one thread is off the CPU.
+        #[arg(long, default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..=MAX_ECHO_THREADS as i64))]
+        threads: u16,
     },
     /// Send each stdin line as one datagram and print the echo.
     EchoClient {
@@ -172,7 +177,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     match cli.command {
-        Command::EchoServer { bind, mode } => runtime.block_on(echo_server(bind, mode)),
+        Command::EchoServer {
+            bind,
+            mode,
+            threads,
+        } => runtime.block_on(echo_server(bind, mode, threads)),
         Command::EchoClient {
             addr,
             timeout_ms,
@@ -205,6 +214,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
 }
+
+/// Most `--threads` of a blocking or batched echo server.
+const MAX_ECHO_THREADS: u16 = 64;
 
 /// Longest time any `--*-ms` flag accepts: one hour.
 const MAX_MILLIS: u64 = 3_600_000;
@@ -253,7 +265,11 @@ fn signal_shutdown() -> anyhow::Result<Shutdown> {
     Shutdown::on_signals("udp").context("cannot install signal handlers")
 }
 
-async fn echo_server(bind: SocketAddr, mode: Mode) -> anyhow::Result<()> {
+async fn echo_server(bind: SocketAddr, mode: Mode, threads: u16) -> anyhow::Result<()> {
+    if mode == Mode::Async && threads > 1 {
+        let why = "--threads is for --mode blocking or batch (the async loop is one task)";
+        return Err(support::cli::usage(why).into());
+    }
     let shutdown = signal_shutdown()?;
     match mode {
         Mode::Async => {
@@ -261,13 +277,19 @@ async fn echo_server(bind: SocketAddr, mode: Mode) -> anyhow::Result<()> {
             print_listening(server.local_addr()?);
             server.run(shutdown.token()).await?;
         }
-        Mode::Blocking | Mode::Batch => blocking_echo(bind, mode, shutdown).await?,
+        Mode::Blocking | Mode::Batch => blocking_echo(bind, mode, threads, shutdown).await?,
     }
     Ok(())
 }
 
-/// Runs a blocking loop on tokio's blocking pool; it polls the shutdown flag.
-async fn blocking_echo(addr: SocketAddr, mode: Mode, shutdown: Shutdown) -> anyhow::Result<()> {
+/// Runs `threads` blocking loops on tokio's blocking pool, all receiving on the one socket
+/// (the kernel hands each datagram to one waiting thread); they poll the shutdown flag.
+async fn blocking_echo(
+    addr: SocketAddr,
+    mode: Mode,
+    threads: u16,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let socket = DatagramSocket::bind(addr)?;
     print_listening(socket.local_addr()?);
     let serve = if mode == Mode::Batch {
@@ -276,9 +298,17 @@ async fn blocking_echo(addr: SocketAddr, mode: Mode, shutdown: Shutdown) -> anyh
         echo::serve_blocking
     };
     let stats = Arc::new(EchoStats::default());
-    let counters = Arc::clone(&stats);
-    let flag = shutdown.flag();
-    tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters)).await??;
+    let socket = Arc::new(socket);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (socket, flag, counters) =
+                (Arc::clone(&socket), shutdown.flag(), Arc::clone(&stats));
+            tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters))
+        })
+        .collect();
+    for worker in workers {
+        worker.await??;
+    }
     let (echoed, errors) = stats.snapshot();
     let batches = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
