@@ -42,3 +42,8 @@ fn multicast_demo() {
 fn rpc_lite_demo() {
     snapshot_demo("rpc-lite");
 }
+
+#[test]
+fn ipc_demo() {
+    snapshot_demo("ipc");
+}
