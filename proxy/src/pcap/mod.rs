@@ -14,5 +14,7 @@
 //!
 //! # Layout
 //! - [`write`]: [`write::TcpPcap`] and [`write::UdpPcap`], one per proxy.
+//! - [`read`]: [`read::pcap_to_transcript`], one flow of a capture as a transcript.
 
+pub mod read;
 pub mod write;
