@@ -96,6 +96,8 @@ async fn forward(
         delay: config.delay,
         throttle_kbps: config.throttle_kbps,
         write_timeout: config.limits.write_timeout,
+        slice: config.slice,
+        limit_bytes: config.limit_bytes,
         recorder: recording.transcript.clone(),
         pcap: recording.pcap.clone(),
         activity: Arc::clone(&activity),

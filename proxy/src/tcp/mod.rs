@@ -56,6 +56,10 @@ pub struct ProxyConfig {
     pub throttle_kbps: Option<u64>,
     /// How long connecting to the server may take.
     pub connect_timeout: Duration,
+    /// Forward in small pieces, some time apart (`--slice-bytes`, `--slice-delay-ms`).
+    pub slice: Option<pump::Slice>,
+    /// Drop a connection once this many bytes went one way (`--limit-bytes`).
+    pub limit_bytes: Option<u64>,
     /// Connection cap, the idle deadline (`read_timeout`: nothing moved either way), grace.
     pub limits: Limits,
 }
@@ -68,6 +72,8 @@ impl ProxyConfig {
             delay: Duration::ZERO,
             throttle_kbps: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            slice: None,
+            limit_bytes: None,
             limits: Limits::default(),
         }
     }

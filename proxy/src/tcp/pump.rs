@@ -38,8 +38,27 @@ pub const PIPELINE_CHUNKS: usize = 32;
 
 /// What travels from a pump's reader to its writer.
 enum Chunk {
-    Data { due: Instant, bytes: Bytes },
-    EndOfStream { due: Instant },
+    Data {
+        due: Instant,
+        bytes: Bytes,
+    },
+    EndOfStream {
+        due: Instant,
+    },
+    /// `--limit-bytes` reached: after what came before, drop the connection.
+    Limit {
+        due: Instant,
+        limit: u64,
+    },
+}
+
+/// `--slice-bytes`: forward in pieces of at most `bytes`, `delay` apart (toxiproxy's slicer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    /// Most bytes per `write(2)`.
+    pub bytes: usize,
+    /// Pause after each piece but the last.
+    pub delay: Duration,
 }
 
 /// How a pump shapes and records its traffic.
@@ -55,6 +74,10 @@ pub struct PumpSettings {
     pub throttle_kbps: Option<u64>,
     /// Longest time one chunk may take to be written whole (the receiver is not reading).
     pub write_timeout: Duration,
+    /// Forward in small pieces, if set.
+    pub slice: Option<Slice>,
+    /// Drop the connection after this many bytes in this direction, if set.
+    pub limit_bytes: Option<u64>,
     /// Where to record, if anywhere.
     pub recorder: Option<Arc<Recorder>>,
     /// Where to capture, if anywhere.
@@ -102,6 +125,7 @@ async fn read_side<R: AsyncRead + Unpin>(
     tx: mpsc::Sender<Chunk>,
     settings: &PumpSettings,
 ) -> io::Result<()> {
+    let mut forwarded = 0u64;
     loop {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let n = from.read_buf(&mut buf).await?;
@@ -118,6 +142,12 @@ async fn read_side<R: AsyncRead + Unpin>(
             let _ = tx.send(Chunk::EndOfStream { due }).await;
             return Ok(());
         }
+        // Past the limit nothing is forwarded (or recorded): the bytes up to it, then the cut.
+        let limit = settings.limit_bytes.filter(|&l| forwarded + n as u64 >= l);
+        if let Some(limit) = limit {
+            buf.truncate((limit - forwarded) as usize);
+        }
+        forwarded += buf.len() as u64;
         if let Some(recorder) = &settings.recorder {
             recorder.data(settings.conn, settings.dir, &buf);
         }
@@ -134,6 +164,10 @@ async fn read_side<R: AsyncRead + Unpin>(
         {
             return Ok(());
         }
+        if let Some(limit) = limit {
+            let _ = tx.send(Chunk::Limit { due, limit }).await;
+            return Ok(());
+        }
     }
 }
 
@@ -147,15 +181,32 @@ async fn write_side<W: AsyncWrite + Unpin>(
         match chunk {
             Chunk::Data { due, bytes } => {
                 tokio::time::sleep_until(due).await;
-                match throttle.as_mut() {
-                    Some(throttle) => {
-                        throttle
-                            .write_all(&mut to, &bytes, settings.write_timeout)
-                            .await?
+                let (piece, pause) = match settings.slice {
+                    Some(slice) => (slice.bytes.max(1), slice.delay),
+                    None => (bytes.len().max(1), Duration::ZERO),
+                };
+                for (i, part) in bytes.chunks(piece).enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(pause).await;
                     }
-                    None => write_within(&mut to, &bytes, settings.write_timeout).await?,
+                    match throttle.as_mut() {
+                        Some(throttle) => {
+                            throttle
+                                .write_all(&mut to, part, settings.write_timeout)
+                                .await?
+                        }
+                        None => write_within(&mut to, part, settings.write_timeout).await?,
+                    }
+                    // Each piece its own write(2): flush so a buffered writer cannot join them.
+                    to.flush().await?;
                 }
                 settings.touch();
+            }
+            Chunk::Limit { due, limit } => {
+                tokio::time::sleep_until(due).await;
+                return Err(io::Error::other(format!(
+                    "--limit-bytes: {limit} bytes forwarded, connection dropped"
+                )));
             }
             Chunk::EndOfStream { due } => {
                 tokio::time::sleep_until(due).await;
@@ -208,6 +259,8 @@ mod tests {
             delay: Duration::ZERO,
             throttle_kbps,
             write_timeout,
+            slice: None,
+            limit_bytes: None,
             recorder: None,
             pcap: None,
             activity: Arc::new(AtomicU64::new(0)),
@@ -247,5 +300,59 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reader.await.unwrap(), chunk);
+    }
+
+    /// Records the size of every write it is given and takes all of it.
+    #[derive(Default)]
+    struct Writes(Vec<usize>, Vec<u8>);
+
+    impl AsyncWrite for Writes {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            self.0.push(buf.len());
+            self.1.extend_from_slice(buf);
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_slicer_forwards_small_pieces_apart() {
+        let mut out = Writes::default();
+        let mut s = settings(Duration::from_secs(1), None);
+        s.slice = Some(Slice {
+            bytes: 3,
+            delay: Duration::from_millis(10),
+        });
+        let started = Instant::now();
+        pump(&b"0123456789"[..], &mut out, s).await.unwrap();
+        assert_eq!(out.0, [3, 3, 3, 1]);
+        assert_eq!(out.1, b"0123456789");
+        // Three pauses between four pieces (paused clock: exact).
+        assert_eq!(started.elapsed(), Duration::from_millis(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_byte_limit_forwards_exactly_that_much_then_drops_the_connection() {
+        let mut out = Writes::default();
+        let mut s = settings(Duration::from_secs(1), None);
+        s.limit_bytes = Some(40);
+        let err = pump(&[9u8; 100][..], &mut out, s).await.unwrap_err();
+        assert!(err.to_string().contains("--limit-bytes: 40 bytes"), "{err}");
+        assert_eq!(out.1, [9u8; 40]);
     }
 }
