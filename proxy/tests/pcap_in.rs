@@ -393,3 +393,22 @@ fn a_file_that_is_not_pcap_is_refused() {
     .unwrap_err();
     assert!(matches!(err, ConvertError::Format(_)), "{err}");
 }
+
+/// A `Write` whose every write fails, like a full disk.
+struct Full;
+impl std::io::Write for Full {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("no space left"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("no space left"))
+    }
+}
+
+#[test]
+fn a_transcript_that_cannot_be_written_is_an_error_not_a_success() {
+    let mut capture = Capture::default();
+    echo_conversation(&mut capture);
+    let result = pcap_to_transcript(Cursor::new(capture.bytes()), None, &[], Full);
+    assert!(matches!(result, Err(ConvertError::Io(_))), "{result:?}");
+}

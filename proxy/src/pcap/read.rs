@@ -518,6 +518,11 @@ fn convert_tcp<W: Write + Send + 'static>(
     }
     recorder.close(1);
     recorder.flush();
+    if recorder.failed() {
+        return Err(ConvertError::Io(io::Error::other(
+            "writing the transcript failed",
+        )));
+    }
     Ok((retransmitted, out_of_order))
 }
 

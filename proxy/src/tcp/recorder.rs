@@ -118,6 +118,11 @@ impl Recorder {
         state.flush_writer();
     }
 
+    /// True once a write failed and recording stopped.
+    pub fn failed(&self) -> bool {
+        self.lock().writer.is_none()
+    }
+
     /// Writes out the pending record and flushes the file.
     pub fn flush(&self) {
         let mut state = self.lock();
