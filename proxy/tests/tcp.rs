@@ -359,3 +359,27 @@ async fn connections_over_the_cap_are_closed_and_the_first_one_goes_on() {
     replies.read_line(&mut reply).await.unwrap();
     assert_eq!(reply, "got 5 bytes\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_after_resets_both_sides_of_a_quiet_connection() {
+    // An upstream that says nothing and reports how its connection ended.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let _ = ended_tx.send(stream.read_to_end(&mut got).await.map_err(|e| e.kind()));
+    });
+    let mut config = ProxyConfig::new(upstream);
+    config.reset_after = Some(Duration::from_millis(100));
+    let (addr, _stop) = proxy(config, None).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut got))
+        .await
+        .unwrap();
+    assert_eq!(read.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+    let upstream_saw = tokio::time::timeout(WAIT, ended_rx).await.unwrap().unwrap();
+    assert_eq!(upstream_saw, Err(io::ErrorKind::ConnectionReset));
+}

@@ -40,6 +40,9 @@ pub struct TcpArgs {
     /// Drop a connection once this many bytes were forwarded in one direction.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     limit_bytes: Option<u64>,
+    /// Reset both sides of every connection (RST) this long after it opened.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    reset_after_ms: Option<u64>,
     /// Write a transcript of everything forwarded to FILE (format: proxy/PROTOCOL.md).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -84,6 +87,7 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
             delay: Duration::from_millis(args.slice_delay_ms),
         }),
         limit_bytes: args.limit_bytes,
+        reset_after: args.reset_after_ms.map(Duration::from_millis),
         limits: Limits {
             max_connections: args.max_conns,
             read_timeout: Duration::from_millis(args.read_timeout_ms),

@@ -60,6 +60,8 @@ pub struct ProxyConfig {
     pub slice: Option<pump::Slice>,
     /// Drop a connection once this many bytes went one way (`--limit-bytes`).
     pub limit_bytes: Option<u64>,
+    /// Reset both sides this long after the connection opened (`--reset-after-ms`).
+    pub reset_after: Option<Duration>,
     /// Connection cap, the idle deadline (`read_timeout`: nothing moved either way), grace.
     pub limits: Limits,
 }
@@ -74,6 +76,7 @@ impl ProxyConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             slice: None,
             limit_bytes: None,
+            reset_after: None,
             limits: Limits::default(),
         }
     }
