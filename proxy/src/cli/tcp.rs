@@ -27,6 +27,17 @@ pub struct TcpArgs {
     #[arg(long, value_name = "MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
     delay_ms: u64,
+    /// Vary each chunk's delay by up to this much either way (order is kept).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
+    jitter_ms: u64,
+    /// Seed of the jitter (same seed, same delays).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Pass each end of stream (FIN) on this much later.
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
+    slow_close_ms: u64,
     /// Cap each direction of each connection at this many kilobits per second.
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     throttle_kbps: Option<u64>,
@@ -88,6 +99,9 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
         }),
         limit_bytes: args.limit_bytes,
         reset_after: args.reset_after_ms.map(Duration::from_millis),
+        jitter: Duration::from_millis(args.jitter_ms),
+        seed: args.seed,
+        slow_close: Duration::from_millis(args.slow_close_ms),
         limits: Limits {
             max_connections: args.max_conns,
             read_timeout: Duration::from_millis(args.read_timeout_ms),

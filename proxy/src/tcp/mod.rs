@@ -62,6 +62,12 @@ pub struct ProxyConfig {
     pub limit_bytes: Option<u64>,
     /// Reset both sides this long after the connection opened (`--reset-after-ms`).
     pub reset_after: Option<Duration>,
+    /// Each chunk's delay varies by up to this much either way (`--jitter-ms`).
+    pub jitter: Duration,
+    /// Seed of the jitter (`--seed`).
+    pub seed: u64,
+    /// Pass each FIN on this much later (`--slow-close-ms`).
+    pub slow_close: Duration,
     /// Connection cap, the idle deadline (`read_timeout`: nothing moved either way), grace.
     pub limits: Limits,
 }
@@ -77,6 +83,9 @@ impl ProxyConfig {
             slice: None,
             limit_bytes: None,
             reset_after: None,
+            jitter: Duration::ZERO,
+            seed: 0,
+            slow_close: Duration::ZERO,
             limits: Limits::default(),
         }
     }
