@@ -260,3 +260,35 @@ async fn tshark_reads_the_tcp_capture_without_warnings_and_follows_the_stream() 
     assert_eq!(client_side, hex(&request), "{follow}");
     assert_eq!(server_side, hex(b"got 5000 bytes\n"), "{follow}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_capture_converts_back_to_the_conversation() {
+    let path = scratch("roundtrip");
+    let (_, _, request) = tcp_session(&path).await;
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let file = std::fs::File::open(&path).unwrap();
+    let converted =
+        proxy::pcap::read::pcap_to_transcript(file, None, &[], Sink(out.clone())).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!((converted.retransmitted, converted.out_of_order), (0, 0));
+    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    let transcript = proxy::transcript::Transcript::parse(&text).unwrap();
+    use proxy::transcript::Direction::{ClientToServer, ServerToClient};
+    assert_eq!(transcript.stream(1, ClientToServer), request);
+    assert_eq!(transcript.stream(1, ServerToClient), b"got 5000 bytes\n");
+    assert!(
+        text.contains("[1] client>server offset 5000 eof\n"),
+        "{text}"
+    );
+    assert!(text.contains("[1] server>client offset 15 eof\n"), "{text}");
+}

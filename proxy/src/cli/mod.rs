@@ -1,6 +1,7 @@
 //! The subcommands, the flags they share, and the conventions of every binary in the suite:
 //! the error line, exit codes, quiet logs, signal handlers before the `listening on` line.
 
+mod convert;
 mod tcp;
 mod udp;
 
@@ -27,6 +28,8 @@ enum Command {
     Tcp(tcp::TcpArgs),
     /// UDP proxy that loses, duplicates, reorders and delays datagrams under a seed.
     Udp(udp::UdpArgs),
+    /// Converts one TCP connection or UDP flow of a pcap capture into a transcript.
+    PcapToTranscript(convert::ConvertArgs),
 }
 
 /// Parses the command line and runs the subcommand, in the suite's conventions
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
     support::cli::run("proxy", || match cli.command {
         Command::Tcp(args) => tcp::run(args),
         Command::Udp(args) => udp::run(args),
+        Command::PcapToTranscript(args) => convert::run(args),
     })
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use proxy::pcap::write::TcpPcap;
+use proxy::tcp::pump::Slice;
 use proxy::tcp::recorder::Recorder;
 use proxy::tcp::serve::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
@@ -26,9 +27,33 @@ pub struct TcpArgs {
     #[arg(long, value_name = "MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
     delay_ms: u64,
+    /// Vary each chunk's delay by up to this much either way (order is kept).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
+    jitter_ms: u64,
+    /// Seed of the jitter (same seed, same delays).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Pass each end of stream (FIN) on this much later.
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
+    slow_close_ms: u64,
     /// Cap each direction of each connection at this many kilobits per second.
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     throttle_kbps: Option<u64>,
+    /// Forward in pieces of at most this many bytes (with --slice-delay-ms between them).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    slice_bytes: Option<u64>,
+    /// Pause between the pieces of --slice-bytes.
+    #[arg(long, value_name = "MS", default_value_t = 0, requires = "slice_bytes",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
+    slice_delay_ms: u64,
+    /// Drop a connection once this many bytes were forwarded in one direction.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    limit_bytes: Option<u64>,
+    /// Reset both sides of every connection (RST) this long after it opened.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    reset_after_ms: Option<u64>,
     /// Write a transcript of everything forwarded to FILE (format: proxy/PROTOCOL.md).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -68,6 +93,15 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
         delay: Duration::from_millis(args.delay_ms),
         throttle_kbps: args.throttle_kbps,
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
+        slice: args.slice_bytes.map(|bytes| Slice {
+            bytes: bytes as usize,
+            delay: Duration::from_millis(args.slice_delay_ms),
+        }),
+        limit_bytes: args.limit_bytes,
+        reset_after: args.reset_after_ms.map(Duration::from_millis),
+        jitter: Duration::from_millis(args.jitter_ms),
+        seed: args.seed,
+        slow_close: Duration::from_millis(args.slow_close_ms),
         limits: Limits {
             max_connections: args.max_conns,
             read_timeout: Duration::from_millis(args.read_timeout_ms),

@@ -13,6 +13,8 @@
 //! `write(2)`: nothing here touches the network.
 //!
 //! # Layout
-//! - [`write`]: [`write::TcpPcap`] and [`write::UdpPcap`], one per proxy.
+//! - [`write`](mod@write): [`write::TcpPcap`] and [`write::UdpPcap`], one per proxy.
+//! - [`read`]: [`read::pcap_to_transcript`], one flow of a capture as a transcript.
 
+pub mod read;
 pub mod write;

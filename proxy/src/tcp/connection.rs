@@ -82,8 +82,8 @@ pub async fn run(
 
 /// Runs both pumps; returns how the connection ended (for the log).
 async fn forward(
-    client: TcpStream,
-    server: TcpStream,
+    mut client: TcpStream,
+    mut server: TcpStream,
     conn: u64,
     config: &ProxyConfig,
     recording: &Recording,
@@ -96,13 +96,19 @@ async fn forward(
         delay: config.delay,
         throttle_kbps: config.throttle_kbps,
         write_timeout: config.limits.write_timeout,
+        slice: config.slice,
+        limit_bytes: config.limit_bytes,
+        jitter: config.jitter,
+        seed: config.seed,
+        slow_close: config.slow_close,
         recorder: recording.transcript.clone(),
         pcap: recording.pcap.clone(),
         activity: Arc::clone(&activity),
         epoch,
     };
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
+    // Borrowed halves: the streams stay here, so a reset on purpose can reach both sockets.
+    let (client_read, client_write) = client.split();
+    let (server_read, server_write) = server.split();
     let both = async {
         tokio::try_join!(
             pump(
@@ -126,6 +132,27 @@ async fn forward(
             }
         },
         () = idle(&activity, epoch, config.limits.read_timeout) => "idle past the read deadline",
+        () = reset_timer(config.reset_after) => {
+            reset(&client);
+            reset(&server);
+            for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                if let Some(recorder) = &recording.transcript {
+                    recorder.reset(conn, dir);
+                }
+                if let Some(pcap) = &recording.pcap {
+                    pcap.reset(conn, dir);
+                }
+            }
+            "reset on purpose (--reset-after-ms)"
+        }
+    }
+}
+
+/// Resolves `after` the connection started (toxiproxy's `reset_peer`); never if `None`.
+async fn reset_timer(after: Option<Duration>) {
+    match after {
+        Some(after) => tokio::time::sleep(after).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -56,6 +56,18 @@ pub struct ProxyConfig {
     pub throttle_kbps: Option<u64>,
     /// How long connecting to the server may take.
     pub connect_timeout: Duration,
+    /// Forward in small pieces, some time apart (`--slice-bytes`, `--slice-delay-ms`).
+    pub slice: Option<pump::Slice>,
+    /// Drop a connection once this many bytes went one way (`--limit-bytes`).
+    pub limit_bytes: Option<u64>,
+    /// Reset both sides this long after the connection opened (`--reset-after-ms`).
+    pub reset_after: Option<Duration>,
+    /// Each chunk's delay varies by up to this much either way (`--jitter-ms`).
+    pub jitter: Duration,
+    /// Seed of the jitter (`--seed`).
+    pub seed: u64,
+    /// Pass each FIN on this much later (`--slow-close-ms`).
+    pub slow_close: Duration,
     /// Connection cap, the idle deadline (`read_timeout`: nothing moved either way), grace.
     pub limits: Limits,
 }
@@ -68,6 +80,12 @@ impl ProxyConfig {
             delay: Duration::ZERO,
             throttle_kbps: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            slice: None,
+            limit_bytes: None,
+            reset_after: None,
+            jitter: Duration::ZERO,
+            seed: 0,
+            slow_close: Duration::ZERO,
             limits: Limits::default(),
         }
     }

@@ -20,6 +20,7 @@
 use super::recorder::Recorder;
 use super::shaping::Throttle;
 use crate::pcap::write::TcpPcap;
+use crate::rng::{SplitMix64, mix};
 use crate::transcript::Direction;
 use bytes::{Bytes, BytesMut};
 use std::io;
@@ -38,8 +39,27 @@ pub const PIPELINE_CHUNKS: usize = 32;
 
 /// What travels from a pump's reader to its writer.
 enum Chunk {
-    Data { due: Instant, bytes: Bytes },
-    EndOfStream { due: Instant },
+    Data {
+        due: Instant,
+        bytes: Bytes,
+    },
+    EndOfStream {
+        due: Instant,
+    },
+    /// `--limit-bytes` reached: after what came before, drop the connection.
+    Limit {
+        due: Instant,
+        limit: u64,
+    },
+}
+
+/// `--slice-bytes`: forward in pieces of at most `bytes`, `delay` apart (toxiproxy's slicer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    /// Most bytes per `write(2)`.
+    pub bytes: usize,
+    /// Pause after each piece but the last.
+    pub delay: Duration,
 }
 
 /// How a pump shapes and records its traffic.
@@ -55,6 +75,16 @@ pub struct PumpSettings {
     pub throttle_kbps: Option<u64>,
     /// Longest time one chunk may take to be written whole (the receiver is not reading).
     pub write_timeout: Duration,
+    /// Forward in small pieces, if set.
+    pub slice: Option<Slice>,
+    /// Drop the connection after this many bytes in this direction, if set.
+    pub limit_bytes: Option<u64>,
+    /// Each chunk's delay varies by up to this much either way (never reordering).
+    pub jitter: Duration,
+    /// Seed of the jitter (with the connection and direction: the same run, the same delays).
+    pub seed: u64,
+    /// The FIN is passed on this much later than the data before it would allow.
+    pub slow_close: Duration,
     /// Where to record, if anywhere.
     pub recorder: Option<Arc<Recorder>>,
     /// Where to capture, if anywhere.
@@ -102,11 +132,20 @@ async fn read_side<R: AsyncRead + Unpin>(
     tx: mpsc::Sender<Chunk>,
     settings: &PumpSettings,
 ) -> io::Result<()> {
+    let mut forwarded = 0u64;
+    let stream = settings.conn << 1 | u64::from(settings.dir == Direction::ServerToClient);
+    let mut rng = SplitMix64::new(mix(settings.seed ^ mix(stream)));
+    let mut last_due = Instant::now();
     loop {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         let n = from.read_buf(&mut buf).await?;
         settings.touch();
-        let due = Instant::now() + settings.delay;
+        // Jitter may make a chunk due earlier than the one before it; TCP keeps order, so
+        // it then goes right after that one instead.
+        let wobble = settings.jitter.as_secs_f64() * (2.0 * rng.next_f64() - 1.0);
+        let delay = Duration::from_secs_f64((settings.delay.as_secs_f64() + wobble).max(0.0));
+        let due = (Instant::now() + delay).max(last_due);
+        last_due = due;
         if n == 0 {
             if let Some(recorder) = &settings.recorder {
                 recorder.eof(settings.conn, settings.dir);
@@ -118,6 +157,12 @@ async fn read_side<R: AsyncRead + Unpin>(
             let _ = tx.send(Chunk::EndOfStream { due }).await;
             return Ok(());
         }
+        // Past the limit nothing is forwarded (or recorded): the bytes up to it, then the cut.
+        let limit = settings.limit_bytes.filter(|&l| forwarded + n as u64 >= l);
+        if let Some(limit) = limit {
+            buf.truncate((limit - forwarded) as usize);
+        }
+        forwarded += buf.len() as u64;
         if let Some(recorder) = &settings.recorder {
             recorder.data(settings.conn, settings.dir, &buf);
         }
@@ -134,6 +179,10 @@ async fn read_side<R: AsyncRead + Unpin>(
         {
             return Ok(());
         }
+        if let Some(limit) = limit {
+            let _ = tx.send(Chunk::Limit { due, limit }).await;
+            return Ok(());
+        }
     }
 }
 
@@ -147,18 +196,35 @@ async fn write_side<W: AsyncWrite + Unpin>(
         match chunk {
             Chunk::Data { due, bytes } => {
                 tokio::time::sleep_until(due).await;
-                match throttle.as_mut() {
-                    Some(throttle) => {
-                        throttle
-                            .write_all(&mut to, &bytes, settings.write_timeout)
-                            .await?
+                let (piece, pause) = match settings.slice {
+                    Some(slice) => (slice.bytes.max(1), slice.delay),
+                    None => (bytes.len().max(1), Duration::ZERO),
+                };
+                for (i, part) in bytes.chunks(piece).enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(pause).await;
                     }
-                    None => write_within(&mut to, &bytes, settings.write_timeout).await?,
+                    match throttle.as_mut() {
+                        Some(throttle) => {
+                            throttle
+                                .write_all(&mut to, part, settings.write_timeout)
+                                .await?
+                        }
+                        None => write_within(&mut to, part, settings.write_timeout).await?,
+                    }
+                    // Each piece its own write(2): flush so a buffered writer cannot join them.
+                    to.flush().await?;
                 }
                 settings.touch();
             }
-            Chunk::EndOfStream { due } => {
+            Chunk::Limit { due, limit } => {
                 tokio::time::sleep_until(due).await;
+                return Err(io::Error::other(format!(
+                    "--limit-bytes: {limit} bytes forwarded, connection dropped"
+                )));
+            }
+            Chunk::EndOfStream { due } => {
+                tokio::time::sleep_until(due + settings.slow_close).await;
                 return to.shutdown().await;
             }
         }
@@ -208,6 +274,11 @@ mod tests {
             delay: Duration::ZERO,
             throttle_kbps,
             write_timeout,
+            slice: None,
+            limit_bytes: None,
+            jitter: Duration::ZERO,
+            seed: 0,
+            slow_close: Duration::ZERO,
             recorder: None,
             pcap: None,
             activity: Arc::new(AtomicU64::new(0)),
@@ -247,5 +318,129 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reader.await.unwrap(), chunk);
+    }
+
+    /// Records the size of every write it is given and takes all of it.
+    #[derive(Default)]
+    struct Writes(Vec<usize>, Vec<u8>);
+
+    impl AsyncWrite for Writes {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            self.0.push(buf.len());
+            self.1.extend_from_slice(buf);
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_slicer_forwards_small_pieces_apart() {
+        let mut out = Writes::default();
+        let mut s = settings(Duration::from_secs(1), None);
+        s.slice = Some(Slice {
+            bytes: 3,
+            delay: Duration::from_millis(10),
+        });
+        let started = Instant::now();
+        pump(&b"0123456789"[..], &mut out, s).await.unwrap();
+        assert_eq!(out.0, [3, 3, 3, 1]);
+        assert_eq!(out.1, b"0123456789");
+        // Three pauses between four pieces (paused clock: exact).
+        assert_eq!(started.elapsed(), Duration::from_millis(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_byte_limit_forwards_exactly_that_much_then_drops_the_connection() {
+        let mut out = Writes::default();
+        let mut s = settings(Duration::from_secs(1), None);
+        s.limit_bytes = Some(40);
+        let err = pump(&[9u8; 100][..], &mut out, s).await.unwrap_err();
+        assert!(err.to_string().contains("--limit-bytes: 40 bytes"), "{err}");
+        assert_eq!(out.1, [9u8; 40]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_close_passes_the_fin_on_late_and_the_data_at_once() {
+        let (to, mut receiver) = tokio::io::duplex(1024);
+        let mut s = settings(Duration::from_secs(1), None);
+        s.slow_close = Duration::from_secs(3);
+        let started = Instant::now();
+        let pumping = tokio::spawn(pump(&b"bye\n"[..], to, s));
+        let mut got = [0u8; 4];
+        receiver.read_exact(&mut got).await.unwrap();
+        assert_eq!(started.elapsed(), Duration::ZERO, "data is not held back");
+        let mut rest = Vec::new();
+        receiver.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "the FIN comes 3 s later"
+        );
+        pumping.await.unwrap().unwrap();
+    }
+
+    /// A reader that hands out its chunks one `read` at a time.
+    struct Chunks(Vec<Vec<u8>>);
+    impl AsyncRead for Chunks {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            if !self.0.is_empty() {
+                let chunk = self.0.remove(0);
+                buf.put_slice(&chunk);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// When each byte of the output arrived, relative to the start, for a given seed.
+    async fn arrivals(seed: u64) -> Vec<Duration> {
+        let (to, mut receiver) = tokio::io::duplex(1024);
+        let mut s = settings(Duration::from_secs(1), None);
+        s.delay = Duration::from_millis(100);
+        s.jitter = Duration::from_millis(80);
+        s.seed = seed;
+        let started = Instant::now();
+        let chunks = Chunks((0..20u8).map(|i| vec![i]).collect());
+        tokio::spawn(pump(chunks, to, s));
+        let mut times = Vec::new();
+        let mut byte = [0u8; 1];
+        for i in 0..20u8 {
+            receiver.read_exact(&mut byte).await.unwrap();
+            assert_eq!(byte[0], i, "jitter never reorders");
+            times.push(started.elapsed());
+        }
+        times
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_varies_the_delay_by_the_seed_and_keeps_the_order() {
+        let a = arrivals(1).await;
+        assert_eq!(a, arrivals(1).await, "same seed, same delays");
+        assert_ne!(a, arrivals(2).await, "another seed, other delays");
+        assert!(
+            a.iter()
+                .all(|t| *t >= Duration::from_millis(20) && *t <= Duration::from_millis(180)),
+            "{a:?}"
+        );
+        assert!(a.windows(2).all(|w| w[0] <= w[1]));
+        assert!(a.windows(2).any(|w| w[0] != w[1]), "the delays vary: {a:?}");
     }
 }

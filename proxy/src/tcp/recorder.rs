@@ -56,6 +56,18 @@ impl Recorder {
         })
     }
 
+    /// Continues a transcript on `out` whose header line the caller has already written
+    /// (with comment lines of its own after it).
+    pub fn after_header(out: Box<dyn Write + Send>) -> Self {
+        Recorder {
+            state: Mutex::new(State {
+                writer: Some(TranscriptWriter::without_header(out)),
+                pending: None,
+                offsets: HashMap::new(),
+            }),
+        }
+    }
+
     /// Records that connection `conn` reached the server.
     pub fn open(&self, conn: u64) {
         self.event(Record::Open { conn });
@@ -104,6 +116,11 @@ impl Recorder {
         let mut state = self.lock();
         state.offsets.retain(|(c, _), _| *c != conn);
         state.flush_writer();
+    }
+
+    /// True once a write failed and recording stopped.
+    pub fn failed(&self) -> bool {
+        self.lock().writer.is_none()
     }
 
     /// Writes out the pending record and flushes the file.

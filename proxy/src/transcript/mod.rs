@@ -157,6 +157,12 @@ impl<W: Write> TranscriptWriter<W> {
         Ok(TranscriptWriter { out })
     }
 
+    /// A writer that continues a transcript whose [`HEADER`] line (and any comments) the
+    /// caller has already written.
+    pub fn without_header(out: W) -> Self {
+        TranscriptWriter { out }
+    }
+
     /// Writes a `# ...` comment line (ignored by the parser). `text` must be one line.
     pub fn comment(&mut self, text: &str) -> io::Result<()> {
         let one_line: String = text
