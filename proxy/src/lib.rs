@@ -10,7 +10,7 @@
 //! - [`transcript`]: the plain-text transcript both write (`--record FILE`), its parser and
 //!   [`transcript::replay`], which plays a recorded TCP connection back against a server.
 //! - [`pcap`]: the same traffic as a pcap file (`--pcap FILE`) for Wireshark and tcpdump.
-//! - [`rng`]: the seeded SplitMix64 the UDP proxy's faults come from.
+//! - [`rng`]: the suite's seeded SplitMix64 (from `support`), the source of every fault.
 //!
 //! Underneath: `socket(2)`, `bind(2)`, `listen(2)`, `accept(2)`, `connect(2)`, `read(2)`,
 //! `write(2)`, `shutdown(2)`, `sendto(2)`, `recvfrom(2)`, `setsockopt(2)` (`tcp(7)`, `udp(7)`).
@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod pcap;
-pub mod rng;
+pub use support::rng;
 pub mod tcp;
 pub mod transcript;
 pub mod udp;

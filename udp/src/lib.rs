@@ -15,7 +15,7 @@
 //! - [`echo_batch`]: the same echo with `recvmmsg(2)`/`sendmmsg(2)`, many datagrams per call.
 //! - [`quote`]: the quote service (the Java tutorial's, done properly): wire format, book, server.
 //! - [`client`]: [`client::RetryClient`], request/response with timeout, backoff, jitter, stats.
-//! - [`rng`]: a seeded SplitMix64, so retry jitter repeats for the same seed.
+//! - [`rng`]: the suite's seeded SplitMix64 (from `support`), so retry jitter repeats for the same seed.
 #![forbid(unsafe_code)]
 
 pub mod async_socket;
@@ -25,7 +25,7 @@ pub mod echo_batch;
 pub mod error;
 pub mod packet;
 pub mod quote;
-pub mod rng;
+pub use support::rng;
 pub mod socket;
 
 pub use async_socket::AsyncDatagramSocket;

@@ -1,6 +1,6 @@
-//! A tiny seeded random number generator (SplitMix64), so that every fault the UDP proxy
-//! injects is the same for the same seed: reproducible tests and demos. No system calls: pure
-//! arithmetic on a 64-bit state.
+//! A tiny seeded random number generator (SplitMix64), so that every "random" choice of the
+//! suite (proxy faults, retry jitter) is the same for the same seed: reproducible tests and
+//! demos.
 //!
 //! SplitMix64 is Steele, Lea and Flood's generator ("Fast splittable pseudorandom number
 //! generators", OOPSLA 2014): one 64-bit add and a mixing function per number. It is not
