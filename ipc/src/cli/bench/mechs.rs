@@ -73,8 +73,25 @@ impl Mech {
     }
 }
 
-/// The parent's side: creates the resource, starts the child in `role`, returns both.
+/// The parent's side: creates the resource, starts the child in `role`, waits until the child
+/// says it is attached (so start-up is never timed), returns both.
 pub fn open(
+    mech: Mech,
+    size: usize,
+    role: &str,
+    dir: &Path,
+    cpu: Option<usize>,
+) -> anyhow::Result<(Child, Box<dyn Link>)> {
+    let (mut child, mut link) = start(mech, size, role, dir, cpu)?;
+    if let Err(err) = link.recv(&mut vec![0u8; size]) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(err).context("waiting for the bench peer to attach");
+    }
+    Ok((child, link))
+}
+
+fn start(
     mech: Mech,
     size: usize,
     role: &str,
@@ -150,6 +167,7 @@ pub fn open(
         Mech::Mq => {
             let tx = Mailbox::create(&format!("{resource}-a2b"), MQ_DEPTH, size as i64)?;
             let rx = Mailbox::create(&format!("{resource}-b2a"), MQ_DEPTH, size as i64)?;
+            rx.set_nonblocking(true)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
             Ok((
                 child,
@@ -243,11 +261,15 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
             socket.send(b"hello")?;
             Box::new(Udp(socket))
         }
-        Mech::Mq => Box::new(Mq {
-            rx: Mailbox::open(&format!("{resource}-a2b"))?,
-            tx: Mailbox::open(&format!("{resource}-b2a"))?,
-            scratch: vec![0; size],
-        }),
+        Mech::Mq => {
+            let rx = Mailbox::open(&format!("{resource}-a2b"))?;
+            rx.set_nonblocking(true)?;
+            Box::new(Mq {
+                rx,
+                tx: Mailbox::open(&format!("{resource}-b2a"))?,
+                scratch: vec![0; size],
+            })
+        }
         Mech::Shm | Mech::ShmSpin => Box::new(Shm {
             rx: shm::open(&format!("{resource}-a2b"))?,
             tx: shm::open(&format!("{resource}-b2a"))?,
