@@ -14,7 +14,7 @@
 //!
 //! **When empty**, a consumer waits up to its timeout ([`pop`]); `Duration::ZERO` means try once.
 //!
-//! **Sleeping** ([`WaitMode`]): `Block` sleeps in the kernel on a futex word in the segment (an
+//! **Sleeping** ([`WaitMode`]): `Sleep` and `Block` sleep in the kernel on a futex word in the segment (an
 //! "event count": `W_ITEMS` is bumped after every publish, `W_SPACES` after every free). The
 //! sleeper reads the count, announces itself in a waiter counter, retries once, then sleeps only
 //! if the count is unchanged, so a wakeup between its retry and its sleep is never lost.
@@ -50,7 +50,9 @@ pub const SPINS_BEFORE_SLEEP: u32 = 2048;
 /// How a waiting process passes the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitMode {
-    /// Sleep in the kernel on a futex (no CPU while waiting).
+    /// Sleep in the kernel on a futex at once: the plain version, no CPU while waiting.
+    Sleep,
+    /// Spin [`SPINS_BEFORE_SLEEP`] times, then sleep on the futex: the tuned version.
     Block,
     /// Busy-poll (lowest latency, a whole CPU while waiting).
     Spin,
@@ -190,6 +192,7 @@ impl EventCount<'_> {
                 return Ok(done);
             }
             let expired = match mode {
+                WaitMode::Sleep => self.sleep_until(deadline, &mut attempt),
                 WaitMode::Block if spins >= SPINS_BEFORE_SLEEP => {
                     self.sleep_until(deadline, &mut attempt)
                 }

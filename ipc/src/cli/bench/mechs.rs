@@ -43,7 +43,9 @@ pub enum Mech {
     Udp,
     /// Two POSIX message queues.
     Mq,
-    /// Two shared-memory rings, futex waits.
+    /// Two shared-memory rings, futex waits at once (the plain version).
+    ShmSleep,
+    /// Two shared-memory rings, a short spin and then futex waits.
     Shm,
     /// Two shared-memory rings, spinning waits.
     ShmSpin,
@@ -61,6 +63,7 @@ impl Mech {
             Mech::Tcp => "tcp",
             Mech::Udp => "udp",
             Mech::Mq => "mq",
+            Mech::ShmSleep => "shm_sleep",
             Mech::Shm => "shm",
             Mech::ShmSpin => "shm_spin",
         }
@@ -178,7 +181,7 @@ fn start(
                 }),
             ))
         }
-        Mech::Shm | Mech::ShmSpin => {
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
             let geometry = Geometry::new(RING_SLOTS, size.next_multiple_of(4) as u32)?;
             let tx = shm::create(&format!("{resource}-a2b"), geometry)?;
             let rx = shm::create(&format!("{resource}-b2a"), geometry)?;
@@ -270,7 +273,7 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
                 scratch: vec![0; size],
             })
         }
-        Mech::Shm | Mech::ShmSpin => Box::new(Shm {
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => Box::new(Shm {
             rx: shm::open(&format!("{resource}-a2b"))?,
             tx: shm::open(&format!("{resource}-b2a"))?,
             mode: wait_mode(mech),
@@ -285,7 +288,7 @@ pub fn clean_up(mech: Mech, dir: &Path) {
         let name = format!("{resource}-{dir_name}");
         match mech {
             Mech::Mq => drop(ipc::mq::unlink(&name)),
-            Mech::Shm | Mech::ShmSpin => drop(shm::unlink(&name)),
+            Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => drop(shm::unlink(&name)),
             _ => {}
         }
     }
@@ -297,16 +300,18 @@ pub fn clean_up(mech: Mech, dir: &Path) {
 /// Paths for file-system mechanisms, a per-process name for shm and mq.
 fn resource_name(mech: Mech, dir: &Path) -> String {
     match mech {
-        Mech::Mq | Mech::Shm | Mech::ShmSpin => format!("ipc-bench-{}", std::process::id()),
+        Mech::Mq | Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
+            format!("ipc-bench-{}", std::process::id())
+        }
         _ => dir.to_string_lossy().into_owned(),
     }
 }
 
 fn wait_mode(mech: Mech) -> WaitMode {
-    if mech == Mech::ShmSpin {
-        WaitMode::Spin
-    } else {
-        WaitMode::Block
+    match mech {
+        Mech::ShmSpin => WaitMode::Spin,
+        Mech::ShmSleep => WaitMode::Sleep,
+        _ => WaitMode::Block,
     }
 }
 

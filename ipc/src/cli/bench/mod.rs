@@ -79,6 +79,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Mech::Tcp,
         Mech::Udp,
         Mech::Mq,
+        Mech::ShmSleep,
         Mech::Shm,
         Mech::ShmSpin,
     ];

@@ -110,6 +110,9 @@ impl Results {
         if let Some(r) = ratio(Mech::Shm, Mech::Pipe) {
             out.push(format!("shm_vs_pipe_64B_msgs_ratio={r:.1}"));
         }
+        if let Some(r) = ratio(Mech::Shm, Mech::ShmSleep) {
+            out.push(format!("shm_vs_shm_sleep_64B_msgs_ratio={r:.1}"));
+        }
         if let Some(r) = ratio(Mech::Pipe, Mech::PipeRaw) {
             out.push(format!("pipe_vs_pipe_raw_64B_msgs_ratio={r:.2}"));
         }
