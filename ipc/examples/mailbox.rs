@@ -1,6 +1,6 @@
 //! A POSIX message queue in a dozen lines: create, send with priorities, receive highest first,
-//! see the capacity, remove. Run: `cargo run -p ipc --example mailbox`. Prints `[7] second`,
-//! then `[1] first`.
+//! see the capacity, remove. Run: `cargo run -p ipc --example mailbox`. Prints
+//! `waiting: 2 of 10`, then `[7] second`, then `[1] first`.
 
 use ipc::mq::{self, Mailbox};
 
