@@ -236,6 +236,7 @@ async fn a_member_whose_socket_stays_full_past_the_write_deadline_is_evicted() {
 async fn a_member_over_its_input_rate_is_read_more_slowly_and_loses_nothing() {
     let config = ChatConfig {
         max_input_rate: 20_000,
+        input_burst: 20_000,
         ..ChatConfig::default()
     };
     let server = start(config).await;
@@ -253,5 +254,180 @@ async fn a_member_over_its_input_rate_is_read_more_slowly_and_loses_nothing() {
     assert!(
         took >= Duration::from_secs(1),
         "50 000 bytes at 20 000 B/s arrived in {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_has_one_deadline_for_all_its_name_lines() {
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(300),
+        ..ServerLimits::default()
+    };
+    let server = start(ChatConfig {
+        limits,
+        ..ChatConfig::default()
+    })
+    .await;
+    // A bad name every 100 ms: each line is answered, but joining never ends.
+    let mut loris = Peer::connect(server.addr).await;
+    let give_up = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "a peer that never joins kept its connection for 3 s (read deadline 0.3 s)"
+        );
+        if loris
+            .writer
+            .write_all(b"no spaces allowed\n")
+            .await
+            .is_err()
+        {
+            break;
+        }
+        match loris.line().await.as_str() {
+            "" => break, // closed by the server
+            line => assert!(line.starts_with("! "), "{line:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Peer::join(server.addr, "alice").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_dribbling_their_name_make_room_for_a_newcomer() {
+    // Three slots held by peers that dribble a name a byte at a time. The read deadline
+    // (8 s) outlasts the test: only the cap's rule can let the newcomer in, once one of
+    // them has used an eighth of its time to join (1 s).
+    let limits = ServerLimits {
+        max_connections: 3,
+        read_timeout: Duration::from_secs(8),
+        ..ServerLimits::default()
+    };
+    let server = start(ChatConfig {
+        limits,
+        ..ChatConfig::default()
+    })
+    .await;
+    let mut dribblers = Vec::new();
+    for _ in 0..3 {
+        let mut peer = Peer::connect(server.addr).await;
+        dribblers.push(tokio::spawn(async move {
+            for _ in 0..80 {
+                if peer.writer.write_all(b"d").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+    }
+    let give_up = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "three peers dribbling their names kept a newcomer out for 5 s"
+        );
+        let mut newcomer = Peer::connect(server.addr).await;
+        newcomer.send(b"alice\n").await;
+        let mut line = String::new();
+        // A newcomer over the cap is closed at once: end of stream, or a reset.
+        let answer = tokio::time::timeout(WAIT, newcomer.reader.read_line(&mut line)).await;
+        if matches!(answer, Ok(Ok(_))) && line == "* alice joined\n" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for dribbler in dribblers {
+        dribbler.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_within_its_limits_never_evicts_a_reader_who_keeps_up() {
+    // The reader reads at up to 800 KB/s, far more than the sender's 128 KiB/s, through
+    // kernel buffers of a few KiB. A burst bigger than the reader's queue (as a burst of
+    // one second's worth, 128 KiB, is for a 96 KiB queue) would evict it all the same.
+    let config = ChatConfig {
+        max_input_rate: 128 * 1024,
+        queue_bytes: 96 * 1024,
+        send_buffer: 4096,
+        ..ChatConfig::default()
+    };
+    assert_eq!(config.check(), Ok(()));
+    let server = start(config).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut reader = Peer::from_stream(socket.connect(server.addr).await.unwrap());
+    reader.send(b"reader\n").await;
+    reader.expect("* reader joined\n").await;
+    let mut sender = Peer::join(server.addr, "s").await;
+    reader.expect("* s joined\n").await;
+    // 4,000 lines of 64 bytes: 256 KB, twice the burst of one second's worth.
+    const LINES: usize = 4_000;
+    let line = |i: usize| format!("{i:06} {}\n", "r".repeat(56));
+    let all: String = (0..LINES).map(line).collect();
+    let sending = tokio::spawn(async move {
+        sender.send(all.as_bytes()).await;
+        sender
+    });
+    let mut got = 0;
+    let mut chunk = vec![0u8; 8192];
+    let mut pending = Vec::new();
+    while got < LINES {
+        let n = tokio::time::timeout(WAIT, reader.reader.read(&mut chunk))
+            .await
+            .expect("the reader waited 10 s for a line")
+            .unwrap();
+        assert!(n > 0, "the reader was evicted after {got} of {LINES} lines");
+        pending.extend_from_slice(&chunk[..n]);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let text: Vec<u8> = pending.drain(..=end).collect();
+            assert_eq!(
+                String::from_utf8(text).unwrap(),
+                format!("s: {}", line(got))
+            );
+            got += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await; // 8 KiB per 10 ms at most
+    }
+    let _sender = sending.await.unwrap();
+    assert_eq!(server.registry.names(), vec!["reader", "s"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_line_is_read_no_faster_than_the_input_rate() {
+    const RATE: u64 = 256 * 1024;
+    let server = start(ChatConfig {
+        max_input_rate: RATE,
+        ..ChatConfig::default()
+    })
+    .await;
+    let alice = Peer::join(server.addr, "alice").await;
+    // 1 MiB without a newline: thrown away as it arrives, but read at the rate all the
+    // same, so an endless line cannot keep a core busy.
+    let endless = vec![b'x'; 1 << 20];
+    let started = std::time::Instant::now();
+    let mut writer = alice.writer;
+    let sending = tokio::spawn(async move {
+        writer.write_all(&endless).await.unwrap();
+        writer.write_all(b"\n/who\n").await.unwrap();
+        writer
+    });
+    let mut reader = alice.reader;
+    let mut line = String::new();
+    for expected in ["! line too long (max 1024 bytes)\n", "* online: alice\n"] {
+        line.clear();
+        tokio::time::timeout(WAIT, reader.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(line, expected);
+    }
+    let took = started.elapsed();
+    sending.await.unwrap();
+    // Kernel buffers may take a few hundred KiB before the server reads anything; the
+    // rest passes at 256 KiB/s.
+    assert!(
+        took >= Duration::from_secs(1),
+        "1 MiB of an over-long line was read in {took:?} at {RATE} B/s"
     );
 }

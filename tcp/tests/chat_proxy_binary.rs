@@ -1,13 +1,10 @@
-//! `tcp chat-server`, `tcp chat-client` and `tcp proxy` as processes: the `listening on`
-//! line, two chat clients talking, SIGTERM, the recorded transcript on disk, and one clear
-//! error line for mistakes.
+//! `tcp chat-server` and `tcp chat-client` as processes: the `listening on` line, two chat
+//! clients talking, SIGTERM, and one clear error line for mistakes.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-use tcp::transcript::{Direction, Transcript};
 
 fn tcp() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tcp"));
@@ -90,61 +87,13 @@ fn two_chat_clients_talk_through_the_server_and_sigterm_ends_it_cleanly() {
 }
 
 #[test]
-fn the_proxy_records_a_transcript_file_that_parses() {
-    // Upstream: a one-shot echo that answers after the client's half-close.
-    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
-    let to = upstream.local_addr().unwrap().to_string();
-    let echo = std::thread::spawn(move || {
-        let (mut stream, _) = upstream.accept().unwrap();
-        let mut got = Vec::new();
-        stream.read_to_end(&mut got).unwrap();
-        stream.write_all(&got).unwrap();
-    });
-    let file = std::env::temp_dir().join(format!("tcp-proxy-test-{}.txt", std::process::id()));
-    let record = file.to_str().unwrap();
-    let (proxy, addr) = spawn_server(&[
-        "proxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--to",
-        &to,
-        "--record",
-        record,
-    ]);
-    let mut client = TcpStream::connect(addr).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    client.write_all(b"ping \x00\xff\n").unwrap();
-    client.shutdown(std::net::Shutdown::Write).unwrap();
-    let mut back = Vec::new();
-    client.read_to_end(&mut back).unwrap();
-    assert_eq!(back, b"ping \x00\xff\n");
-    echo.join().unwrap();
-    terminate(proxy);
-
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::remove_file(&file).unwrap();
-    let transcript = Transcript::parse(&text).unwrap();
-    assert_eq!(
-        transcript.stream(1, Direction::ClientToServer),
-        b"ping \x00\xff\n"
-    );
-    assert_eq!(
-        transcript.stream(1, Direction::ServerToClient),
-        b"ping \x00\xff\n"
-    );
-    assert!(text.ends_with("[1] close\n"), "{text}");
-}
-
-#[test]
 fn mistakes_are_one_line_and_exit_1() {
     // Nothing listens on a port that was just free.
     let free = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 2] = [
         (
             &["chat-client", &free.to_string(), "--name", "alice"],
             "cannot connect",
@@ -153,26 +102,37 @@ fn mistakes_are_one_line_and_exit_1() {
             &["chat-client", "127.0.0.1:1", "--name", "two words"],
             "no spaces",
         ),
-        (
-            &[
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--to",
-                "no-such-host.invalid:80",
-            ],
-            "cannot resolve",
-        ),
-        (
-            &["chat-server", "--bind", "no-such-host.invalid:7070"],
-            "cannot resolve",
-        ),
     ];
     for (args, needle) in cases {
         let output = tcp().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn usage_mistakes_are_one_line_and_exit_2() {
+    let cases: [(&[&str], &str); 3] = [
+        // A server binds an address it owns: IP:PORT, not a name.
+        (
+            &["chat-server", "--bind", "no-such-host.invalid:7070"],
+            "not a name",
+        ),
+        (&["chat-server", "--bind", "127.0.0.1:70000"], "70000"),
+        // Flags that do not fit together.
+        (
+            &["chat-server", "--queue-bytes", "4096"],
+            "--queue-bytes 4096 is too small",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = tcp().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("tcp: error: "), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }

@@ -53,7 +53,6 @@ fn help_of_every_subcommand() {
         &["echo-client"],
         &["chat-server"],
         &["chat-client"],
-        &["proxy"],
         &["demo"],
         &["bench"],
         &["bench", "echo"],
@@ -102,6 +101,9 @@ fn assert_one_line_error(output: &Output, needles: &[&str]) {
     for needle in needles {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }
+    // The OS error once, and at most one hint.
+    assert!(stderr.matches("os error").count() <= 1, "{stderr}");
+    assert!(stderr.matches("hint").count() <= 1, "{stderr}");
 }
 
 #[test]
@@ -110,7 +112,10 @@ fn a_port_in_use_is_one_line_and_exit_1() {
     let addr = taken.local_addr().unwrap().to_string();
     for mode in ["blocking", "async"] {
         let output = run(&["echo-server", "--bind", &addr, "--mode", mode]);
-        assert_one_line_error(&output, &["cannot listen on", &addr, "in use", "--bind"]);
+        assert_one_line_error(
+            &output,
+            &["cannot listen on", &addr, "in use", "--bind", "os error"],
+        );
     }
 }
 
@@ -131,8 +136,18 @@ fn a_refused_connection_is_one_line_and_exit_1() {
 
 #[test]
 fn a_usage_mistake_exits_2() {
-    let output = run(&["echo-server", "--mode", "sideways"]);
-    assert_eq!(output.status.code(), Some(2));
+    for args in [
+        &["echo-server", "--mode", "sideways"][..],
+        &["echo-server", "--bind", "127.0.0.1:99999"],
+        &["echo-client", "no-port-here"],
+        &["echo-client"],
+    ] {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("tcp: error: "), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The echo contract (RFC 862 over TCP, with half-close), checked against both servers by
-//! the same test bodies: each `fn` below takes a [`Mode`] and `both_modes!` runs it twice.
+//! The echo contract (RFC 862 over TCP, with half-close), checked against every server by
+//! the same test bodies: each `fn` below takes a [`Mode`] and `every_mode!` runs it three times.
 //! Raw bytes in, raw bytes asserted, servers on `127.0.0.1:0` in this process.
 
 use std::io::{self, Read, Write};
@@ -335,18 +335,151 @@ fn ipv6_loopback_works(mode: Mode) {
     server.stop().unwrap();
 }
 
-macro_rules! both_modes {
+/// A peer that sends one byte every `every` (and reads its echo) until the server drops
+/// it or `limit` passes; returns whether the server dropped it.
+fn dribble(mut socket: Socket, every: Duration, limit: Duration) -> bool {
+    let until = Instant::now() + limit;
+    let mut byte = [0u8; 1];
+    while Instant::now() < until {
+        if socket.write_all(b"d").is_err() || !matches!(socket.read(&mut byte), Ok(1)) {
+            return true;
+        }
+        thread::sleep(every);
+    }
+    false
+}
+
+fn a_dribbling_peer_is_dropped_for_too_little_progress(mode: Mode) {
+    // 20 bytes/s against the default 128 bytes/s: each byte buys 1/128 s, so the peer
+    // loses credit at 0.84 s a second and is out after about 0.5 s. A deadline that
+    // restarted with every byte would keep it forever.
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(400),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let dribbler = connect(server.local_addr());
+    assert!(
+        dribble(dribbler, Duration::from_millis(50), Duration::from_secs(5)),
+        "a peer sending 20 bytes/s kept its connection for 5 s (read deadline 0.4 s)"
+    );
+    assert!(
+        round_trip_works(server.local_addr()),
+        "others are still served"
+    );
+    server.stop().unwrap();
+}
+
+fn dribblers_holding_every_slot_make_room_for_a_newcomer(mode: Mode) {
+    // Three slots: two dribblers and one client that keeps up. The read deadline (8 s)
+    // outlasts the test, so only the cap's rule can let the newcomer in: a dribbler that
+    // has lost an eighth of its credit (1 s) gives up its slot.
+    let limits = ServerLimits {
+        max_connections: 3,
+        read_timeout: Duration::from_secs(8),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let addr = server.local_addr();
+    let mut good = round_trip_ok(addr);
+    let dribblers: Vec<_> = (0..2)
+        .map(|_| {
+            let socket = round_trip_ok(addr);
+            thread::spawn(move || dribble(socket, Duration::from_millis(100), TEST_TIMEOUT))
+        })
+        .collect();
+    let chunk = pattern(1024, 0x66);
+    let mut back = vec![0u8; chunk.len()];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut admitted = false;
+    while !admitted {
+        assert!(
+            Instant::now() < deadline,
+            "two dribblers kept a newcomer out for 5 s"
+        );
+        // The client that keeps up sends 1 KiB per round: far above the rate, never behind.
+        good.write_all(&chunk).unwrap();
+        good.read_exact(&mut back).unwrap();
+        admitted = round_trip_works(addr);
+        thread::sleep(Duration::from_millis(50));
+    }
+    good.write_all(&chunk).unwrap();
+    good.read_exact(&mut back)
+        .expect("the client that keeps up keeps its slot");
+    server.stop().unwrap();
+    let dropped = dribblers
+        .into_iter()
+        .map(|d| d.join().unwrap())
+        .filter(|&d| d);
+    assert!(dropped.count() >= 1, "no dribbler gave up its slot");
+}
+
+fn the_write_deadline_covers_the_whole_write(mode: Mode) {
+    // The peer sends and never reads. Once the buffers are full, the server's write stalls;
+    // it must give up one write deadline (1 s) later. SO_SNDTIMEO alone restarts with every
+    // send(2): the first call returns what it could copy after 1 s, the next one waits
+    // another second, so the peer would be dropped only after about 2 s.
+    const DEADLINE: Duration = Duration::from_secs(1);
+    let limits = ServerLimits {
+        write_timeout: DEADLINE,
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let hog = connect(server.local_addr());
+    hog.set_receive_buffer_size(4096).unwrap();
+    const STALL: Duration = Duration::from_millis(100);
+    hog.set_write_timeout(Some(STALL)).unwrap();
+    let chunk = pattern(64 * 1024, 0x12);
+    let give_up = Instant::now() + TEST_TIMEOUT;
+    // When our own sends stop moving, the server has stopped reading: it is stuck writing.
+    let mut stalled_since = None;
+    let dropped_at = loop {
+        assert!(
+            Instant::now() < give_up,
+            "the server kept a peer that never reads"
+        );
+        match (&hog).write(&chunk) {
+            Ok(_) => stalled_since = None,
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                stalled_since.get_or_insert_with(|| Instant::now() - STALL);
+            }
+            Err(_) => break Instant::now(), // reset or broken pipe: the server dropped us
+        }
+    };
+    let stalled_since = stalled_since.expect("our sends stalled before the server dropped us");
+    let late = dropped_at - stalled_since;
+    // Generous for a busy machine, and still well short of two deadlines.
+    assert!(
+        late < DEADLINE * 3 / 2,
+        "dropped {late:?} after the server's write stalled (write deadline {DEADLINE:?})"
+    );
+    assert!(
+        round_trip_works(server.local_addr()),
+        "others are still served"
+    );
+    server.stop().unwrap();
+}
+
+macro_rules! every_mode {
     ($($name:ident),* $(,)?) => {
         mod blocking {
             $( #[test] fn $name() { super::$name(tcp::echo::Mode::Blocking) } )*
         }
-        mod nonblocking {
+        mod plain {
+            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Plain) } )*
+        }
+        mod tuned {
             $( #[test] fn $name() { super::$name(tcp::echo::Mode::Async) } )*
         }
     };
 }
 
-both_modes!(
+every_mode!(
     zero_bytes,
     one_byte,
     ten_mebibytes,
@@ -361,4 +494,7 @@ both_modes!(
     shutdown_ends_a_connection_that_never_pauses,
     bulk_clients_do_not_starve_a_small_one,
     ipv6_loopback_works,
+    a_dribbling_peer_is_dropped_for_too_little_progress,
+    dribblers_holding_every_slot_make_room_for_a_newcomer,
+    the_write_deadline_covers_the_whole_write,
 );

@@ -1,8 +1,8 @@
 //! Records the suite's regression transcripts by running the real proxies between real
 //! clients and servers, the way a user would by hand in three terminals.
 //!
-//! For each session: start the server on `127.0.0.1:0`, start `tcp proxy --record FILE` (or
-//! `udp proxy --record FILE`) in front of it, drive the suite's own client programs through
+//! For each session: start the server on `127.0.0.1:0`, start `proxy tcp --record FILE` (or
+//! `proxy udp --record FILE`) in front of it, drive the suite's own client programs through
 //! the proxy, stop the proxy and the server with SIGTERM, then add the two metadata lines
 //! (`# server:`, `# transport:`) the replayer needs and write `tests/transcripts/NAME.tr`.
 //!
@@ -136,14 +136,14 @@ fn record(session: &Session, path: &Path) -> Result<(), String> {
     let mut server = Server::start(bin, &server_args);
     let target = server.addr_arg();
     let scratch_arg = scratch.to_string_lossy().into_owned();
-    let proxy_bin = match session.transport {
+    let transport = match session.transport {
         Transport::Tcp => "tcp",
         Transport::Udp => "udp",
     };
     let mut proxy = Server::start(
-        proxy_bin,
+        "proxy",
         &[
-            "proxy",
+            transport,
             "--listen",
             "127.0.0.1:0",
             "--to",

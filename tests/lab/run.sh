@@ -19,7 +19,7 @@
 #   host that left the group; rpc-lite over TCP and UDP host to host (big- and little-endian
 #   callers); a partition (h3's switch port down mid-session: the chat server evicts it within
 #   its bounds, the others go on, an rpc over UDP from h3 fails within its timeout, and h3
-#   rejoins when the port is back up); a lossy link (the udp proxy on h2 dropping 30% each way;
+#   rejoins when the port is back up); a lossy link (`proxy udp` on h2 dropping 30% each way;
 #   `tc netem` is not available in this kernel) under rpc-lite over UDP.
 #
 # Every wait is bounded. On every exit (success, failure, Ctrl-C) the trap stops the processes
@@ -438,15 +438,15 @@ check_rpc() {
     pass "$name: be32 caller on h2, le64 caller on h3, server on h1"
 }
 
-# rpc-lite over UDP through a lossy udp proxy on h2: every call completes exactly once.
+# rpc-lite over UDP through a lossy UDP proxy (proxy udp) on h2: every call completes exactly once.
 check_lossy() {
     # Each call retransmits with backoff (20 ms doubling to 1 s) for up to 15 s: with half the
     # round trips lost, a call that never gets through is a one-in-millions event.
-    local name="lossy link (udp proxy, 30% loss each way) under rpc-lite UDP" why server proxy out i calls=20
-    why=$(need_bin udp rpc-lite) || { fail "$name" "$why"; return; }
+    local name="lossy link (proxy udp, 30% loss each way) under rpc-lite UDP" why server proxy out i calls=20
+    why=$(need_bin proxy rpc-lite) || { fail "$name" "$why"; return; }
     start lossy_rpc 0 "$BIN_DIR/rpc-lite" serve --bind "${IP4[0]}:0" --transport udp --grace-ms 500
     server=$(listening lossy_rpc) || { fail "$name" "rpc server: no listening line"; return; }
-    start lossy_proxy 1 "$BIN_DIR/udp" proxy --listen "${IP4[1]}:0" --to "$server" --loss 0.3 --seed 7
+    start lossy_proxy 1 "$BIN_DIR/proxy" udp --listen "${IP4[1]}:0" --to "$server" --loss 0.3 --seed 7
     proxy=$(listening lossy_proxy) || { fail "$name" "proxy: no listening line"; show_log "$LOGS/lossy_proxy.err"; return; }
     local deadline=$((SECONDS + 45))
     for i in $(seq 1 $calls); do

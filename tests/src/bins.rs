@@ -13,7 +13,15 @@ use std::path::PathBuf;
 pub const BIN_DIR_ENV: &str = "SUITE_BIN_DIR";
 
 /// The binaries the suite builds, one per crate.
-pub const ALL: [&str; 5] = ["framing", "tcp", "udp", "multicast", "rpc-lite"];
+pub const ALL: [&str; 7] = [
+    "framing",
+    "tcp",
+    "udp",
+    "multicast",
+    "rpc-lite",
+    "ipc",
+    "proxy",
+];
 
 /// The directory holding the workspace's binaries: `$SUITE_BIN_DIR`, or the `target/<profile>/`
 /// directory this test executable was built into.

@@ -43,6 +43,11 @@ fn rpc_lite_help() {
     snapshot_helps("rpc-lite");
 }
 
+#[test]
+fn proxy_help() {
+    snapshot_helps("proxy");
+}
+
 /// CONVENTIONS: serving all interfaces is an explicit choice, never the default.
 #[test]
 fn every_bind_flag_defaults_to_loopback() {

@@ -1,7 +1,7 @@
 //! CONVENTIONS promises that the default frame is "the same bytes Java's
 //! `DataOutputStream.writeInt(n); write(bytes)` produces". Here a real Java program
 //! (`tests/java/Frames.java`) writes three frames and `framing inspect` reads them back.
-//! Skipped, with the reason printed, where no `java` (JDK 11+) is installed.
+//! Skipped, with one visible line, where no `java` (JDK 11+) is installed.
 
 use std::process::Command;
 
@@ -28,14 +28,11 @@ fn java_frames() -> Result<Vec<u8>, String> {
 
 #[test]
 fn framing_reads_what_javas_data_output_stream_writes() {
-    let bytes = match java_frames() {
-        Ok(bytes) => bytes,
-        Err(why) if why.starts_with("cannot run java") => {
-            eprintln!("SKIPPED: needs a JDK (11 or later): {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
-    };
+    support::skip_unless!(support::require::command(
+        "java",
+        "a JDK 11 or later: apt-get install openjdk-17-jdk-headless"
+    ));
+    let bytes = java_frames().unwrap_or_else(|why| panic!("{why}"));
     assert_eq!(bytes, EXPECTED, "Java's bytes");
     let (code, stdout, stderr) = run("framing", &["inspect"], &bytes);
     assert_eq!(code, Some(0), "{stderr}");

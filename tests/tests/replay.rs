@@ -1,15 +1,15 @@
 //! Every recorded session in `tests/transcripts/` replayed against a fresh server, byte for byte;
 //! and proof that the replayer fails when the server's bytes differ.
 //!
-//! Adding a regression test is adding a file: record it with `tcp proxy --record` or
-//! `udp proxy --record`, add the `# server:` and `# transport:` lines (see `tests/README.md`),
+//! Adding a regression test is adding a file: record it with `proxy tcp --record` or
+//! `proxy udp --record`, add the `# server:` and `# transport:` lines (see `tests/README.md`),
 //! drop it in `tests/transcripts/`. This test picks up every `*.tr` file there.
 
 use std::path::PathBuf;
 
+use proxy::transcript::{Direction, Record, Transcript};
 use suite_tests::Server;
 use suite_tests::replay::{Recorded, ReplayError, Transport, replay};
-use tcp::transcript::{Direction, Record, Transcript};
 
 /// The sessions the suite promises to keep (issue: echo, a three-member chat, rpc-lite from both
 /// byte orders over TCP and UDP). A missing file fails here rather than shrinking the test.

@@ -59,10 +59,10 @@ fn the_known_servers_are_found() {
     for expected in [
         "tcp echo-server",
         "tcp chat-server",
-        "tcp proxy",
+        "proxy tcp",
         "udp echo-server",
         "udp quote-server",
-        "udp proxy",
+        "proxy udp",
         "rpc-lite serve",
     ] {
         assert!(

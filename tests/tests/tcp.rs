@@ -187,9 +187,9 @@ fn proxy_forwards_an_echo_session_and_records_it() {
     let record = std::env::temp_dir().join(format!("suite-tests-proxy-{}.tr", std::process::id()));
     let record_arg = record.to_string_lossy().into_owned();
     let mut proxy = Server::start(
-        "tcp",
+        "proxy",
         &[
-            "proxy",
+            "tcp",
             "--listen",
             "127.0.0.1:0",
             "--to",
@@ -211,8 +211,8 @@ fn proxy_forwards_an_echo_session_and_records_it() {
     echo.stop();
     let text = std::fs::read_to_string(&record).expect("the proxy wrote its transcript");
     let _ = std::fs::remove_file(&record);
-    let transcript = tcp::transcript::Transcript::parse(&text).expect("a valid transcript");
-    use tcp::transcript::Direction::{ClientToServer, ServerToClient};
+    let transcript = proxy::transcript::Transcript::parse(&text).expect("a valid transcript");
+    use proxy::transcript::Direction::{ClientToServer, ServerToClient};
     assert_eq!(transcript.stream(1, ClientToServer), b"through the proxy\n");
     assert_eq!(transcript.stream(1, ServerToClient), b"through the proxy\n");
 }

@@ -77,8 +77,8 @@ fn quote_client_gets_the_requested_number_of_quotes() {
 fn proxy_forwards_and_a_proxy_that_drops_everything_makes_the_client_fail() {
     let mut echo = Server::start("udp", &["echo-server", "--bind", "127.0.0.1:0"]);
     let mut clean = Server::start(
-        "udp",
-        &["proxy", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg()],
+        "proxy",
+        &["udp", "--listen", "127.0.0.1:0", "--to", &echo.addr_arg()],
     );
     let (code, stdout, stderr) = run("udp", &["echo-client", &clean.addr_arg()], b"via proxy\n");
     assert_eq!(code, Some(0), "{stderr}");
@@ -86,9 +86,9 @@ fn proxy_forwards_and_a_proxy_that_drops_everything_makes_the_client_fail() {
     clean.stop();
 
     let mut black_hole = Server::start(
-        "udp",
+        "proxy",
         &[
-            "proxy",
+            "udp",
             "--listen",
             "127.0.0.1:0",
             "--to",

@@ -19,17 +19,17 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
-use udp::proxy::{FaultProxy, Faults, ProxyConfig};
-use udp::shutdown;
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::main]
 async fn main() -> udp::Result<()> {
-    let (stop, shutdown) = shutdown::channel();
+    let shutdown = CancellationToken::new();
     let echo = EchoServer::bind("127.0.0.1:0".parse().expect("literal address")).await?;
     let echo_addr = echo.local_addr()?;
-    tokio::spawn(echo.run(shutdown));
+    tokio::spawn(echo.run(shutdown.clone()));
 
     let mut config = ProxyConfig::new("127.0.0.1:0".parse().expect("literal address"), echo_addr);
     config.faults = Faults {
@@ -37,7 +37,9 @@ async fn main() -> udp::Result<()> {
         seed: 42,
         ..Faults::default()
     };
-    let proxy = FaultProxy::spawn(config).await?;
+    let proxy = FaultProxy::spawn(config)
+        .await
+        .map_err(|e| udp::UdpError::io("start the proxy", std::io::Error::other(e)))?;
     let proxy_addr = proxy.local_addr();
 
     let stats = tokio::task::spawn_blocking(move || -> udp::Result<_> {
@@ -71,6 +73,6 @@ async fn main() -> udp::Result<()> {
         p.dropped + p.forwarded
     );
     proxy.shutdown().await;
-    stop.fire();
+    shutdown.cancel();
     Ok(())
 }

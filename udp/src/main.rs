@@ -1,12 +1,12 @@
-//! `udp`: the command-line front end of the udp crate: echo and quote servers and clients, the
-//! fault-injecting proxy, a demo and a benchmark. Thin: every subcommand calls the library.
+//! `udp`: the command-line front end of the udp crate: echo and quote servers and clients,
+//! a demo and a benchmark (the fault-injecting proxy is `proxy udp`, in the proxy crate).
+//! Thin: every subcommand calls the library.
 //!
 //! ```text
 //! udp echo-server [--bind 127.0.0.1:7007] [--mode async|blocking]
 //! udp echo-client 127.0.0.1:7007 [--timeout-ms 500] [--retries 3]     (a datagram per stdin line)
 //! udp quote-server [--bind 127.0.0.1:7017] [--quotes FILE]
 //! udp quote-client 127.0.0.1:7017 [--count 1]
-//! udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.2 --seed 1 [--record FILE]
 //! udp demo
 //! udp bench echo --addr 127.0.0.1:7007 --senders 1 --size 64 --duration-s 3
 //! ```
@@ -20,6 +20,6 @@
 
 mod cli;
 
-fn main() {
-    std::process::exit(cli::main());
+fn main() -> std::process::ExitCode {
+    support::cli::run("udp", cli::main)
 }

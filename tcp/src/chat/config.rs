@@ -6,6 +6,7 @@
 //! ([`DEFAULT_QUEUE_BYTES`]) and the kernel's send buffer ([`DEFAULT_SEND_BUFFER`]), so the
 //! whole server stays under `max members x (queue + buffers)` however the peers behave.
 
+use super::lines::READ_CHUNK;
 use crate::server::ServerLimits;
 
 /// Default port of `tcp chat-server` (`--bind 127.0.0.1:7070`).
@@ -30,11 +31,19 @@ pub const DEFAULT_QUEUE_BYTES: usize = 256 * 1024;
 /// from the outbox budget. 64 KiB is plenty for chat lines on any network.
 pub const DEFAULT_SEND_BUFFER: usize = 64 * 1024;
 
-/// Default input rate per member in bytes per second (`--max-input-rate`), with bursts of
-/// one second's worth. A member sending faster is simply read more slowly (TCP flow
-/// control pushes back on it), so one flooder cannot fill everybody's queue. 1 MiB/s is
-/// far beyond anything typed.
+/// Default input rate per member in bytes per second (`--max-input-rate`). A member
+/// sending faster is simply read more slowly (TCP flow control pushes back on it), so one
+/// flooder cannot fill everybody's queue. Every byte read is charged, those of an
+/// over-long line that is thrown away too, and each message also its `NAME: ` prefix,
+/// so the rate bounds what the member makes the server send to each other member.
+/// 1 MiB/s is far beyond anything typed.
 pub const DEFAULT_MAX_INPUT_RATE: u64 = 1024 * 1024;
+
+/// Default burst per member in bytes (`--input-burst`): what a member may send at once
+/// before the input rate applies. It must fit in every other member's outgoing queue
+/// with room to spare (see [`ChatConfig::check`]): a member sending within its limits
+/// must never evict a reader that keeps up with it.
+pub const DEFAULT_INPUT_BURST: usize = 64 * 1024;
 
 /// Everything a chat server needs to know about its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +56,10 @@ pub struct ChatConfig {
     pub queue_bytes: usize,
     /// Kernel send buffer (`SO_SNDBUF`) per member in bytes.
     pub send_buffer: usize,
-    /// Bytes per second one member may send (bursts of one second's worth).
+    /// Bytes per second one member may send.
     pub max_input_rate: u64,
+    /// Bytes one member may send at once before the rate applies.
+    pub input_burst: usize,
     /// Connection cap, deadlines and shutdown grace shared with the other servers. In the
     /// chat, the read deadline applies to the name line and to half-received lines only:
     /// a member who reads without typing is never timed out.
@@ -63,6 +74,7 @@ impl Default for ChatConfig {
             queue_bytes: DEFAULT_QUEUE_BYTES,
             send_buffer: DEFAULT_SEND_BUFFER,
             max_input_rate: DEFAULT_MAX_INPUT_RATE,
+            input_burst: DEFAULT_INPUT_BURST,
             limits: ServerLimits::default(),
         }
     }
@@ -75,8 +87,23 @@ impl ChatConfig {
         crate::chat::protocol::MAX_NAME_CHARS * 4 + 2 + self.max_line + 1
     }
 
+    /// The most one member sending within its limits can put in another member's queue
+    /// before that member's writer has sent any of it: the burst, plus one read that
+    /// overdraws the rate ([`READ_CHUNK`]), plus one outgoing line whose prefix overdraws it.
+    ///
+    /// The arithmetic behind "a sender within its limits never evicts a reader who keeps
+    /// up": the sender's bytes reach each other member's queue at most at the input rate
+    /// after the first [`Self::most_one_sender_queues`] bytes; a reader that reads at least
+    /// the input rate drains them as fast, so its queue never holds more than this. The
+    /// queue budget must therefore be at least this (with the defaults: 64 KiB + 8 KiB +
+    /// 1.2 KiB = 73.2 KiB of a 256 KiB queue). Several senders at once add up.
+    pub fn most_one_sender_queues(&self) -> usize {
+        self.input_burst + READ_CHUNK + self.longest_outgoing_line()
+    }
+
     /// Checks that the bounds fit together: an outgoing queue must hold several of the
-    /// longest lines, or one long message would evict every member at once.
+    /// longest lines, or one long message would evict every member at once, and one
+    /// sender's whole burst, or a sender within its limits would evict readers who keep up.
     ///
     /// # Errors
     /// A sentence naming the flags to change.
@@ -87,6 +114,14 @@ impl ChatConfig {
                 "--queue-bytes {} is too small for --max-line {}: it must hold at least 4 of \
                  the longest lines ({least} bytes)",
                 self.queue_bytes, self.max_line
+            ));
+        }
+        let burst = self.most_one_sender_queues();
+        if self.queue_bytes < burst {
+            return Err(format!(
+                "--queue-bytes {} is too small for --input-burst {}: it must hold one \
+                 member's burst plus one read and one line ({burst} bytes)",
+                self.queue_bytes, self.input_burst
             ));
         }
         Ok(())
@@ -108,6 +143,17 @@ mod tests {
             tiny.check()
                 .unwrap_err()
                 .starts_with("--queue-bytes 4096 is too small")
+        );
+        // One member's burst larger than the queue: it would evict readers who keep up.
+        let burst_over_queue = ChatConfig {
+            input_burst: 1024 * 1024,
+            ..ChatConfig::default()
+        };
+        assert!(
+            burst_over_queue
+                .check()
+                .unwrap_err()
+                .contains("too small for --input-burst 1048576")
         );
     }
 }

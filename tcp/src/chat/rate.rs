@@ -4,7 +4,7 @@
 //! outbox faster than members on slow links can read them, and get them all evicted. With
 //! it, a member that sends faster than the rate simply stops being read for a while: its
 //! bytes wait in its own socket buffers, TCP flow control slows it down, and nobody else
-//! notices. Short bursts (up to one second's worth) pass at full speed.
+//! notices. Short bursts (up to the bucket's capacity) pass at full speed.
 
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,13 +19,13 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket for `rate` bytes per second with a burst of one second's worth.
-    pub fn per_second(rate: u64) -> Self {
-        let rate = rate.max(1) as f64;
+    /// A full bucket for `rate` bytes per second with bursts of up to `burst` bytes.
+    pub fn new(rate: u64, burst: usize) -> Self {
+        let capacity = burst.max(1) as f64;
         TokenBucket {
-            rate,
-            capacity: rate,
-            tokens: rate,
+            rate: rate.max(1) as f64,
+            capacity,
+            tokens: capacity,
             last: Instant::now(),
         }
     }
@@ -51,12 +51,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_passes_and_the_excess_waits_for_its_share_of_time() {
-        let mut bucket = TokenBucket::per_second(1000);
-        assert_eq!(
-            bucket.take(1000),
-            Duration::ZERO,
-            "one second's worth at once"
-        );
+        let mut bucket = TokenBucket::new(1000, 1000);
+        assert_eq!(bucket.take(1000), Duration::ZERO, "a whole burst at once");
         assert_eq!(bucket.take(500), Duration::from_millis(500));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(bucket.take(0), Duration::ZERO);

@@ -156,11 +156,15 @@ impl Registry {
     }
 }
 
+/// At most ten eviction warnings a second, then a summary.
+static EVICTED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Pushes `line` to each member but `except`; a member whose outbox overflows is evicted.
 fn fan_out(members: &[Arc<Member>], line: Bytes, except: Option<u64>) {
     for member in members.iter().filter(|m| Some(m.id) != except) {
         if member.outbox.push(line.clone()) == Push::Evicted {
-            tracing::warn!(
+            support::warn_throttled!(
+                EVICTED,
                 name = %member.name,
                 "evicting member: outgoing queue over its budget (the member is not reading)"
             );

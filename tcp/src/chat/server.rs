@@ -1,7 +1,10 @@
 //! The chat server: the shared accept loop plus one session per connection.
 //!
 //! Everything generic (connection cap, accept backoff, graceful shutdown) comes from
-//! [`crate::server::serve()`]; this file only wires a [`Registry`] to it.
+//! [`crate::server::serve_slots()`]; this file only wires a [`Registry`] to it. A
+//! connection that has not joined yet holds its slot only until its joining deadline:
+//! when every slot is taken, the one nearest to that deadline makes room for a newcomer.
+//! Members never do (a member may read for hours without typing).
 
 use super::config::ChatConfig;
 use super::registry::Registry;
@@ -33,12 +36,12 @@ impl ChatServer {
     /// `* server shutting down` and the connections close within the grace period.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let ChatServer { registry, config } = self;
-        crate::server::serve(
+        crate::server::serve_slots(
             listener,
             config.limits,
             shutdown,
-            move |stream, peer, stop| {
-                session::run(stream, peer, Arc::clone(&registry), config, stop)
+            move |stream, peer, slot| {
+                session::run(stream, peer, Arc::clone(&registry), config, slot)
             },
         )
         .await;

@@ -18,6 +18,7 @@ use super::outbox::{Closed, write_batch};
 use super::protocol::{self, Input};
 use super::rate::TokenBucket;
 use super::registry::{JoinError, Member, Registry};
+use crate::server::Slot;
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Messages from one read are joined into one shared buffer up to this size before they
@@ -48,20 +50,24 @@ enum Ending {
     Shutdown,
 }
 
-/// Serves one chat connection until the member leaves or the server shuts down.
+/// Serves one chat connection until the member leaves or the server shuts down (or, before
+/// joining, until its slot goes to a newcomer: `slot.stop()`).
 pub async fn run(
     stream: TcpStream,
     peer: SocketAddr,
     registry: Arc<Registry>,
     config: ChatConfig,
-    shutdown: CancellationToken,
+    slot: Arc<Slot>,
 ) {
+    let shutdown = slot.stop().clone();
     // Chat lines are small and latency matters more than packet count: no Nagle delay.
     let _ = stream.set_nodelay(true);
     // Cap what the kernel may hold for this member, so the outbox budget sees the backlog.
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(config.send_buffer);
     let (read_half, mut write_half) = stream.into_split();
-    let mut lines = LineReader::new(read_half, config.max_line, config.limits.read_timeout);
+    let rate = TokenBucket::new(config.max_input_rate, config.input_burst);
+    let mut lines =
+        LineReader::new(read_half, config.max_line, config.limits.read_timeout).with_rate(rate);
     let joined = tokio::select! {
         _ = shutdown.cancelled() => return,
         joined = join(&mut lines, &mut write_half, &registry, &config) => joined,
@@ -78,6 +84,7 @@ pub async fn run(
             return;
         }
     };
+    slot.set_deadline(None); // a member may idle: it never gives its slot to a newcomer
     tracing::info!(%peer, name = %member.name, "joined");
     let ending = take_part(
         &member, &mut lines, write_half, &registry, &config, &shutdown,
@@ -135,15 +142,18 @@ async fn discard_until_closed(lines: &mut LineReader<OwnedReadHalf>) {
 
 /// The name phase: reads name lines until one is accepted. Replies go straight to the
 /// socket (the member has no outbox yet). `Ok(None)` means the peer left or the room is full.
+///
+/// The whole phase, every name line until one is accepted, must end within one read
+/// deadline: a deadline per line would let a peer send a bad name every 59 s for ever.
 async fn join(
     lines: &mut LineReader<OwnedReadHalf>,
     out: &mut OwnedWriteHalf,
     registry: &Registry,
     config: &ChatConfig,
 ) -> io::Result<Option<Arc<Member>>> {
+    let deadline = Instant::now() + config.limits.read_timeout;
     loop {
-        // No idling before joining: the name line must arrive within the read deadline.
-        let Some(line) = lines.next_line(false).await? else {
+        let Some(line) = lines.next_line_by(Some(deadline)).await? else {
             return Ok(None);
         };
         let (reply, keep_going) = match name_of(&line, config.max_line) {
@@ -217,9 +227,11 @@ async fn read_loop(
 ) -> Ending {
     let (max_line, batch_limit) = (config.max_line, fan_out_limit(config));
     let mut batch = BytesMut::new();
-    let mut rate = TokenBucket::per_second(config.max_input_rate);
+    // What a message adds to its bytes on the way out: `NAME: `. The reader charges the
+    // bytes it reads; this is charged per message on top, so the input rate bounds what
+    // the member makes the server queue for each other member.
+    let prefix = member.name.len() + 2;
     loop {
-        let mut received = 0;
         let first = match lines.next_line(true).await {
             Ok(Some(line)) => line,
             Ok(None) => return Ending::EndOfStream,
@@ -227,7 +239,7 @@ async fn read_loop(
         };
         let mut next = Some(first);
         while let Some(line) = next {
-            received += line_size(&line, max_line);
+            let before = batch.len();
             let flow = handle_line(&line, member, registry, &mut batch, max_line);
             if flow == Flow::Quit || batch.len() >= batch_limit {
                 fan_out(&mut batch, member, registry);
@@ -236,25 +248,22 @@ async fn read_loop(
                 member.outbox.push(protocol::notice_line("bye"));
                 return Ending::Quit;
             }
+            let pause = if batch.len() > before {
+                lines.charge(prefix)
+            } else {
+                Duration::ZERO
+            };
+            if !pause.is_zero() {
+                // Over its rate: what is collected goes out now, the rest waits its turn.
+                fan_out(&mut batch, member, registry);
+                tokio::time::sleep(pause).await;
+            }
             next = lines.next_buffered();
         }
         fan_out(&mut batch, member, registry);
         // Let the writers we just woke run before reading more: a member that floods
         // the room must not fill the others' queues faster than their writers get a turn.
         tokio::task::yield_now().await;
-        // Over its input rate: leave its bytes in the socket for a while (flow control).
-        let pause = rate.take(received);
-        if !pause.is_zero() {
-            tokio::time::sleep(pause).await;
-        }
-    }
-}
-
-/// Bytes a line took on the wire, for the input rate (an over-long line counts as its limit).
-fn line_size(line: &Line, max_line: usize) -> usize {
-    match line {
-        Line::Complete(bytes) => bytes.len() + 1,
-        Line::TooLong => max_line,
     }
 }
 
@@ -295,6 +304,9 @@ fn fan_out(batch: &mut BytesMut, member: &Member, registry: &Registry) {
     }
 }
 
+/// At most ten write-deadline evictions logged a second, then a summary.
+static STALLED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Writes the member's outbox to the socket until the member leaves or is evicted.
 async fn write_loop(
     mut out: OwnedWriteHalf,
@@ -316,7 +328,7 @@ async fn write_loop(
                 break;
             }
             Err(_) => {
-                tracing::warn!(name = %member.name, "evicting member: write deadline passed (the member is not reading)");
+                support::warn_throttled!(STALLED, name = %member.name, "evicting member: write deadline passed (the member is not reading)");
                 break;
             }
         }

@@ -1,17 +1,19 @@
-//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat` (owner: tcp-B).
+//! `tcp chat-server`, `tcp chat-client`, `tcp bench chat`.
 
 use std::time::Duration;
 
+use super::bench::chat::ChatBench;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser;
-use tcp::bench::chat::ChatBench;
+use std::net::SocketAddr;
+use support::cli::HostPort;
 use tcp::chat::config::{
-    DEFAULT_MAX_INPUT_RATE, DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS, DEFAULT_QUEUE_BYTES,
-    DEFAULT_SEND_BUFFER,
+    DEFAULT_INPUT_BURST, DEFAULT_MAX_INPUT_RATE, DEFAULT_MAX_LINE, DEFAULT_MAX_MEMBERS,
+    DEFAULT_QUEUE_BYTES, DEFAULT_SEND_BUFFER,
 };
 use tcp::chat::{ChatConfig, ChatServer, client};
-use tcp::socket::{ServerSocket, resolve};
+use tcp::socket::ServerSocket;
 
 use super::{LimitFlags, runtime, serve_until_signal};
 
@@ -19,8 +21,8 @@ use super::{LimitFlags, runtime, serve_until_signal};
 #[derive(Debug, Args)]
 pub struct ChatServerArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port; 0.0.0.0:7070 for other machines).
-    #[arg(long, default_value = "127.0.0.1:7070")]
-    pub bind: String,
+    #[arg(long, default_value = "127.0.0.1:7070", value_parser = support::cli::socket_addr)]
+    pub bind: SocketAddr,
     /// Longest line in bytes (without \r\n); longer lines get `! line too long`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20).map(|v| v as usize))]
@@ -37,13 +39,19 @@ pub struct ChatServerArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SEND_BUFFER,
           value_parser = clap::value_parser!(u64).range(4096..=1 << 30).map(|v| v as usize))]
     pub send_buffer: usize,
-    /// Bytes per second one member may send (bursts of one second's worth); a faster
-    /// member is read more slowly.
+    /// Bytes per second one member may send (every byte read, and each message's name
+    /// prefix); a faster member is read more slowly.
     #[arg(long, value_name = "BYTES_PER_S", default_value_t = DEFAULT_MAX_INPUT_RATE,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_input_rate: u64,
+    /// Bytes one member may send at once before --max-input-rate applies; with one read
+    /// and one line it must fit in --queue-bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_INPUT_BURST,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30).map(|v| v as usize))]
+    pub input_burst: usize,
     /// Connection cap, deadlines and shutdown grace (in the chat the read deadline applies
-    /// to the name line and to half-sent lines; a silent member is never timed out).
+    /// to joining, all name lines together, and to each line from its first byte; a silent
+    /// member is never timed out).
     #[command(flatten)]
     pub limits: LimitFlags,
 }
@@ -52,7 +60,8 @@ pub struct ChatServerArgs {
 #[derive(Debug, Args)]
 pub struct ChatClientArgs {
     /// The chat server, HOST:PORT (names are resolved; IPv4 and IPv6).
-    pub addr: String,
+    #[arg(value_parser = support::cli::host_port)]
+    pub addr: HostPort,
     /// Your name in the chat (1-32 characters, no spaces).
     #[arg(long)]
     pub name: String,
@@ -66,8 +75,8 @@ pub struct ChatClientArgs {
 #[derive(Debug, Args)]
 pub struct BenchChatArgs {
     /// The chat server, IP:PORT.
-    #[arg(long)]
-    pub addr: String,
+    #[arg(long, value_parser = support::cli::socket_addr)]
+    pub addr: SocketAddr,
     /// Members that join (all of them receive).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(2..=10_000))]
     pub clients: u64,
@@ -93,6 +102,7 @@ impl ChatServerArgs {
             queue_bytes: self.queue_bytes,
             send_buffer: self.send_buffer,
             max_input_rate: self.max_input_rate,
+            input_burst: self.input_burst,
             limits: self.limits.limits(),
         }
     }
@@ -101,14 +111,9 @@ impl ChatServerArgs {
 /// Runs `tcp chat-server` until SIGINT/SIGTERM.
 pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
     let config = args.config();
-    if let Err(mistake) = config.check() {
-        // Flags that do not fit together are a usage mistake: clap's message, exit 2.
-        use clap::CommandFactory;
-        super::Cli::command()
-            .error(clap::error::ErrorKind::ArgumentConflict, mistake)
-            .exit();
-    }
-    let socket = ServerSocket::bind_host(&args.bind)?;
+    // Flags that do not fit together are a usage mistake: exit 2.
+    config.check().map_err(support::cli::usage)?;
+    let socket = ServerSocket::bind(args.bind)?;
     let server = ChatServer::new(config);
     serve_until_signal(socket, "chat server", |listener, shutdown| {
         server.serve(listener, shutdown)
@@ -118,7 +123,10 @@ pub fn run_server(args: ChatServerArgs) -> anyhow::Result<()> {
 /// Runs `tcp chat-client`: stdin lines to the room, the room's lines to stdout.
 pub fn run_client(args: ChatClientArgs) -> anyhow::Result<()> {
     tcp::chat::protocol::validate_name(&args.name).context("bad --name")?;
-    let addrs = resolve(&args.addr)?;
+    let addrs = args
+        .addr
+        .resolve()
+        .with_context(|| format!("cannot resolve {}", args.addr))?;
     let timeout = Duration::from_millis(args.timeout_ms);
     runtime()?.block_on(async move {
         let stream = connect_any(&addrs, timeout)
@@ -153,20 +161,22 @@ async fn connect_any(
 
 /// Runs `tcp bench chat` and prints its `key=value` line.
 pub fn run_bench(args: BenchChatArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.timeout_s > 0.0 && args.timeout_s <= 3600.0,
-        "--timeout-s must be between 0 and 3600 seconds, got {}",
-        args.timeout_s
-    );
+    if !(args.timeout_s > 0.0 && args.timeout_s <= 3600.0) {
+        let why = format!(
+            "--timeout-s must be between 0 and 3600 seconds, got {}",
+            args.timeout_s
+        );
+        return Err(support::cli::usage(why).into());
+    }
     let bench = ChatBench {
-        addr: resolve(&args.addr)?[0],
+        addr: args.addr,
         clients: args.clients as usize,
         senders: args.senders as usize,
         messages: args.messages,
         interval: Duration::from_micros(args.interval_us),
         timeout: Duration::from_secs_f64(args.timeout_s),
     };
-    let report = runtime()?.block_on(tcp::bench::chat::run(bench.clone()))?;
+    let report = runtime()?.block_on(super::bench::chat::run(bench.clone()))?;
     println!("{}", report.summary(&bench));
     Ok(())
 }

@@ -1,12 +1,10 @@
-//! The subcommands and the flags they share; each subcommand's glue lives in its own file.
-//!
-//! Owners: `mod.rs`, `echo.rs`, `bench.rs`, `demo.rs` tcp-A; `chat.rs`, `proxy.rs` tcp-B.
+//! The subcommands and the flags they share; each subcommand's glue lives in its own file,
+//! the load generators in `bench/` and the scripted demo in `demo/`.
 
 mod bench;
 mod chat;
 mod demo;
 mod echo;
-mod proxy;
 
 use std::time::Duration;
 
@@ -16,7 +14,7 @@ use tcp::server::limits::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
 };
 
-/// TCP the way Java teaches it: echo (blocking and async), chat, proxy, demo and benches.
+/// TCP the way Java teaches it: echo (blocking and async), chat, demo and benches.
 #[derive(Debug, Parser)]
 #[command(name = "tcp", version)]
 pub struct Cli {
@@ -36,13 +34,20 @@ pub enum Command {
     ChatServer(chat::ChatServerArgs),
     /// Interactive chat client: stdin lines out, other members' lines in.
     ChatClient(chat::ChatClientArgs),
-    /// TCP proxy that can delay, throttle and record a transcript.
-    Proxy(proxy::ProxyArgs),
     /// Runs both echo servers and a scripted chat on loopback and prints the transcript.
     Demo,
     /// Load generators against a running server; each ends with a key=value line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// What a subcommand logs unless `RUST_LOG` says otherwise: servers their peers'
+/// warnings, everything else nothing (a chat window or a bench report stays clean).
+pub fn log_default(command: &Command) -> support::log::Default {
+    match command {
+        Command::EchoServer(_) | Command::ChatServer(_) => support::log::Default::Warn,
+        _ => support::log::Default::Off,
+    }
 }
 
 /// Runs one subcommand.
@@ -52,7 +57,6 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::EchoClient(args) => echo::run_client(args),
         Command::ChatServer(args) => chat::run_server(args),
         Command::ChatClient(args) => chat::run_client(args),
-        Command::Proxy(args) => proxy::run(args),
         Command::Demo => demo::run(),
         Command::Bench(bench) => bench::run(bench),
     }
@@ -97,7 +101,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs a tokio server on `socket` until SIGINT/SIGTERM: installs the signal handlers,
 /// prints `listening on`, serves, and on the signal cancels `serve`'s token and waits for
-/// it to finish (each server bounds that wait with its own grace period).
+/// it to finish (each server bounds that wait with its own grace period; a second signal
+/// stops the process at once).
 ///
 /// The handlers go in before the line is printed: a supervisor may send SIGTERM the moment
 /// the line appears, and a signal that comes before its handler would kill the process.
@@ -111,17 +116,16 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     use anyhow::Context;
-    use tcp::server::{CancellationToken, ShutdownSignal, print_listening};
-    runtime()?.block_on(async move {
-        let listener = socket
-            .into_tokio()
-            .context("cannot register the listener with tokio")?;
-        let signal = ShutdownSignal::install().context("cannot install signal handlers")?;
-        print_listening(listener.local_addr()?).context("cannot write to stdout")?;
-        let shutdown = CancellationToken::new();
-        let serving = tokio::spawn(serve(listener, shutdown.clone()));
-        signal.recv().await;
-        shutdown.cancel();
-        serving.await.with_context(|| format!("{what} failed"))
-    })
+    let shutdown =
+        support::shutdown::Shutdown::on_signals("tcp").context("cannot install signal handlers")?;
+    runtime()?
+        .block_on(async move {
+            let listener = socket
+                .into_tokio()
+                .context("cannot register the listener with tokio")?;
+            support::cli::print_listening(listener.local_addr()?);
+            serve(listener, shutdown.token()).await;
+            anyhow::Ok(())
+        })
+        .with_context(|| format!("{what} failed"))
 }

@@ -2,18 +2,23 @@
 //!
 //! Each connection is the loop you would write in Java with `getInputStream().read(buf)`
 //! and `getOutputStream().write(buf, 0, n)`: `recv(2)` puts the thread to sleep until bytes
-//! arrive, `send(2)` until the kernel has room. The read deadline is `SO_RCVTIMEO`, so a
-//! silent peer wakes the thread with `EAGAIN` and is dropped.
+//! arrive, `send(2)` until the kernel has room. The deadlines are `SO_RCVTIMEO` and
+//! `SO_SNDTIMEO`, so a silent peer wakes the thread with `EAGAIN` and is dropped; since
+//! both restart with every call, they are re-armed from real deadlines as time runs out.
 //!
 //! Run it: `tcp echo-server --mode blocking` in one terminal,
 //! `printf 'hi\n' | tcp echo-client 127.0.0.1:7007` in another (prints `hi`).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+use tokio::time::Instant;
 
-use crate::server::ServerLimits;
+use super::EchoLimits;
+use crate::server::Slot;
 use crate::server::blocking::serve_blocking;
 use crate::socket::ServerSocket;
 
@@ -21,45 +26,62 @@ use crate::socket::ServerSocket;
 /// thread's stack stays small). 64 KiB, as in the classic blocking servers this mirrors.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
-/// Serves echo on `listener`, one thread per connection, until `shutdown` is cancelled.
+/// Serves echo on `listener`, one thread per connection, until `shutdown` is raised.
 ///
 /// # Errors
 /// If the listener's address cannot be read.
 pub fn serve(
     listener: ServerSocket,
-    limits: ServerLimits,
-    shutdown: CancellationToken,
+    limits: EchoLimits,
+    shutdown: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    serve_blocking(listener.into_std(), limits, shutdown, handle)
+    serve_blocking(
+        listener.into_std(),
+        limits.server,
+        shutdown,
+        move |stream, peer, slot| handle(stream, peer, &limits, slot),
+    )
 }
 
 /// Echoes one connection and logs how it ended.
-fn handle(stream: TcpStream, peer: SocketAddr) {
-    match echo(&stream) {
-        Ok(bytes) => tracing::debug!(%peer, bytes, "echo connection finished"),
-        Err(err) => tracing::warn!(%peer, error = %describe(&err), "echo connection dropped"),
-    }
+fn handle(stream: TcpStream, peer: SocketAddr, limits: &EchoLimits, slot: &Slot) {
+    super::log_end(peer, echo(&stream, limits, slot));
 }
 
 /// Sends every byte back until end-of-stream, then half-closes our side too.
 ///
+/// The socket's `SO_RCVTIMEO` and `SO_SNDTIMEO` are set to the read and write deadlines
+/// when the connection is accepted. Both options restart with every `recv(2)`/`send(2)`,
+/// so on their own a peer that sends or reads a byte now and then never reaches them:
+/// before each call the remaining time is computed from a real deadline and the option
+/// shortened when it has shrunk (see `Deadline`). The read deadline follows the progress
+/// rule ([`crate::server::progress`]), the write deadline covers each whole
+/// `write`-everything-back.
+///
 /// # Errors
-/// A read or write error, including the deadlines (`WouldBlock` from `SO_RCVTIMEO`).
-pub fn echo(mut stream: &TcpStream) -> io::Result<u64> {
+/// A read or write error, including the deadlines (`TimedOut`).
+pub fn echo(mut stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm while an
     // earlier echo is still unacknowledged (which, with delayed ACKs, can cost 40 ms).
     stream.set_nodelay(true)?;
+    let mut progress = limits.progress();
+    let mut reading = Deadline::new(Side::Read, limits.server.read_timeout);
+    let mut writing = Deadline::new(Side::Write, limits.server.write_timeout);
     let mut buf = vec![0u8; BUFFER_SIZE];
     let mut total = 0u64;
     loop {
+        reading.arm(stream, progress.deadline())?;
         let n = match stream.read(&mut buf) {
             Ok(0) => break, // the peer half-closed: it will send nothing more
             Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if retry(&err) => continue, // woken early: `arm` checks the deadline
             Err(err) => return Err(err),
         };
-        stream.write_all(&buf[..n])?;
+        let write_by = Instant::now() + limits.server.write_timeout;
+        write_all_by(stream, &buf[..n], write_by, &mut writing)?;
         total += n as u64;
+        progress.record(n as u64, Instant::now());
+        slot.set_deadline(Some(progress.deadline()));
     }
     // Everything owed is written (each chunk went back before the next read):
     // now send our FIN, so the client's read sees end-of-stream.
@@ -67,12 +89,81 @@ pub fn echo(mut stream: &TcpStream) -> io::Result<u64> {
     Ok(total)
 }
 
-/// Names a timed-out read as what it is: the read deadline (`SO_RCVTIMEO` gives `EAGAIN`).
-fn describe(err: &io::Error) -> String {
-    match err.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            format!("deadline passed with no progress from the peer ({err})")
+/// Writes all of `data` by `deadline`, however the peer spreads its reads.
+fn write_all_by(
+    mut stream: &TcpStream,
+    mut data: &[u8],
+    deadline: Instant,
+    writing: &mut Deadline,
+) -> io::Result<()> {
+    while !data.is_empty() {
+        writing.arm(stream, deadline)?;
+        match stream.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(err) if retry(&err) => continue,
+            Err(err) => return Err(err),
         }
-        _ => err.to_string(),
+    }
+    Ok(())
+}
+
+/// `EINTR`, or `EAGAIN` from a socket timeout that was shorter than what was left.
+fn retry(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Turns a real deadline into the per-call timeout `SO_RCVTIMEO`/`SO_SNDTIMEO` takes,
+/// calling `setsockopt(2)` only when the armed value no longer fits the time left (never
+/// while the peer keeps up, so the fast path costs no extra system call).
+struct Deadline {
+    side: Side,
+    armed: Duration,
+}
+
+/// Which socket option a [`Deadline`] drives.
+#[derive(Clone, Copy)]
+enum Side {
+    /// `SO_RCVTIMEO`.
+    Read,
+    /// `SO_SNDTIMEO`.
+    Write,
+}
+
+impl Deadline {
+    /// The socket option was set to `initial` when the connection was accepted.
+    fn new(side: Side, initial: Duration) -> Self {
+        Deadline {
+            side,
+            armed: initial,
+        }
+    }
+
+    /// Fails with `TimedOut` once `deadline` has passed; otherwise makes sure the next
+    /// call waits no longer than what is left (and not much less).
+    fn arm(&mut self, stream: &TcpStream, deadline: Instant) -> io::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                match self.side {
+                    Side::Read => "read deadline passed (the peer sent too little)",
+                    Side::Write => "write deadline passed (the peer does not read)",
+                },
+            ));
+        }
+        if left < self.armed || left > self.armed * 2 {
+            // SO_RCVTIMEO/SO_SNDTIMEO of zero would mean "wait forever".
+            let timeout = left.max(Duration::from_millis(1));
+            match self.side {
+                Side::Read => stream.set_read_timeout(Some(timeout))?,
+                Side::Write => stream.set_write_timeout(Some(timeout))?,
+            }
+            self.armed = timeout;
+        }
+        Ok(())
     }
 }

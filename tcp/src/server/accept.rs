@@ -77,22 +77,6 @@ pub async fn accept_async(
     }
 }
 
-/// Accepts the next connection on a blocking listener, backing off on errors; never fails.
-pub fn accept_blocking(
-    listener: &std::net::TcpListener,
-    backoff: &mut AcceptBackoff,
-) -> (std::net::TcpStream, SocketAddr) {
-    loop {
-        match listener.accept() {
-            Ok(accepted) => {
-                backoff.reset();
-                return accepted;
-            }
-            Err(err) => std::thread::sleep(backoff.pause_after(&err)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,13 +7,14 @@
 //! threads.
 //!
 //! Stopping needs two tricks, because a blocked `accept(2)` or `recv(2)` does not look at
-//! any flag: the loop is woken by a connection to itself, and each open connection gets
-//! `shutdown(SHUT_RD)`, which makes its blocked `recv(2)` return end-of-stream on Linux,
-//! so the connection finishes writing what it owes and closes.
+//! any flag: the listener gets a receive timeout (`SO_RCVTIMEO`, which Linux applies to
+//! `accept(2)`), so the loop looks at the shutdown flag every [`ACCEPT_POLL`]; and each
+//! open connection gets `shutdown(SHUT_RD)`, which makes its blocked `recv(2)` return
+//! end-of-stream on Linux, so the connection finishes writing what it owes and closes.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -21,7 +22,11 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{AcceptBackoff, ConnectionLimit, ConnectionPermit, ServerLimits, accept_blocking};
+use super::conn_limit::{ConnectionTable, REFUSED, Slot, SlotGuard};
+use super::{AcceptBackoff, ServerLimits};
+
+/// How often a blocked `accept(2)` wakes up to look at the shutdown flag.
+pub const ACCEPT_POLL: Duration = Duration::from_millis(100);
 
 /// Stack size of each connection thread: the buffers live on the heap, so a small stack
 /// keeps thousands of threads affordable.
@@ -42,6 +47,13 @@ impl OpenConnections {
         self.lock().remove(&id);
     }
 
+    /// `shutdown(SHUT_RDWR)` on one connection: its blocked `recv(2)` or `send(2)` returns.
+    fn shut(&self, id: u64) {
+        if let Some(stream) = self.lock().get(&id) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
     /// `shutdown(SHUT_RD)` on every open connection: their reads see end-of-stream.
     fn stop_reading(&self) {
         for stream in self.lock().values() {
@@ -54,79 +66,92 @@ impl OpenConnections {
     }
 }
 
-/// Serves `listener` on one thread per connection until `shutdown` is cancelled.
+/// Serves `listener` on one thread per connection until `shutdown` is raised (true = stop).
 ///
 /// Each accepted stream gets `limits.read_timeout` and `limits.write_timeout`
-/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread. Connections over
-/// `limits.max_connections` are closed at once. On shutdown, open connections stop
-/// reading and get `limits.shutdown_grace` to finish.
+/// (`SO_RCVTIMEO`/`SO_SNDTIMEO`) before `handler` runs on its own thread with the
+/// connection's [`Slot`], where it records its peer's deadline (the progress rule,
+/// [`super::progress`]). When every slot is taken, the connection furthest behind is shut
+/// down (`shutdown(SHUT_RDWR)` wakes its blocked `recv(2)` or `send(2)`) and the newcomer
+/// is served; if every connection keeps up, the newcomer is closed at once. On shutdown,
+/// open connections stop reading and get `limits.shutdown_grace` to finish.
 ///
 /// # Errors
-/// If the listener's local address cannot be read.
+/// If the listener's poll timeout cannot be set.
 pub fn serve_blocking<H>(
     listener: TcpListener,
     limits: ServerLimits,
-    shutdown: CancellationToken,
+    shutdown: Arc<AtomicBool>,
     handler: H,
 ) -> io::Result<()>
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(TcpStream, SocketAddr, &Slot) + Send + Sync + 'static,
 {
-    let stop = Arc::new(AtomicBool::new(false));
-    spawn_waker(listener.local_addr()?, shutdown, Arc::clone(&stop));
-    let cap = ConnectionLimit::new(limits.max_connections);
+    socket2::SockRef::from(&listener).set_read_timeout(Some(ACCEPT_POLL))?;
+    let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
     let open = Arc::new(OpenConnections::default());
     let handler = Arc::new(handler);
     let mut backoff = AcceptBackoff::default();
-    for id in 0.. {
-        let (stream, peer) = accept_blocking(&listener, &mut backoff);
-        if stop.load(Ordering::Acquire) {
-            break;
-        }
-        let Some(permit) = cap.try_acquire() else {
-            tracing::warn!(%peer, max = cap.max(), "connection cap reached; closing new connection");
+    while !shutdown.load(Ordering::Acquire) {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            // The poll timeout: look at the flag again.
+            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock) => continue,
+            Err(err) => {
+                thread::sleep(backoff.pause_after(&err));
+                continue;
+            }
+        };
+        let Some(admitted) = table.admit(CancellationToken::new()) else {
+            support::warn_throttled!(REFUSED, %peer, max = table.max(), "connection cap reached; closing new connection");
             continue;
         };
+        if let Some(evicted) = admitted.evicted {
+            tracing::info!(%peer, evicted, "cap reached; the connection furthest behind made room");
+            open.shut(evicted);
+        }
+        let id = admitted.slot.slot().id();
         if let Err(err) = prepare(&stream, &limits, &open, id) {
             tracing::warn!(%peer, error = %err, "cannot set up connection; closing it");
             continue;
         }
         let connection = Connection {
-            id,
             stream,
             peer,
-            permit,
+            slot: admitted.slot,
         };
         spawn_connection(connection, Arc::clone(&open), Arc::clone(&handler));
     }
     drop(listener); // stop accepting: new connections are refused by the kernel
     open.stop_reading();
-    wait_until_idle(&cap, limits.shutdown_grace);
+    wait_until_idle(&table, limits.shutdown_grace);
     Ok(())
 }
 
-/// One accepted connection and the cap slot it holds.
+/// One accepted connection and the slot it holds.
 struct Connection {
-    id: u64,
     stream: TcpStream,
     peer: SocketAddr,
-    permit: ConnectionPermit,
+    slot: SlotGuard,
 }
 
 /// Runs `handler` for `conn` on its own thread, giving back its slot when it ends.
 fn spawn_connection<H>(conn: Connection, open: Arc<OpenConnections>, handler: Arc<H>)
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(TcpStream, SocketAddr, &Slot) + Send + Sync + 'static,
 {
-    let (id, peer) = (conn.id, conn.peer);
+    let (id, peer) = (conn.slot.slot().id(), conn.peer);
     let registry = Arc::clone(&open);
     let spawned = thread::Builder::new()
         .name(format!("conn-{id}"))
         .stack_size(CONNECTION_THREAD_STACK)
         .spawn(move || {
-            handler(conn.stream, conn.peer);
-            registry.remove(conn.id);
-            drop(conn.permit);
+            handler(conn.stream, conn.peer, conn.slot.slot());
+            registry.remove(id);
+            drop(conn.slot);
         });
     if let Err(err) = spawned {
         // The closure (and with it the stream and the slot) was dropped: the peer sees a close.
@@ -148,30 +173,8 @@ fn prepare(
     Ok(())
 }
 
-/// A thread that waits for `shutdown`, raises `stop`, and wakes the blocked `accept(2)`
-/// by connecting to the listener.
-fn spawn_waker(local: SocketAddr, shutdown: CancellationToken, stop: Arc<AtomicBool>) {
-    thread::spawn(move || {
-        futures::executor::block_on(shutdown.cancelled());
-        stop.store(true, Ordering::Release);
-        let target = SocketAddr::new(reachable(local.ip()), local.port());
-        if let Err(err) = TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
-            tracing::warn!(error = %err, "could not wake the accept loop");
-        }
-    });
-}
-
-/// The address to connect to for a listener bound to `ip` (`0.0.0.0` becomes loopback).
-fn reachable(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        other => other,
-    }
-}
-
 /// Waits until no connection is open, or `grace` has passed.
-fn wait_until_idle(cap: &ConnectionLimit, grace: Duration) {
+fn wait_until_idle(cap: &ConnectionTable, grace: Duration) {
     let deadline = Instant::now() + grace;
     while cap.active() > 0 && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(5));

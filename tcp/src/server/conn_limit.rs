@@ -1,60 +1,174 @@
-//! The connection cap: a counter of open connections and a guard that gives a slot back.
+//! The connection cap: a table of open connections, and who gives up a slot when it is full.
 //!
-//! It works the same in threads and tasks (an atomic counter), so the blocking and the
-//! async servers share it. mini-redis waits on a semaphore when full; this crate instead
-//! accepts the extra connection and closes it at once, so the client learns right away.
+//! mini-redis waits on a semaphore when full, so a newcomer hangs in the backlog. This
+//! crate accepts the newcomer and decides at once. If a slot is free, it takes it. If not,
+//! the open connection furthest behind the progress rule ([`super::progress`]) gives up
+//! its slot, provided it has lost at least an eighth of its credit: its stop token is
+//! cancelled (async) or its socket shut down (blocking), and the newcomer is served.
+//! Otherwise the newcomer is closed at once, so its client learns right away.
+//!
+//! The table is one mutex-guarded map, touched once when a connection opens and once when
+//! it closes; a full table is scanned (1,024 entries by default) only when it is full.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-/// Counts open connections against a maximum.
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::progress::EVICTABLE_LOSS;
+
+/// At most ten "connection cap reached" warnings a second, then one summary: a flood of
+/// connections must not turn into a flood of log lines.
+pub(crate) static REFUSED: support::log::Throttle = support::log::Throttle::per_second(10);
+
+/// Stored in place of a deadline for a connection that may stay idle (a chat member).
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// One connection's entry: its id, its stop token and its deadline, shared between the
+/// handler (which records progress) and the accept loop (which may evict it).
 #[derive(Debug)]
-pub struct ConnectionLimit {
+pub struct Slot {
+    id: u64,
+    epoch: Instant,
+    /// Milliseconds after `epoch`, or [`NO_DEADLINE`].
+    deadline_ms: AtomicU64,
+    stop: CancellationToken,
+}
+
+impl Slot {
+    /// Unique for the server's lifetime.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Cancelled when the server shuts down or the slot is given to a newcomer: the handler
+    /// should then finish what it owes and return.
+    pub fn stop(&self) -> &CancellationToken {
+        &self.stop
+    }
+
+    /// Records the connection's deadline under the progress rule; `None` for a connection
+    /// that may idle forever and is never evicted for a newcomer.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        let ms = deadline.map_or(NO_DEADLINE, |d| self.millis(d));
+        self.deadline_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+}
+
+/// What [`ConnectionTable::admit`] decided.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The newcomer's slot; dropping it frees the slot.
+    pub slot: SlotGuard,
+    /// The connection that gave up its slot for the newcomer, already told to stop.
+    pub evicted: Option<u64>,
+}
+
+/// Open connections against a maximum.
+#[derive(Debug)]
+pub struct ConnectionTable {
     max: usize,
-    active: AtomicUsize,
+    /// A fresh connection's credit: the read deadline.
+    read_timeout: Duration,
+    epoch: Instant,
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Slot>>>,
 }
 
-/// One taken slot; dropping it gives the slot back.
+/// A taken slot; dropping it gives the slot back (unless it was already given away).
 #[derive(Debug)]
-pub struct ConnectionPermit {
-    limit: Arc<ConnectionLimit>,
+pub struct SlotGuard {
+    table: Arc<ConnectionTable>,
+    slot: Arc<Slot>,
 }
 
-impl ConnectionLimit {
-    /// A limit of `max` connections at once.
-    pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(ConnectionLimit {
+impl SlotGuard {
+    /// The slot itself.
+    pub fn slot(&self) -> &Arc<Slot> {
+        &self.slot
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.table.lock().remove(&self.slot.id);
+    }
+}
+
+impl ConnectionTable {
+    /// A table of at most `max` connections, each starting with `read_timeout` of credit.
+    pub fn new(max: usize, read_timeout: Duration) -> Arc<Self> {
+        Arc::new(ConnectionTable {
             max,
-            active: AtomicUsize::new(0),
+            read_timeout,
+            epoch: Instant::now(),
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Takes a slot, or `None` when `max` connections are already open.
-    pub fn try_acquire(self: &Arc<Self>) -> Option<ConnectionPermit> {
-        let taken = self
-            .active
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max).then_some(n + 1)
-            });
-        taken.ok().map(|_| ConnectionPermit {
-            limit: Arc::clone(self),
+    /// Finds a slot for a connection accepted now, whose stop token is `stop`: a free one,
+    /// or the one of the connection furthest behind; `None` if every connection keeps up.
+    pub fn admit(self: &Arc<Self>, stop: CancellationToken) -> Option<Admitted> {
+        let now = Instant::now();
+        let slot = Arc::new(Slot {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            epoch: self.epoch,
+            deadline_ms: AtomicU64::new(0),
+            stop,
+        });
+        slot.set_deadline(Some(now + self.read_timeout));
+        let mut open = self.lock();
+        let evicted = if open.len() < self.max {
+            None
+        } else {
+            let behind = self.furthest_behind(&open, now)?;
+            let gone = open.remove(&behind).expect("id found under the same lock");
+            gone.stop.cancel();
+            Some(behind)
+        };
+        open.insert(slot.id, Arc::clone(&slot));
+        drop(open);
+        Some(Admitted {
+            slot: SlotGuard {
+                table: Arc::clone(self),
+                slot,
+            },
+            evicted,
         })
+    }
+
+    /// The connection with the nearest deadline, if it has lost at least
+    /// 1/[`EVICTABLE_LOSS`] of its credit.
+    fn furthest_behind(&self, open: &HashMap<u64, Arc<Slot>>, now: Instant) -> Option<u64> {
+        let limit = now + self.read_timeout - self.read_timeout / EVICTABLE_LOSS;
+        let limit_ms = limit.saturating_duration_since(self.epoch).as_millis() as u64;
+        open.values()
+            .map(|slot| (slot.deadline_ms.load(Ordering::Relaxed), slot.id))
+            .filter(|&(deadline, _)| deadline != NO_DEADLINE && deadline <= limit_ms)
+            .min()
+            .map(|(_, id)| id)
     }
 
     /// How many connections are open now.
     pub fn active(&self) -> usize {
-        self.active.load(Ordering::Acquire)
+        self.lock().len()
     }
 
-    /// The maximum this limit allows.
+    /// The maximum this table allows.
     pub fn max(&self) -> usize {
         self.max
     }
-}
 
-impl Drop for ConnectionPermit {
-    fn drop(&mut self) {
-        self.limit.active.fetch_sub(1, Ordering::AcqRel);
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -62,14 +176,48 @@ impl Drop for ConnectionPermit {
 mod tests {
     use super::*;
 
-    #[test]
-    fn slots_run_out_and_come_back() {
-        let limit = ConnectionLimit::new(2);
-        let a = limit.try_acquire().expect("first slot");
-        let _b = limit.try_acquire().expect("second slot");
-        assert!(limit.try_acquire().is_none());
+    #[tokio::test(start_paused = true)]
+    async fn slots_run_out_and_come_back() {
+        let table = ConnectionTable::new(2, Duration::from_secs(8));
+        let a = table.admit(CancellationToken::new()).expect("first slot");
+        let _b = table.admit(CancellationToken::new()).expect("second slot");
+        assert!(table.admit(CancellationToken::new()).is_none());
         drop(a);
-        assert_eq!(limit.active(), 1);
-        assert!(limit.try_acquire().is_some());
+        assert_eq!(table.active(), 1);
+        assert!(table.admit(CancellationToken::new()).is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_full_the_connection_furthest_behind_gives_up_its_slot() {
+        let table = ConnectionTable::new(2, Duration::from_secs(8));
+        let keeps_up = table.admit(CancellationToken::new()).unwrap().slot;
+        let behind = table.admit(CancellationToken::new()).unwrap().slot;
+        let idle_ok = table.admit(CancellationToken::new());
+        assert!(
+            idle_ok.is_none(),
+            "nobody has lost an eighth of its credit yet"
+        );
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        keeps_up
+            .slot()
+            .set_deadline(Some(Instant::now() + Duration::from_secs(8)));
+        let newcomer = table
+            .admit(CancellationToken::new())
+            .expect("a slot for the newcomer");
+        assert_eq!(newcomer.evicted, Some(behind.slot().id()));
+        assert!(behind.slot().stop().is_cancelled());
+        assert!(!keeps_up.slot().stop().is_cancelled());
+        drop(behind); // its handler ends later; the newcomer's slot stays taken
+        assert_eq!(table.active(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_without_a_deadline_is_never_evicted() {
+        let table = ConnectionTable::new(1, Duration::from_secs(8));
+        let member = table.admit(CancellationToken::new()).unwrap().slot;
+        member.slot().set_deadline(None);
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(table.admit(CancellationToken::new()).is_none());
     }
 }

@@ -10,23 +10,26 @@
 //!
 //! # Layout
 //! - [`limits`]: `ServerLimits` and the default constants.
-//! - [`conn_limit`]: the connection cap, a counter with a drop guard.
+//! - [`conn_limit`]: the connection cap, a table of open connections; who makes room.
+//! - [`progress`]: the progress rule, how much a peer must send to keep its connection.
 //! - [`accept`]: `AcceptBackoff` and the async and blocking accept helpers.
 //! - [`shutdown`]: waiting for SIGINT/SIGTERM; the `listening on` line.
-//! - [`serve`]: the async accept loop (tokio) that chat, proxy and async echo use.
+//! - [`mod@serve`]: the async accept loop (tokio) that chat and async echo use.
 //! - [`blocking`]: the thread-per-connection accept loop that blocking echo uses.
 
 pub mod accept;
 pub mod blocking;
 pub mod conn_limit;
 pub mod limits;
+pub mod progress;
 pub mod serve;
 pub mod shutdown;
 
-pub use accept::{AcceptBackoff, accept_async, accept_blocking};
-pub use conn_limit::{ConnectionLimit, ConnectionPermit};
+pub use accept::{AcceptBackoff, accept_async};
+pub use conn_limit::{ConnectionTable, Slot};
 pub use limits::ServerLimits;
-pub use serve::serve;
-pub use shutdown::{BlockingShutdownSignal, ShutdownSignal, print_listening, shutdown_signal};
+pub use progress::ReadProgress;
+pub use serve::{serve, serve_slots};
+pub use shutdown::{ShutdownSignal, print_listening};
 /// The shutdown trigger every server takes: cancel it to stop the server.
 pub use tokio_util::sync::CancellationToken;

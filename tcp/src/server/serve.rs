@@ -1,6 +1,6 @@
 //! The async accept loop: one tokio task per connection, capped, stoppable.
 //!
-//! This is the shape of mini-redis's `server.rs`: accept, check the cap, spawn a task for
+//! This is the shape of mini-redis's `server.rs`: accept, find a slot, spawn a task for
 //! the connection, and on shutdown stop accepting, tell the connections, and wait for them
 //! for a bounded grace period. Each task is cheap (a few hundred bytes plus what the
 //! handler keeps across `.await`), which is why one process can hold many thousands of
@@ -8,13 +8,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{AcceptBackoff, ConnectionLimit, ServerLimits, accept_async};
+use super::conn_limit::{ConnectionTable, REFUSED, Slot};
+use super::{AcceptBackoff, ServerLimits, accept_async};
 
 /// Serves `listener` until `shutdown` is cancelled, running `handler` for each connection.
 ///
@@ -22,7 +24,8 @@ use super::{AcceptBackoff, ConnectionLimit, ServerLimits, accept_async};
 /// server shuts down: it should then finish what it owes the peer and return. Connections
 /// over `limits.max_connections` are accepted and closed at once (the client sees
 /// end-of-stream). After shutdown, connections get `limits.shutdown_grace` to finish;
-/// the rest are aborted. Read and write deadlines are the handler's job.
+/// the rest are aborted. Read and write deadlines are the handler's job, and these
+/// connections never give up their slot to a newcomer (see [`serve_slots`] for that).
 pub async fn serve<H, F>(
     listener: TcpListener,
     limits: ServerLimits,
@@ -32,7 +35,27 @@ pub async fn serve<H, F>(
     H: FnMut(TcpStream, SocketAddr, CancellationToken) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
-    let cap = ConnectionLimit::new(limits.max_connections);
+    serve_slots(listener, limits, shutdown, move |stream, peer, slot| {
+        slot.set_deadline(None);
+        handler(stream, peer, slot.stop().clone())
+    })
+    .await;
+}
+
+/// Like [`serve`], but the handler gets the connection's [`Slot`]: it records its peer's
+/// deadline there (the progress rule, [`super::progress`]), and when every slot is taken
+/// the connection furthest behind is stopped (`slot.stop()` is cancelled) so that a
+/// newcomer can be served. A new slot starts with a full read deadline.
+pub async fn serve_slots<H, F>(
+    listener: TcpListener,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+    mut handler: H,
+) where
+    H: FnMut(TcpStream, SocketAddr, Arc<Slot>) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::default();
     loop {
@@ -41,14 +64,18 @@ pub async fn serve<H, F>(
             accepted = accept_async(&listener, &mut backoff) => accepted,
         };
         reap_finished(&mut tasks);
-        let Some(permit) = cap.try_acquire() else {
-            tracing::warn!(%peer, max = cap.max(), "connection cap reached; closing new connection");
+        let Some(admitted) = table.admit(shutdown.child_token()) else {
+            support::warn_throttled!(REFUSED, %peer, max = table.max(), "connection cap reached; closing new connection");
             continue;
         };
-        let connection = handler(stream, peer, shutdown.child_token());
+        if let Some(evicted) = admitted.evicted {
+            tracing::info!(%peer, evicted, "cap reached; the connection furthest behind made room");
+        }
+        let slot = admitted.slot;
+        let connection = handler(stream, peer, Arc::clone(slot.slot()));
         tasks.spawn(async move {
             connection.await;
-            drop(permit);
+            drop(slot);
         });
     }
     drop(listener); // stop accepting: new connections are refused by the kernel

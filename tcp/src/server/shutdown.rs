@@ -3,7 +3,9 @@
 //! SIGINT is Ctrl-C in a terminal; SIGTERM is what `kill PID`, systemd and container
 //! runtimes send. Both mean "finish up": stop accepting, let open connections end within
 //! a grace period, exit 0 (`signal(7)`). Java's nearest equivalent is
-//! `Runtime.addShutdownHook`.
+//! `Runtime.addShutdownHook`. The `tcp` binary itself uses the suite's shared
+//! `support::shutdown` (a second signal during the grace period stops at once); these
+//! tokio-signal helpers stay for library users that want the same with tokio alone.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -39,48 +41,6 @@ impl ShutdownSignal {
             _ = self.interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
             _ = self.terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
         }
-    }
-}
-
-/// Installs the handlers and resolves on SIGINT or SIGTERM.
-///
-/// The handlers exist only once this future is first polled; prefer
-/// [`ShutdownSignal::install`] before printing the `listening on` line.
-///
-/// # Errors
-/// If the signal handlers cannot be installed (`sigaction(2)` failed).
-pub async fn shutdown_signal() -> io::Result<()> {
-    ShutdownSignal::install()?.recv().await;
-    Ok(())
-}
-
-/// Shutdown signal handling for a server whose own threads need no runtime (the blocking
-/// echo server): a small current-thread runtime that only watches for signals.
-#[derive(Debug)]
-pub struct BlockingShutdownSignal {
-    runtime: tokio::runtime::Runtime,
-    signal: ShutdownSignal,
-}
-
-impl BlockingShutdownSignal {
-    /// Installs the SIGINT and SIGTERM handlers.
-    ///
-    /// # Errors
-    /// If the runtime or the handlers cannot be set up.
-    pub fn install() -> io::Result<BlockingShutdownSignal> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()?;
-        let signal = {
-            let _inside = runtime.enter();
-            ShutdownSignal::install()?
-        };
-        Ok(BlockingShutdownSignal { runtime, signal })
-    }
-
-    /// Blocks the calling thread until SIGINT or SIGTERM.
-    pub fn wait(self) {
-        self.runtime.block_on(self.signal.recv());
     }
 }
 

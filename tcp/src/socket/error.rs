@@ -1,4 +1,7 @@
 //! The errors of the socket wrappers: each says which step failed, on which address.
+//!
+//! What to do about it is the caller's to say: the `tcp` binary adds a hint where the OS
+//! error makes one certainly true (`support::cli`), so a library message never guesses.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,7 +10,7 @@ use std::net::SocketAddr;
 #[derive(Debug, thiserror::Error)]
 pub enum SocketError {
     /// `bind(2)` or `listen(2)` failed, most often `EADDRINUSE` (port in use).
-    #[error("cannot listen on {addr}: {source}{}", hint_for_bind(source))]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address we tried to bind.
         addr: SocketAddr,
@@ -15,7 +18,7 @@ pub enum SocketError {
         source: io::Error,
     },
     /// `connect(2)` failed on every address the name resolved to.
-    #[error("cannot connect to {target}: {source}{}", hint_for_connect(source))]
+    #[error("cannot connect to {target}")]
     Connect {
         /// What the user asked for (`host:port`).
         target: String,
@@ -23,7 +26,7 @@ pub enum SocketError {
         source: io::Error,
     },
     /// `getaddrinfo(3)` could not resolve the name.
-    #[error("cannot resolve {target}: {source} (check the host name and give it as HOST:PORT)")]
+    #[error("cannot resolve {target}")]
     Resolve {
         /// What the user asked for (`host:port`).
         target: String,
@@ -37,25 +40,6 @@ pub enum SocketError {
         target: String,
     },
     /// A socket call (`socket(2)`, `setsockopt(2)`) failed.
-    #[error("socket setup failed: {0}")]
+    #[error("socket setup failed")]
     Io(#[from] io::Error),
-}
-
-fn hint_for_bind(err: &io::Error) -> &'static str {
-    match err.kind() {
-        io::ErrorKind::AddrInUse => {
-            " (another process uses this port: pick another with --bind, or port 0)"
-        }
-        io::ErrorKind::AddrNotAvailable => " (this machine has no such address)",
-        io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
-        _ => "",
-    }
-}
-
-fn hint_for_connect(err: &io::Error) -> &'static str {
-    match err.kind() {
-        io::ErrorKind::ConnectionRefused => " (is the server running on that port?)",
-        io::ErrorKind::TimedOut => " (no answer: check the address and any firewall)",
-        _ => "",
-    }
 }

@@ -27,7 +27,7 @@
 //! # Layout
 //! - [`server_socket`]: `ServerSocket` and its builder.
 //! - [`stream`]: `Socket`, a connected stream, with its options.
-//! - [`resolve`]: turning `host:port` into addresses (`getaddrinfo(3)`).
+//! - [`mod@resolve`]: turning `host:port` into addresses (`getaddrinfo(3)`).
 //! - [`error`]: `SocketError`, which says what failed and on which address.
 
 pub mod error;

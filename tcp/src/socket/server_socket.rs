@@ -170,10 +170,10 @@ mod tests {
         let taken = first.local_addr().unwrap();
         let err = ServerSocket::bind(taken).unwrap_err();
         assert!(matches!(err, SocketError::Bind { .. }), "{err}");
-        assert!(
-            err.to_string().contains("another process uses this port"),
-            "{err}"
-        );
+        let cause = std::error::Error::source(&err)
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .map(std::io::Error::kind);
+        assert_eq!(cause, Some(std::io::ErrorKind::AddrInUse), "{err}");
     }
 
     #[test]

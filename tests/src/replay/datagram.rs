@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 
-use tcp::transcript::{Direction, Record, Transcript};
+use proxy::transcript::{Direction, Record, Transcript};
 
 use super::{ReplayError, ReplayReport, Transport, io_err};
 use crate::process::IO_TIMEOUT;

@@ -1,7 +1,7 @@
 //! Replaying a recorded session against a fresh server, byte for byte.
 //!
-//! `tcp proxy --record FILE` and `udp proxy --record FILE` write what passed through them in the
-//! transcript format of `tcp::transcript` (specified in the tcp crate's `PROTOCOL.md`). The
+//! `proxy tcp --record FILE` and `proxy udp --record FILE` write what passed through them in the
+//! transcript format of `proxy::transcript` (specified in the proxy crate's `PROTOCOL.md`). The
 //! replayer walks the records in file order and plays the client:
 //!
 //! | record                   | TCP                                   | UDP                          |
@@ -30,7 +30,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use tcp::transcript::{ParseError, Transcript};
+use proxy::transcript::{ParseError, Transcript};
 
 mod datagram;
 pub mod recorded;
@@ -41,9 +41,9 @@ pub use recorded::{LoadError, Recorded, SERVER_KEY, TRANSPORT_KEY};
 /// Which socket type a transcript was recorded on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    /// Streams (`tcp proxy --record`): connections, half-close, reset.
+    /// Streams (`proxy tcp --record`): connections, half-close, reset.
     Tcp,
-    /// Datagrams (`udp proxy --record`): one data record per datagram.
+    /// Datagrams (`proxy udp --record`): one data record per datagram.
     Udp,
 }
 

@@ -1,7 +1,7 @@
 //! Regression transcripts: a recorded session plus the two comment lines that say how to
 //! replay it (which server to start, over which transport).
 
-use tcp::transcript::{ParseError, Transcript};
+use proxy::transcript::{ParseError, Transcript};
 
 use super::Transport;
 

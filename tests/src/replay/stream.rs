@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use tcp::transcript::{Direction, Record, Transcript};
+use proxy::transcript::{Direction, Record, Transcript};
 
 use super::{ReplayError, ReplayReport, io_err};
 use crate::process::IO_TIMEOUT;
