@@ -79,8 +79,8 @@ fn clients() -> Vec<(&'static str, Vec<String>)> {
         .into_iter()
         .filter(|(_, _, text)| {
             text.lines()
-                .next()
-                .is_some_and(|usage| usage.starts_with("Usage:") && usage.contains("<ADDR>"))
+                .find(|line| line.starts_with("Usage:"))
+                .is_some_and(|usage| usage.contains("<ADDR>"))
         })
         .map(|(bin, path, _)| (bin, path))
         .collect()

@@ -48,6 +48,11 @@ fn proxy_help() {
     snapshot_helps("proxy");
 }
 
+#[test]
+fn ipc_help() {
+    snapshot_helps("ipc");
+}
+
 /// CONVENTIONS: serving all interfaces is an explicit choice, never the default.
 #[test]
 fn every_bind_flag_defaults_to_loopback() {
