@@ -146,6 +146,14 @@ impl Mailbox {
     }
 }
 
+/// On Linux a queue descriptor is a file descriptor: `poll(2)`/`epoll(7)` can wait on it
+/// (readable = a message waits, writable = there is room), which gives receive a timeout.
+impl AsFd for Mailbox {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.mqd.as_fd()
+    }
+}
+
 /// Removes queue `name` (`mq_unlink`); open descriptors keep working until closed.
 pub fn unlink(name: &str) -> Result<()> {
     crate::shm::segment::check_name(name)?;

@@ -78,3 +78,22 @@ fn a_regular_file_is_not_taken_for_a_fifo() {
     let err = fifo::open_writer(&path).unwrap_err();
     assert!(err.to_string().ends_with("is not a FIFO"), "{err}");
 }
+
+#[test]
+fn a_nonblocking_read_says_eof_without_writer_and_eagain_with_an_idle_one() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("fifo");
+    let path = dir.join("f");
+    fifo::create(&path).unwrap();
+    let mut reader = fifo::open_reader_nonblocking(&path).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(reader.read(&mut buf).unwrap(), 0, "no writer: EOF");
+    let mut writer = fifo::open_writer(&path).unwrap();
+    let err = reader.read(&mut buf).unwrap_err();
+    assert!(
+        fifo::is_would_block(&err),
+        "a writer but no data: EAGAIN, got {err}"
+    );
+    writer.write_all(b"x").unwrap();
+    assert_eq!(reader.read(&mut buf).unwrap(), 1);
+}

@@ -18,7 +18,7 @@
 //! Each counter sits alone on its 64-byte cache line so that producers (tail) and consumers (head)
 //! do not slow each other down by sharing a line.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use super::atomic::{AtomicU32, Ordering};
 
 /// `"IPCR"` in the first four bytes (the little-endian word 0x5243_5049).
 pub const MAGIC: u32 = u32::from_le_bytes(*b"IPCR");

@@ -14,20 +14,26 @@
 //! System calls: `shm_open(3)`, `ftruncate(2)`, `fstat(2)`, `mmap(2)`, `munmap(2)`,
 //! `shm_unlink(3)`, `futex(2)`; see `shm_overview(7)`.
 
+mod atomic;
 pub mod layout;
+#[cfg(not(ipc_loom))]
 #[allow(unsafe_code)]
 pub mod map;
 pub mod ring;
+#[cfg(not(ipc_loom))]
 pub mod segment;
+#[cfg(not(ipc_loom))]
 pub mod wait;
 
-use std::sync::atomic::AtomicU32;
-
+pub use atomic::AtomicU32;
 pub use layout::{Geometry, LayoutError};
+#[cfg(not(ipc_loom))]
 pub use map::Mapping;
 pub use ring::{PopError, PushError, Ring};
+#[cfg(not(ipc_loom))]
 pub use wait::{FullPolicy, WaitError, WaitMode};
 
+#[cfg(not(ipc_loom))]
 use crate::error::Result;
 
 /// Memory the ring can live in: a fixed slice of 32-bit atomic words.
@@ -36,6 +42,7 @@ pub trait Region {
     fn words(&self) -> &[AtomicU32];
 }
 
+#[cfg(not(ipc_loom))]
 impl Region for Mapping {
     fn words(&self) -> &[AtomicU32] {
         Mapping::words(self)
@@ -65,20 +72,24 @@ impl Region for HeapRegion {
 }
 
 /// A ring in a POSIX shared-memory segment.
+#[cfg(not(ipc_loom))]
 pub type SharedRing = Ring<Mapping>;
 
 /// Creates segment `name` (mode 0600) holding an empty ring of `geometry`.
+#[cfg(not(ipc_loom))]
 pub fn create(name: &str, geometry: Geometry) -> Result<SharedRing> {
     let mapping = segment::create(name, geometry)?;
     Ok(Ring::create(mapping, geometry)?)
 }
 
 /// Attaches to the ring in existing segment `name`, refusing a segment that does not hold up.
+#[cfg(not(ipc_loom))]
 pub fn open(name: &str) -> Result<SharedRing> {
     Ok(Ring::attach(segment::open(name)?)?)
 }
 
 /// Removes segment `name`; attached processes keep their mapping.
+#[cfg(not(ipc_loom))]
 pub fn unlink(name: &str) -> Result<()> {
     segment::unlink(name)
 }

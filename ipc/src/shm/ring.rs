@@ -18,7 +18,7 @@
 //! is reported as [`PopError::Corrupt`] (and the slot released), and all accesses are atomic and
 //! bounds-checked. Blocking and the policies for a full ring are in [`super::wait`].
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use super::atomic::{AtomicU32, Ordering};
 
 use super::Region;
 use super::layout::{self, Geometry, LayoutError, SLOT_HEADER_WORDS, W_HEAD, W_TAIL};
@@ -259,5 +259,87 @@ impl<R: Region> Ring<R> {
             let n = rest.len();
             rest.copy_from_slice(&last[..n]);
         }
+    }
+}
+
+/// Every interleaving of a few ring operations, explored by loom:
+/// `RUSTFLAGS="--cfg ipc_loom" cargo test -p ipc --lib loom`.
+#[cfg(all(test, ipc_loom))]
+mod loom_tests {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::{PopError, PushError, Ring};
+    use crate::shm::{Geometry, HeapRegion};
+
+    fn ring(capacity: u32) -> Arc<Ring<HeapRegion>> {
+        let geometry = Geometry::new(capacity, 4).unwrap();
+        Arc::new(Ring::create(HeapRegion::for_geometry(geometry), geometry).unwrap())
+    }
+
+    fn pop_one(ring: &Ring<HeapRegion>) -> u8 {
+        let mut buf = [0u8; 4];
+        loop {
+            match ring.try_pop(&mut buf) {
+                Ok(_) => return buf[0],
+                Err(PopError::Empty) => thread::yield_now(),
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn loom_two_producers_one_consumer_deliver_each_message_once() {
+        loom::model(|| {
+            let ring = ring(2);
+            let producers: Vec<_> = [1u8, 2]
+                .into_iter()
+                .map(|byte| {
+                    let ring = Arc::clone(&ring);
+                    thread::spawn(move || ring.try_push(&[byte]).unwrap())
+                })
+                .collect();
+            let mut got = [pop_one(&ring), pop_one(&ring)];
+            producers.into_iter().for_each(|p| p.join().unwrap());
+            got.sort();
+            assert_eq!(got, [1, 2]);
+        });
+    }
+
+    #[test]
+    fn loom_one_producer_laps_a_two_slot_ring_in_order() {
+        loom::model(|| {
+            let ring = ring(2);
+            let producer = {
+                let ring = Arc::clone(&ring);
+                thread::spawn(move || {
+                    for byte in 1..=3u8 {
+                        while ring.try_push(&[byte]) == Err(PushError::Full) {
+                            thread::yield_now();
+                        }
+                    }
+                })
+            };
+            let got = [pop_one(&ring), pop_one(&ring), pop_one(&ring)];
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+
+    #[test]
+    fn loom_two_consumers_never_take_the_same_message() {
+        loom::model(|| {
+            let ring = ring(2);
+            ring.try_push(&[1]).unwrap();
+            ring.try_push(&[2]).unwrap();
+            let other = {
+                let ring = Arc::clone(&ring);
+                thread::spawn(move || pop_one(&ring))
+            };
+            let mine = pop_one(&ring);
+            let mut got = [mine, other.join().unwrap()];
+            got.sort();
+            assert_eq!(got, [1, 2]);
+        });
     }
 }

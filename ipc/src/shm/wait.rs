@@ -14,12 +14,13 @@
 //!
 //! **When empty**, a consumer waits up to its timeout ([`pop`]); `Duration::ZERO` means try once.
 //!
-//! **Sleeping** ([`WaitMode`]): `Block` sleeps in the kernel on a futex word in the segment (an
+//! **Sleeping** ([`WaitMode`]): `Sleep` and `Block` sleep in the kernel on a futex word in the segment (an
 //! "event count": `W_ITEMS` is bumped after every publish, `W_SPACES` after every free). The
 //! sleeper reads the count, announces itself in a waiter counter, retries once, then sleeps only
 //! if the count is unchanged, so a wakeup between its retry and its sleep is never lost.
 //! Notifiers make the `futex(FUTEX_WAKE)` system call only while someone is announced, so the
-//! uncontended path has no system call at all. `Spin` polls with `spin_loop` instead: the lowest
+//! uncontended path has no system call at all. Before its first sleep, `Block` spins briefly
+//! ([`SPINS_BEFORE_SLEEP`]), so a busy ring rarely needs the futex at all. `Spin` polls with `spin_loop` instead: the lowest
 //! latency, one full CPU per waiter. Each sleep is capped at [`MAX_NAP`], so even a lost or forged
 //! wakeup from a hostile peer costs at most that long.
 //!
@@ -41,11 +42,17 @@ pub const MAX_NAP: Duration = Duration::from_millis(100);
 pub const OVERWRITE_RETRIES: u32 = 1000;
 /// Spin iterations between looks at the clock.
 const SPINS_PER_CLOCK_CHECK: u32 = 256;
+/// `Block` spins this many times before its first sleep: a message that arrives within a few
+/// microseconds is taken without a `FUTEX_WAIT` here and a `FUTEX_WAKE` in the producer (the
+/// trick of adaptive mutexes; `ipc bench` shows what it buys).
+pub const SPINS_BEFORE_SLEEP: u32 = 2048;
 
 /// How a waiting process passes the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitMode {
-    /// Sleep in the kernel on a futex (no CPU while waiting).
+    /// Sleep in the kernel on a futex at once: the plain version, no CPU while waiting.
+    Sleep,
+    /// Spin [`SPINS_BEFORE_SLEEP`] times, then sleep on the futex: the tuned version.
     Block,
     /// Busy-poll (lowest latency, a whole CPU while waiting).
     Spin,
@@ -185,8 +192,11 @@ impl EventCount<'_> {
                 return Ok(done);
             }
             let expired = match mode {
-                WaitMode::Block => self.sleep_until(deadline, &mut attempt),
-                WaitMode::Spin => spin_once(&mut spins, deadline),
+                WaitMode::Sleep => self.sleep_until(deadline, &mut attempt),
+                WaitMode::Block if spins >= SPINS_BEFORE_SLEEP => {
+                    self.sleep_until(deadline, &mut attempt)
+                }
+                WaitMode::Block | WaitMode::Spin => spin_once(&mut spins, deadline),
             };
             if let Some(done) = expired.done {
                 return Ok(done);

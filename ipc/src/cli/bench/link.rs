@@ -103,15 +103,41 @@ impl Link for Mq {
         self.tx.send(msg, 0).map_err(io::Error::other)
     }
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let (len, _) = self
-            .rx
-            .receive(&mut self.scratch)
-            .map_err(io::Error::other)?;
+        // rx is O_NONBLOCK: one mq_receive when a message waits, poll(2) only when none does.
+        let (len, _) = loop {
+            match self.rx.receive(&mut self.scratch) {
+                Err(err) if ipc::mq::is_would_block(&err) => wait_readable(&self.rx)?,
+                other => break other,
+            }
+        }
+        .map_err(io::Error::other)?;
         let n = len.min(buf.len());
         buf[..n].copy_from_slice(&self.scratch[..n]);
         Ok(n)
     }
 }
+
+/// Waits until a message is there, at most [`MQ_TIMEOUT`] (`mq_receive` itself has none here).
+fn wait_readable(mailbox: &Mailbox) -> io::Result<()> {
+    let mut fds = [rustix::event::PollFd::new(
+        mailbox,
+        rustix::event::PollFlags::IN,
+    )];
+    let timeout = rustix::event::Timespec {
+        tv_sec: MQ_TIMEOUT.as_secs() as i64,
+        tv_nsec: 0,
+    };
+    match rustix::event::poll(&mut fds, Some(&timeout))? {
+        0 => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "no message from the bench peer",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Longest a bench receive waits on a queue.
+const MQ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Two shared-memory rings, one per direction, blocking (futex) or spinning.
 pub struct Shm {

@@ -43,7 +43,9 @@ pub enum Mech {
     Udp,
     /// Two POSIX message queues.
     Mq,
-    /// Two shared-memory rings, futex waits.
+    /// Two shared-memory rings, futex waits at once (the plain version).
+    ShmSleep,
+    /// Two shared-memory rings, a short spin and then futex waits.
     Shm,
     /// Two shared-memory rings, spinning waits.
     ShmSpin,
@@ -61,6 +63,7 @@ impl Mech {
             Mech::Tcp => "tcp",
             Mech::Udp => "udp",
             Mech::Mq => "mq",
+            Mech::ShmSleep => "shm_sleep",
             Mech::Shm => "shm",
             Mech::ShmSpin => "shm_spin",
         }
@@ -73,8 +76,25 @@ impl Mech {
     }
 }
 
-/// The parent's side: creates the resource, starts the child in `role`, returns both.
+/// The parent's side: creates the resource, starts the child in `role`, waits until the child
+/// says it is attached (so start-up is never timed), returns both.
 pub fn open(
+    mech: Mech,
+    size: usize,
+    role: &str,
+    dir: &Path,
+    cpu: Option<usize>,
+) -> anyhow::Result<(Child, Box<dyn Link>)> {
+    let (mut child, mut link) = start(mech, size, role, dir, cpu)?;
+    if let Err(err) = link.recv(&mut vec![0u8; size]) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(err).context("waiting for the bench peer to attach");
+    }
+    Ok((child, link))
+}
+
+fn start(
     mech: Mech,
     size: usize,
     role: &str,
@@ -150,6 +170,7 @@ pub fn open(
         Mech::Mq => {
             let tx = Mailbox::create(&format!("{resource}-a2b"), MQ_DEPTH, size as i64)?;
             let rx = Mailbox::create(&format!("{resource}-b2a"), MQ_DEPTH, size as i64)?;
+            rx.set_nonblocking(true)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
             Ok((
                 child,
@@ -160,7 +181,7 @@ pub fn open(
                 }),
             ))
         }
-        Mech::Shm | Mech::ShmSpin => {
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
             let geometry = Geometry::new(RING_SLOTS, size.next_multiple_of(4) as u32)?;
             let tx = shm::create(&format!("{resource}-a2b"), geometry)?;
             let rx = shm::create(&format!("{resource}-b2a"), geometry)?;
@@ -243,12 +264,16 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
             socket.send(b"hello")?;
             Box::new(Udp(socket))
         }
-        Mech::Mq => Box::new(Mq {
-            rx: Mailbox::open(&format!("{resource}-a2b"))?,
-            tx: Mailbox::open(&format!("{resource}-b2a"))?,
-            scratch: vec![0; size],
-        }),
-        Mech::Shm | Mech::ShmSpin => Box::new(Shm {
+        Mech::Mq => {
+            let rx = Mailbox::open(&format!("{resource}-a2b"))?;
+            rx.set_nonblocking(true)?;
+            Box::new(Mq {
+                rx,
+                tx: Mailbox::open(&format!("{resource}-b2a"))?,
+                scratch: vec![0; size],
+            })
+        }
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => Box::new(Shm {
             rx: shm::open(&format!("{resource}-a2b"))?,
             tx: shm::open(&format!("{resource}-b2a"))?,
             mode: wait_mode(mech),
@@ -263,7 +288,7 @@ pub fn clean_up(mech: Mech, dir: &Path) {
         let name = format!("{resource}-{dir_name}");
         match mech {
             Mech::Mq => drop(ipc::mq::unlink(&name)),
-            Mech::Shm | Mech::ShmSpin => drop(shm::unlink(&name)),
+            Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => drop(shm::unlink(&name)),
             _ => {}
         }
     }
@@ -275,16 +300,18 @@ pub fn clean_up(mech: Mech, dir: &Path) {
 /// Paths for file-system mechanisms, a per-process name for shm and mq.
 fn resource_name(mech: Mech, dir: &Path) -> String {
     match mech {
-        Mech::Mq | Mech::Shm | Mech::ShmSpin => format!("ipc-bench-{}", std::process::id()),
+        Mech::Mq | Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
+            format!("ipc-bench-{}", std::process::id())
+        }
         _ => dir.to_string_lossy().into_owned(),
     }
 }
 
 fn wait_mode(mech: Mech) -> WaitMode {
-    if mech == Mech::ShmSpin {
-        WaitMode::Spin
-    } else {
-        WaitMode::Block
+    match mech {
+        Mech::ShmSpin => WaitMode::Spin,
+        Mech::ShmSleep => WaitMode::Sleep,
+        _ => WaitMode::Block,
     }
 }
 

@@ -26,6 +26,10 @@ pub const DATA: u8 = 0;
 pub const STOP: u8 = 1;
 /// First byte of the sink's report.
 pub const REPLY: u8 = 2;
+/// First byte of the peer's "attached, start the clock" message.
+pub const READY: u8 = 3;
+/// The largest UDP payload over IPv4 (65,535 - 8 - 20).
+const MAX_UDP_PAYLOAD: usize = 65_507;
 /// Message sizes measured.
 pub const SIZES: [(usize, &str); 3] = [(64, "64B"), (1024, "1KiB"), (65536, "64KiB")];
 
@@ -75,6 +79,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Mech::Tcp,
         Mech::Udp,
         Mech::Mq,
+        Mech::ShmSleep,
         Mech::Shm,
         Mech::ShmSpin,
     ];
@@ -117,6 +122,9 @@ fn throughput(
     let duration = Duration::from_secs_f64(args.duration_s);
     if mech == Mech::PipeRaw {
         return raw_throughput(size, args.count, duration, cpu);
+    }
+    if mech == Mech::Udp && size > MAX_UDP_PAYLOAD {
+        anyhow::bail!("one UDP datagram carries at most {MAX_UDP_PAYLOAD} bytes over IPv4");
     }
     let (child, link) = mechs::open(mech, size, "sink", dir, cpu)?;
     finish_child(child, |link| send_for(link, size, args), link)
@@ -163,6 +171,7 @@ fn raw_throughput(
 ) -> anyhow::Result<Rate> {
     let cmd = mechs::peer_command(Mech::PipeRaw, size, "sink", cpu)?;
     let (mut child, mut tx, mut rx) = ipc::pipe::spawn_duplex(cmd)?;
+    rx.read_exact(&mut [0u8; 1])?;
     let buf = vec![DATA; size];
     let start = Instant::now();
     let mut sent = 0u64;

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use clap::Args;
 
 use super::mechs::{self, Mech};
-use super::{DATA, REPLY, STOP};
+use super::{DATA, READY, REPLY, STOP};
 
 /// What the peer does with the messages.
 #[derive(Debug, Args)]
@@ -38,6 +38,9 @@ pub fn run(args: PeerArgs) -> anyhow::Result<()> {
     }
     let mut link = mechs::attach(args.mech, args.size, &args.resource)?;
     let mut buf = vec![0u8; args.size];
+    // Attached: the parent starts its clock only now, so process start-up is not measured.
+    buf[0] = READY;
+    link.send(&buf)?;
     let mut count = 0u64;
     loop {
         let n = link.recv(&mut buf)?;
@@ -63,6 +66,11 @@ fn reply(link: &mut dyn super::link::Link, count: u64, size: usize) -> anyhow::R
 fn raw_sink() -> anyhow::Result<()> {
     let mut input =
         std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
+    // Started: tell the parent to start its clock (flushed: std's stdout is line-buffered).
+    let mut out = std::io::stdout().lock();
+    out.write_all(&[READY])?;
+    out.flush()?;
+    drop(out);
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {

@@ -21,14 +21,14 @@ impl Results {
     /// Records a throughput figure (or why there is none).
     pub fn rate(&mut self, mech: Mech, size: &'static str, rate: anyhow::Result<Rate>) {
         self.rates
-            .push((mech, size, rate.map_err(|e| format!("{e:#}"))));
+            .push((mech, size, rate.map_err(|e| one_line(&e))));
     }
 
     /// Records a ping-pong figure.
     pub fn latency(&mut self, mech: Mech, lat: anyhow::Result<Latencies>) {
         let figures = lat
             .map(|l| (l.p50_us(), l.p99_us()))
-            .map_err(|e| format!("{e:#}"));
+            .map_err(|e| one_line(&e));
         self.latencies.push((mech, figures));
     }
 
@@ -110,6 +110,9 @@ impl Results {
         if let Some(r) = ratio(Mech::Shm, Mech::Pipe) {
             out.push(format!("shm_vs_pipe_64B_msgs_ratio={r:.1}"));
         }
+        if let Some(r) = ratio(Mech::Shm, Mech::ShmSleep) {
+            out.push(format!("shm_vs_shm_sleep_64B_msgs_ratio={r:.1}"));
+        }
         if let Some(r) = ratio(Mech::Pipe, Mech::PipeRaw) {
             out.push(format!("pipe_vs_pipe_raw_64B_msgs_ratio={r:.2}"));
         }
@@ -125,6 +128,20 @@ impl Results {
             .ok()
             .map(|r| r.msgs_per_s)
     }
+}
+
+/// The error chain with each text once (a typed error often prints its source already).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain().map(|c| c.to_string()) {
+        if !line.contains(&cause) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 fn position(rates: &[(Mech, &'static str, Result<Rate, String>)], mech: Mech) -> Option<usize> {
