@@ -21,30 +21,6 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn help_texts() {
-    for args in [
-        &["--help"][..],
-        &["demo", "--help"],
-        &["inspect", "--help"],
-        &["bench", "--help"],
-    ] {
-        let out = framing(args, b"");
-        assert!(out.status.success());
-        insta::assert_snapshot!(
-            format!("help_{}", args.join("_").replace("--", "")),
-            text(&out.stdout)
-        );
-    }
-}
-
-#[test]
-fn demo_runs_and_matches_its_snapshot() {
-    let out = framing(&["demo"], b"");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    insta::assert_snapshot!(text(&out.stdout));
-}
-
-#[test]
 fn inspect_reads_stdin() {
     let out = framing(&["inspect"], b"\0\0\0\x05hello\0\0\0\0");
     assert!(out.status.success());
