@@ -46,7 +46,10 @@ fn every_command() -> Vec<(&'static str, Vec<String>, String)> {
 }
 
 fn with_path<'a>(path: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
-    path.iter().map(String::as_str).chain(rest.iter().copied()).collect()
+    path.iter()
+        .map(String::as_str)
+        .chain(rest.iter().copied())
+        .collect()
 }
 
 #[test]
@@ -127,7 +130,10 @@ fn a_port_in_use_is_one_line_exit_1_with_the_hint_and_the_os_error_once() {
             args.extend(["--to", "127.0.0.1:9"]);
         }
         let line = assert_one_error_line(bin, &args, 1);
-        assert!(line.contains("; hint: "), "{bin} {path:?}: no hint in {line:?}");
+        assert!(
+            line.contains("; hint: "),
+            "{bin} {path:?}: no hint in {line:?}"
+        );
         let os_errors = line.matches("os error").count();
         assert_eq!(os_errors, 1, "{bin} {path:?}: the OS error once: {line:?}");
         checked += 1;
@@ -155,7 +161,9 @@ fn assert_second_sigterm_stops_at_once(server: &mut Server, what: &str) {
 /// connection is in flight until the client reads or the grace period ends.
 fn stalled_echo_client(server: &Server) -> TcpStream {
     let mut stream = TcpStream::connect(server.addr()).expect("connect to the echo server");
-    stream.set_write_timeout(Some(Duration::from_secs(2))).expect("write timeout");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("write timeout");
     let chunk = vec![b'x'; 64 * 1024];
     for _ in 0..256 {
         if stream.write_all(&chunk).is_err() {
