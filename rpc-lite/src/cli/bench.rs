@@ -36,9 +36,10 @@ pub struct BenchArgs {
     /// Transport.
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
-    /// Per-call timeout.
-    #[arg(long, default_value_t = 10_000)]
-    timeout_ms: u64,
+    /// Per-call timeout, sent as the deadline [default: 10000 over TCP, 1000 over UDP,
+    /// where the server remembers each call for its deadline (at-most-once)].
+    #[arg(long)]
+    timeout_ms: Option<u64>,
     /// Runtime threads. 1 (the default) runs the callers, the connection's reader and
     /// writer tasks on one thread: their hand-offs are then plain function calls, not
     /// cross-CPU wake-ups, which on this workload is several times faster. 0 = one per CPU.
@@ -68,7 +69,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let channel = Channel::connect(&args.addr.to_string(), args.transport)
         .await
         .with_context(|| format!("cannot reach {}", args.addr))?;
-    let client = demo::Client::new(channel).with_timeout(Duration::from_millis(args.timeout_ms));
+    let timeout_ms = args.timeout_ms.unwrap_or(match args.transport {
+        Transport::Tcp => 10_000,
+        Transport::Udp => 1_000,
+    });
+    let client = demo::Client::new(channel).with_timeout(Duration::from_millis(timeout_ms));
     let payload: Bytes = (0..args.payload).map(|i| (i % 251) as u8).collect();
     let stop_at = Instant::now() + Duration::from_secs_f64(args.duration_s.max(0.0));
     if args.warmup > 0 {
