@@ -57,10 +57,12 @@ impl BenchArgs {
     }
 }
 
-/// What one round measured.
+/// What one round measured. Each task keeps its latencies in a plain vector while it
+/// runs: a histogram per task (hundreds of KiB each, first touched mid-run) would cost
+/// the single-threaded client cache misses and page faults inside the measurement.
 #[derive(Default)]
 struct Tally {
-    latencies: Latencies,
+    latencies: Vec<Duration>,
     errors: u64,
     mismatches: u64,
 }
@@ -104,7 +106,7 @@ async fn round(
                 let t0 = Instant::now();
                 match client.echo(payload.clone()).await {
                     Ok(back) => {
-                        tally.latencies.record(t0.elapsed());
+                        tally.latencies.push(t0.elapsed());
                         tally.mismatches += u64::from(back != payload);
                     }
                     Err(_) => tally.errors += 1,
@@ -116,7 +118,7 @@ async fn round(
     let mut all = Tally::default();
     for task in tasks {
         if let Ok(t) = task.await {
-            all.latencies.merge(&t.latencies);
+            all.latencies.extend(t.latencies);
             all.errors += t.errors;
             all.mismatches += t.mismatches;
         }
@@ -125,7 +127,10 @@ async fn round(
 }
 
 fn report(args: &BenchArgs, tally: &Tally, secs: f64) {
-    let lat = &tally.latencies;
+    let mut lat = Latencies::new();
+    for &latency in &tally.latencies {
+        lat.record(latency);
+    }
     let ok = lat.count();
     println!(
         "calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} calls_ok={ok} errors={} mismatches={} elapsed_s={secs:.3} concurrency={} payload={} transport={:?} threads={}",
