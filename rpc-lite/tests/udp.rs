@@ -372,9 +372,10 @@ async fn a_busy_caller_backs_off_and_resends_until_a_slot_is_free() {
     hog.abort();
 }
 
-/// At-most-once under cache pressure: 5,000 calls from a second source cross the
-/// cache's per-source share (and would cross its capacity), yet the victim's entry
-/// stays: its retransmitted `incr` gets the cached answer and runs once.
+/// At-most-once under cache pressure: a second source sends 5,000 calls beyond the
+/// cache's per-source share, yet the victim's entry stays: its retransmitted `incr`
+/// gets the cached answer and runs once. (Before the share and the no-eviction rule, a
+/// flood of 5,000 evicted the victim's entry and the `incr` ran twice.)
 #[tokio::test]
 async fn a_flood_from_another_source_cannot_evict_a_callers_entry() {
     let demo = udp_demo(UdpServerConfig::default()).await;
@@ -384,21 +385,15 @@ async fn a_flood_from_another_source_cannot_evict_a_callers_entry() {
     let first = recv_answer(&victim, Duration::from_secs(5)).await.unwrap();
 
     let flooder = raw_socket(demo.server.addr()).await;
-    let answers = flood(
-        &flooder,
-        1,
-        5_000,
-        demo::procedure::add,
-        &(Long(1), Long(2)),
-    )
-    .await;
     let share = rpc_lite::udp_transport::DEFAULT_CACHE_PER_SOURCE;
+    let sent = share as u64 + 5_000;
+    let answers = flood(&flooder, 1, sent, demo::procedure::add, &(Long(1), Long(2))).await;
     let busy = answers
         .iter()
         .filter(|(_, _, a)| a.header.kind == rpc_lite::Kind::Error)
         .inspect(|(_, _, a)| assert_eq!(busy_retry_after(a), 100))
         .count();
-    assert_eq!((answers.len() - busy, busy), (share, 5_000 - share));
+    assert_eq!((answers.len() - busy, busy), (share, 5_000));
 
     victim.send(&call).await.unwrap();
     let again = recv_answer(&victim, Duration::from_secs(5)).await.unwrap();

@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-/// Default number of remembered calls (`--cache-capacity`).
-pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
+/// Default number of remembered calls (`--cache-capacity`). Every call is remembered
+/// for its whole window, so this bounds the calls per window: one source at its share
+/// (a quarter) with 1 s deadlines can make 16,384 calls a second.
+pub const DEFAULT_CACHE_CAPACITY: usize = 65_536;
 /// Default bound on everything the cache holds (`--cache-bytes`): replies plus
-/// [`ENTRY_OVERHEAD`] per entry. Without it 4096 entries of 64 KiB replies could pin
-/// 256 MiB.
-pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
+/// [`ENTRY_OVERHEAD`] per entry (about 27 MiB for a full cache of bookkeeping alone).
+/// Without it 65,536 entries of 64 KiB replies could pin 4 GiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 /// Default longest time a reply is remembered (`--cache-ttl-ms`); an entry of a call
 /// with a shorter deadline goes when that deadline passes.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);

@@ -89,15 +89,20 @@ pub async fn spawn(
     registry: Registry,
     config: UdpServerConfig,
 ) -> std::io::Result<ServerHandle> {
-    let socket = AsyncDatagramSocket::bind(addr)
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let addr = socket
-        .local_addr()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let socket = AsyncDatagramSocket::bind(addr).await.map_err(io_error)?;
+    let addr = socket.local_addr().map_err(io_error)?;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(socket, registry, config, shutdown.clone()));
     Ok(ServerHandle::new(addr, shutdown, task))
+}
+
+/// The `udp` crate's error as an `io::Error` of the same kind (so that "address in
+/// use" stays recognisable to the caller).
+fn io_error(err: udp::UdpError) -> std::io::Error {
+    std::io::Error::new(
+        err.io_kind().unwrap_or(std::io::ErrorKind::Other),
+        err.to_string(),
+    )
 }
 
 /// What the receive loop shares with running calls.
