@@ -83,7 +83,15 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
 
 pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     let client = args.options.client(&args.addr).await?;
-    let description = client.describe().await.context("introspection failed")?;
+    let mut description = client.describe().await.context("introspection failed");
+    if args.options.transport == Transport::Udp {
+        // The listing is larger than the datagram asking for it, and a UDP server never
+        // answers with more than 3x the request (no reflection amplification).
+        description = description.context(support::cli::Hint(
+            "over UDP the listing is refused by design (its reply would be larger than the request); list over TCP",
+        ));
+    }
+    let description = description?;
     println!(
         "{} (program {:#x}, version {})",
         description.name, description.program, description.version
