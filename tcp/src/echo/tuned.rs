@@ -29,10 +29,6 @@
 //! 6. **The burst state boxed** (`Box::pin(pump(..))`): the buffer handle and write timer
 //!    exist only while bytes flow, so an idle task stays small. Gain: memory per idle
 //!    connection (`tcp bench idle`).
-//! 7. **A small message needs no heap at all** (`quick_echo`): one `recv(2)` into a
-//!    buffer on the stack of the poll, one `send(2)` back; the box and the heap buffer of
-//!    tricks 1 and 6 are taken only when a read fills the buffer or a write comes up short.
-//!    Gain: one-connection round trips (see the crate README).
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
@@ -82,29 +78,10 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
                 continue;
             }
         }
-        let write_timeout = limits.server.write_timeout;
-        let (moved, ended) = if burst_buffer > FIRST_BUFFER {
-            // Bulk data was flowing: straight to the growing buffer. Boxed: the burst's
-            // state (buffer handle, write timer) exists only while bytes flow, so an idle
-            // connection's task stays small.
-            Box::pin(pump(stream, &mut burst_buffer, write_timeout)).await?
-        } else {
-            match quick_echo(stream)? {
-                Quick::Echoed(n) => (n as u64, false),
-                Quick::Ended => (0, true),
-                Quick::NothingYet => (0, false),
-                Quick::Rest { unsent, echoed } => {
-                    let rest = Box::pin(rest_then_pump(
-                        stream,
-                        unsent,
-                        &mut burst_buffer,
-                        write_timeout,
-                    ));
-                    let (moved, ended) = rest.await?;
-                    (echoed + moved, ended)
-                }
-            }
-        };
+        // Boxed: the burst's state (buffer handle, write timer) exists only while bytes flow,
+        // so an idle connection's task stays small.
+        let (moved, ended) =
+            Box::pin(pump(stream, &mut burst_buffer, limits.server.write_timeout)).await?;
         total += moved;
         if ended {
             break;
@@ -118,63 +95,6 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
     // send our FIN (`shutdown(SHUT_WR)`) and the client reads end-of-stream.
     stream.shutdown().await?;
     Ok(total)
-}
-
-/// What [`quick_echo`] managed without waiting.
-enum Quick {
-    /// One small message read and sent back whole.
-    Echoed(usize),
-    /// The peer half-closed.
-    Ended,
-    /// The readiness was stale: `recv(2)` said `EAGAIN`.
-    NothingYet,
-    /// A full read (bulk data may follow) or a short write: `unsent` still has to go back,
-    /// and the rest of the burst goes through [`pump`]. `echoed` bytes were already read.
-    Rest { unsent: BytesMut, echoed: u64 },
-}
-
-/// Trick 7, the small-message fast path: one `recv(2)` into a buffer on the stack and one
-/// `send(2)` back. The buffer is never held across an `.await`, so it lives on the stack of
-/// this poll only: no heap buffer, no boxed burst state, nothing kept by the idle task.
-fn quick_echo(stream: &TcpStream) -> io::Result<Quick> {
-    let mut buf = [0u8; FIRST_BUFFER];
-    let n = match stream.try_read(&mut buf) {
-        Ok(0) => return Ok(Quick::Ended),
-        Ok(n) => n,
-        Err(err)
-            if matches!(
-                err.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ) =>
-        {
-            return Ok(Quick::NothingYet);
-        }
-        Err(err) => return Err(err),
-    };
-    let written = match stream.try_write(&buf[..n]) {
-        Ok(written) => written,
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => 0,
-        Err(err) => return Err(err),
-    };
-    if written == n && n < buf.len() {
-        return Ok(Quick::Echoed(n));
-    }
-    Ok(Quick::Rest {
-        unsent: BytesMut::from(&buf[written..n]),
-        echoed: n as u64,
-    })
-}
-
-/// Sends back what [`quick_echo`] could not, under the write deadline, then echoes the
-/// rest of the burst with [`pump`].
-async fn rest_then_pump(
-    stream: &mut TcpStream,
-    unsent: BytesMut,
-    size: &mut usize,
-    write_timeout: Duration,
-) -> io::Result<(u64, bool)> {
-    write_back(stream, &unsent, write_timeout).await?;
-    pump(stream, size, write_timeout).await
 }
 
 /// Takes a buffer and echoes until `recv(2)` says `EAGAIN` (drained for now) or the peer
