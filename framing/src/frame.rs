@@ -5,7 +5,8 @@
 //!   buffer: [len][payload....][len][pay
 //!            ^ step 1: is the whole length field here?  no -> Incomplete (wait for more)
 //!            ^ step 2: is the length <= max?             no -> TooLarge (before allocating)
-//!                 ^ step 3: is the whole payload here?   no -> Incomplete (reserve, wait)
+//!                 ^ step 3: is the whole payload here?   no -> Incomplete (reserve at most
+//!                                                              RESERVE_CHUNK, wait)
 //!                                                        yes -> split it off, zero-copy
 //! ```
 //! The blocking [`FrameReader`](crate::FrameReader), the tokio
@@ -16,6 +17,12 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::error::FrameError;
 use crate::format::FrameFormat;
+
+/// The most the decoder reserves at once for a frame that is still arriving: 64 KiB,
+/// a typical `read(2)` size. A peer that announces a large frame gets room for it only
+/// as it actually sends bytes (the buffer grows by doubling as they arrive), so a
+/// 4-byte lie costs at most this much, however large the maximum.
+pub const RESERVE_CHUNK: usize = 64 * 1024;
 
 /// What the first step found at the front of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +69,19 @@ impl FrameFormat {
     /// Decodes one frame from the front of `buf`, if a whole one is there.
     ///
     /// Returns `Ok(None)` when more bytes are needed; then `buf` has been given room for
-    /// the rest of the frame (never more than the maximum). A returned payload shares
-    /// `buf`'s memory: no copy is made.
+    /// more of the frame, at most [`RESERVE_CHUNK`] at a time: memory follows the bytes
+    /// that actually arrived, not the length the peer announced. A returned payload
+    /// shares `buf`'s memory: no copy is made.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
         let len = match self.parse_header(buf)? {
             Header::Incomplete { .. } => return Ok(None),
             Header::Complete { len } => len,
         };
-        let total = self.header_len() + len;
-        if buf.len() < total {
-            buf.reserve(total - buf.len());
+        // `header_len + len` could overflow when the maximum is as large as the length
+        // field allows, so compare what arrived of the payload with `len` instead.
+        let arrived = buf.len() - self.header_len();
+        if arrived < len {
+            buf.reserve((len - arrived).min(RESERVE_CHUNK));
             return Ok(None);
         }
         buf.advance(self.header_len());
@@ -89,7 +99,7 @@ impl FrameFormat {
                 (missing, format!("{header_len}-byte length field"))
             }
             Ok(Header::Complete { len }) => (
-                header_len + len - buf.len(),
+                len.saturating_sub(buf.len() - header_len),
                 format!("payload of {len} bytes"),
             ),
             Err(err) => return Some(err),
@@ -200,7 +210,7 @@ impl<'a> Iterator for Frames<'a> {
             Err(err) => return self.fail(err),
         };
         let header_len = self.format.header_len();
-        if self.rest.len() < header_len + len {
+        if self.rest.len() - header_len < len {
             return self.fail(self.format.truncation(self.rest)?);
         }
         let (payload, rest) = self.rest[header_len..].split_at(len);

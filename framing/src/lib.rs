@@ -34,7 +34,7 @@
 //!
 //! # Layout
 //! - [`order`]: [`Endian`], the byte order chosen at run time (on `byteorder`).
-//! - [`format`]: [`FrameFormat`]: length width, byte order, maximum frame.
+//! - [`format`](mod@format): [`FrameFormat`]: length width, byte order, maximum frame.
 //! - [`frame`]: the decoding core (incomplete, then valid) and the encoder.
 //! - [`blocking`]: frames over `std::io::Read`/`Write`.
 //! - [`codec`]: frames as a tokio-util `Decoder`/`Encoder` for `Framed`.
@@ -42,10 +42,10 @@
 //! - [`profile`]: [`Profile`] presets `be32`, `le32`, `be64`, `le64`, `network`.
 //! - [`wire`]: the [`Wire`] trait and its encodings of numbers, words, strings, vectors.
 //! - [`fixed`]: [`FixedStr`], C's `char name[N]`.
-//! - [`record`]: [`record!`], fixed-layout structs.
+//! - [`record`](mod@record): [`record!`](crate::record!), fixed-layout structs.
 //! - [`label`]: the canonical and labelled strategies and the 4-byte label.
 //! - [`hexdump`]: dumps for people, plain and annotated.
-//! - [`reference`]: the reference record used by the demo and the golden vectors.
+//! - [`reference`](mod@reference): the reference record used by the demo and the golden vectors.
 #![forbid(unsafe_code)]
 
 pub mod blocking;
@@ -71,7 +71,7 @@ pub use error::FrameError;
 pub use fixed::FixedStr;
 pub use format::{FormatError, FrameFormat, LengthWidth};
 pub use frame::{Frames, Header};
-pub use hexdump::{annotated_dump, hex_bytes, hex_dump};
+pub use hexdump::{HexDump, annotated_dump, hex_bytes, hex_dump};
 pub use label::{
     LABEL_LEN, LabelError, from_canonical, from_labelled, label_bytes, parse_label, to_canonical,
     to_labelled,

@@ -13,15 +13,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("framing: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let args: cli::Cli = support::cli::parse("framing");
+    support::cli::run("framing", || cli::run(args))
 }

@@ -2,7 +2,7 @@
 //! order written, each under the same [`Profile`]: the "4 bytes little-endian, then a
 //! 16-byte string, ..." messages of the old enterprise protocols.
 //!
-//! [`record!`](crate::record) declares the struct and derives [`Wire`] and [`Record`] for
+//! [`record!`](crate::record!) declares the struct and derives [`Wire`] and [`Record`] for
 //! it; there is no padding and no reordering, whatever a C compiler would have done.
 
 use bytes::{Bytes, BytesMut};
@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use crate::profile::Profile;
 use crate::wire::{Wire, WireError};
 
-/// A record declared with [`record!`](crate::record): a [`Wire`] type whose fields can be
+/// A record declared with [`record!`](crate::record!): a [`Wire`] type whose fields can be
 /// shown one by one (annotated dumps, step-by-step decoding in the demo).
 pub trait Record: Wire {
     /// The record's type name.
@@ -30,7 +30,7 @@ pub trait Record: Wire {
     ) -> Vec<(&'static str, Result<String, WireError>)>;
 }
 
-/// Encodes one field on its own; used by [`record!`](crate::record).
+/// Encodes one field on its own; used by [`record!`](crate::record!).
 #[doc(hidden)]
 pub fn encode_field<T: Wire>(value: &T, profile: Profile) -> Result<Bytes, WireError> {
     let mut out = BytesMut::new();

@@ -11,12 +11,14 @@
 //! | `u16`..`u64`, `i16`..`i64`| 2, 4, 8 in the profile's byte order                        |
 //! | `f32` `f64`               | IEEE 754 bits, 4 or 8, in the profile's byte order         |
 //! | [`Long`] [`ULong`]        | 4 or 8 by the profile's word size, as C's `long`           |
-//! | [`FixedStr<N>`]           | exactly N: UTF-8 then NUL padding (C's `char name[N]`)     |
+//! | [`FixedStr<N>`][fixed]    | exactly N: UTF-8 then NUL padding (C's `char name[N]`)     |
 //! | `String` `Bytes`          | u32 length (profile order), then the bytes                 |
 //! | `Vec<T>`                  | u32 count, then each element                               |
 //! | `Option<T>`               | 1-byte tag 0 (None) or 1 (Some), then T if present         |
 //! | `Result<T, E>`            | 1-byte tag 0 (Ok, then T) or 1 (Err, then E)               |
 //! | `[T; N]`, tuples, `()`    | the elements in order, no count                            |
+//!
+//! [fixed]: crate::FixedStr
 //!
 //! `usize` and `isize` deliberately have no encoding: their width depends on the machine.
 //! Unlike XDR (RFC 4506) nothing is padded to 4-byte units.

@@ -81,15 +81,16 @@ fn inspect_oversized_length_exits_1() {
 #[test]
 fn usage_errors_exit_2() {
     let out = framing(&["inspect", "--length-width", "3"], b"");
+    assert_eq!(out.status.code(), Some(2), "a bad width is a usage mistake");
     assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a bad width is reported by the command"
+        text(&out.stderr).trim(),
+        "framing: error: length width must be 1, 2, 4 or 8 bytes, not 3"
     );
-    assert!(text(&out.stderr).contains("length width must be 1, 2, 4 or 8 bytes, not 3"));
     let out = framing(&["inspect", "--order", "middle"], b"");
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr).trim().lines().count(), 1, "one line");
     let out = framing(&["inspect", "--length-width", "1", "--max", "300"], b"");
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot be expressed in a 1-byte length field"));
 }
 
@@ -99,6 +100,23 @@ fn missing_file_is_one_clear_line() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr).trim(),
-        "framing: cannot open no/such/capture.bin: No such file or directory (os error 2)"
+        "framing: error: cannot open no/such/capture.bin: No such file or directory (os error 2)"
     );
+}
+
+#[test]
+fn inspect_a_lie_under_the_widest_maximum_is_a_truncation_not_a_panic() {
+    // `header_len() + len` must not overflow, nor the whole length be reserved up front.
+    for max in ["18446744073709551615", "1099511627776"] {
+        let mut capture = vec![0xFF; 8];
+        if max != "18446744073709551615" {
+            capture = (1u64 << 40).to_be_bytes().to_vec();
+        }
+        capture.extend_from_slice(b"hello");
+        let out = framing(&["inspect", "--length-width", "8", "--max", max], &capture);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+        assert!(err.contains("more bytes were expected"), "{err}");
+    }
 }

@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 use framing::{
-    FixedStr, FrameError, FrameFormat, LabelError, Long, Profile, ULong, Wire, WireError,
-    from_bytes, from_labelled, to_bytes,
+    Endian, FixedStr, FrameError, FrameFormat, FrameReader, LabelError, LengthWidth, Long, Profile,
+    ULong, Wire, WireError, from_bytes, from_labelled, to_bytes,
 };
 
 fn decode<T: Wire>(bytes: &[u8], profile: Profile) -> Result<T, WireError> {
@@ -151,5 +151,56 @@ fn truncated_stream_of_each_kind() {
             Some(FrameError::Truncated { missing: m, .. }) => assert_eq!(m, missing),
             other => panic!("expected truncation, got {other:?}"),
         }
+    }
+}
+
+/// A format whose maximum is as large as the length field allows: every length is legal,
+/// so only arithmetic that cannot overflow and memory reserved as bytes arrive protect
+/// the receiver.
+fn widest_format() -> FrameFormat {
+    FrameFormat::new(LengthWidth::U64, Endian::Big, u64::MAX).unwrap()
+}
+
+/// Bytes the decoder may hold for a frame whose first `arrived` bytes are here: what
+/// arrived plus one reservation chunk, doubled for the buffer's amortised growth.
+fn allowed_capacity(arrived: usize) -> usize {
+    2 * (arrived + framing::frame::RESERVE_CHUNK)
+}
+
+#[test]
+fn a_length_of_u64_max_under_the_widest_maximum_waits_instead_of_overflowing() {
+    let mut buf = BytesMut::from(&[0xFF; 8][..]);
+    buf.extend_from_slice(b"abc");
+    assert_eq!(widest_format().decode(&mut buf).unwrap(), None);
+    assert!(buf.capacity() <= allowed_capacity(11), "{}", buf.capacity());
+    match widest_format().truncation(&buf) {
+        Some(FrameError::Truncated { missing, .. }) => assert_eq!(missing, u64::MAX - 3),
+        other => panic!("expected truncation, got {other:?}"),
+    }
+    let frames: Vec<_> = widest_format().frames(&buf).collect();
+    assert!(matches!(frames[..], [Err(FrameError::Truncated { .. })]));
+}
+
+#[test]
+fn a_large_declared_length_reserves_only_as_bytes_arrive() {
+    // 1 GiB announced under a 1 TiB maximum: legal, but the peer has sent 8 bytes.
+    let format = FrameFormat::new(LengthWidth::U64, Endian::Big, 1 << 40).unwrap();
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    assert_eq!(format.decode(&mut buf).unwrap(), None);
+    assert!(buf.capacity() <= allowed_capacity(8), "{}", buf.capacity());
+}
+
+#[test]
+fn the_blocking_reader_survives_a_lie_at_the_widest_maximum() {
+    for declared in [u64::MAX, (1 << 40) - 1] {
+        let mut capture = declared.to_be_bytes().to_vec();
+        capture.extend_from_slice(b"payload");
+        let mut reader = FrameReader::new(&capture[..], widest_format());
+        let err = reader.read_frame().unwrap_err();
+        assert!(
+            matches!(err, FrameError::Truncated { missing, .. } if missing == declared - 7),
+            "{err}"
+        );
     }
 }

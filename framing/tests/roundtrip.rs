@@ -117,6 +117,46 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Arbitrary bytes under a maximum as large as the width allows (or any below it):
+    /// never a panic, the codec never holds more than what arrived plus one chunk
+    /// (doubled for amortised growth), and it agrees with the borrowed iterator.
+    #[test]
+    fn arbitrary_bytes_under_large_maxima_stay_bounded(
+        stream in proptest::collection::vec(any::<u8>(), 0..200),
+        width in prop_oneof![Just(1usize), Just(2), Just(4), Just(8)],
+        big in any::<bool>(),
+        max_fraction in prop_oneof![Just(u64::MAX), any::<u64>()],
+        step in 1usize..40,
+    ) {
+        let width = LengthWidth::from_bytes(width).unwrap();
+        let order = if big { Endian::Big } else { Endian::Little };
+        let max = max_fraction.min(width.max_value());
+        let format = FrameFormat::new(width, order, max).unwrap();
+        let mut codec = FrameCodec::new(format);
+        let (mut buf, mut pieces, mut failed) = (BytesMut::new(), Vec::new(), None);
+        'feed: for chunk in stream.chunks(step) {
+            buf.extend_from_slice(chunk);
+            loop {
+                match codec.decode(&mut buf) {
+                    Ok(Some(frame)) => pieces.push(frame.to_vec()),
+                    Ok(None) => break,
+                    Err(err) => { failed = Some(err.to_string()); break 'feed; }
+                }
+            }
+            let bound = 2 * (stream.len() + framing::frame::RESERVE_CHUNK);
+            prop_assert!(buf.capacity() <= bound, "capacity {} > {}", buf.capacity(), bound);
+        }
+        if failed.is_none() {
+            failed = codec.decode_eof(&mut buf).err().map(|e| e.to_string());
+        }
+        let whole: Vec<_> = format.frames(&stream).collect();
+        let whole_ok: Vec<Vec<u8>> = whole.iter().filter_map(|r| r.as_ref().ok().map(|f| f.to_vec())).collect();
+        prop_assert_eq!(whole_ok, pieces);
+        prop_assert_eq!(whole.iter().find_map(|r| r.as_ref().err().map(|e| e.to_string())), failed);
+    }
+}
+
 /// Feeds `wire` to the tokio codec in pieces cut at `points`, collecting frames.
 fn decode_in_pieces(format: FrameFormat, wire: &[u8], points: &[usize]) -> Vec<Bytes> {
     let mut codec = FrameCodec::new(format);

@@ -4,7 +4,11 @@
 //! chat/1 9f3c2a1b00d4e5f6 17 alice: hello there
 //! ^^^^^^ ^^^^^^^^^^^^^^^^ ^^ ^^^^^  ^^^^^^^^^^^
 //! magic  instance id      seq name  text (the rest of the datagram)
-//!        16 lowercase hex  decimal u64, 1 for the first message
+//!        16 lowercase hex  decimal u64, 1 for the first datagram
+//!
+//! chat/1 9f3c2a1b00d4e5f6 1 alice +join      presence: joined, still here, left
+//! chat/1 9f3c2a1b00d4e5f6 9 alice +here      (`+here` every HEARTBEAT, and in answer to a join)
+//! chat/1 9f3c2a1b00d4e5f6 12 alice +leave
 //! ```
 //!
 //! Every chat instance picks a random 64-bit *instance id* at start. It recognises its own
@@ -36,17 +40,48 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// so a flood of forged instance ids cannot grow memory.
 pub const MAX_TRACKED_SENDERS: usize = 256;
 
-/// One chat message: who sent it, its number, its text.
+/// One chat datagram: who sent it, its number, and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
     /// The sending instance's random id.
     pub instance: u64,
-    /// 1 for an instance's first message, then +1 per message.
+    /// 1 for an instance's first datagram, then +1 per datagram (of every kind).
     pub seq: u64,
     /// The sender's chosen name (not unique: two people may pick the same one).
     pub name: String,
-    /// The message text: one line, no line break.
-    pub text: String,
+    /// A line of text, or a presence notice.
+    pub body: Body,
+}
+
+/// What a chat datagram carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// `NAME: TEXT`: a message, one line, no line break.
+    Text(String),
+    /// `NAME +join`: the instance just joined the group.
+    Join,
+    /// `NAME +here`: still here (a heartbeat, or the answer to someone's join).
+    Here,
+    /// `NAME +leave`: the instance is leaving.
+    Leave,
+}
+
+impl Body {
+    /// The presence word after `+`, or `None` for text.
+    fn presence_word(&self) -> Option<&'static str> {
+        match self {
+            Body::Text(_) => None,
+            Body::Join => Some("join"),
+            Body::Here => Some("here"),
+            Body::Leave => Some("leave"),
+        }
+    }
+
+    fn from_presence_word(word: &str) -> Option<Body> {
+        [Body::Join, Body::Here, Body::Leave]
+            .into_iter()
+            .find(|body| body.presence_word() == Some(word))
+    }
 }
 
 /// Why a datagram is not a valid chat message.
@@ -67,7 +102,7 @@ pub enum ChatDecodeError {
     /// The header is cut short or a field is malformed; the field is named.
     #[error("malformed chat header: bad {field}")]
     BadHeader {
-        /// "instance id", "sequence number", "name" or "separator".
+        /// "instance id", "sequence number", "name", "separator" or "presence".
         field: &'static str,
     },
     /// The text holds a line break or another control character.
@@ -83,11 +118,14 @@ impl ChatMessage {
     /// characters in the text, or a datagram longer than [`MAX_CHAT_DATAGRAM`].
     pub fn encode(&self) -> Result<Vec<u8>, ChatDecodeError> {
         check_name(&self.name)?;
-        check_text(&self.text)?;
-        let line = format!(
-            "{MAGIC} {:016x} {} {}: {}",
-            self.instance, self.seq, self.name, self.text
-        );
+        let header = format!("{MAGIC} {:016x} {} {}", self.instance, self.seq, self.name);
+        let line = match &self.body {
+            Body::Text(text) => {
+                check_text(text)?;
+                format!("{header}: {text}")
+            }
+            presence => format!("{header} +{}", presence.presence_word().unwrap_or_default()),
+        };
         if line.len() > MAX_CHAT_DATAGRAM {
             return Err(ChatDecodeError::TooLong { len: line.len() });
         }
@@ -109,18 +147,39 @@ impl ChatMessage {
         let rest = rest.ok_or(ChatDecodeError::NotChat)?;
         let (instance, rest) = split_word(rest, "instance id")?;
         let (seq, rest) = split_word(rest, "sequence number")?;
-        let (name, text) = rest
-            .split_once(": ")
-            .ok_or(ChatDecodeError::BadHeader { field: "separator" })?;
+        let (name, body) = split_body(rest)?;
         check_name(name)?;
-        check_text(text)?;
         Ok(ChatMessage {
             instance: parse_instance(instance)?,
             seq: parse_seq(seq)?,
             name: name.into(),
-            text: text.into(),
+            body,
         })
     }
+
+    /// The text of a message, or `None` for a presence notice.
+    pub fn text(&self) -> Option<&str> {
+        match &self.body {
+            Body::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// `NAME: TEXT` (the name ends at the FIRST `: `) or `NAME +WORD`, a presence notice.
+fn split_body(rest: &str) -> Result<(&str, Body), ChatDecodeError> {
+    if let Some((name, text)) = rest.split_once(": ")
+        && !name.contains(' ')
+    {
+        check_text(text)?;
+        return Ok((name, Body::Text(text.into())));
+    }
+    let Some((name, word)) = rest.split_once(" +") else {
+        return Err(ChatDecodeError::BadHeader { field: "separator" });
+    };
+    let body =
+        Body::from_presence_word(word).ok_or(ChatDecodeError::BadHeader { field: "presence" })?;
+    Ok((name, body))
 }
 
 /// Splits off one space-terminated header word.
@@ -272,7 +331,15 @@ pub fn printable(text: &str) -> String {
 
 impl fmt::Display for ChatMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.text)
+        match &self.body {
+            Body::Text(text) => write!(f, "{}: {text}", self.name),
+            presence => write!(
+                f,
+                "{} +{}",
+                self.name,
+                presence.presence_word().unwrap_or_default()
+            ),
+        }
     }
 }
 
@@ -288,8 +355,32 @@ mod tests {
             instance: 0x9f3c_2a1b_00d4_e5f6,
             seq: 17,
             name: "alice".into(),
-            text: "hello there".into(),
+            body: Body::Text("hello there".into()),
         }
+    }
+
+    #[test]
+    fn golden_presence_datagrams() {
+        for (body, bytes) in [
+            (Body::Join, &b"chat/1 9f3c2a1b00d4e5f6 1 alice +join"[..]),
+            (Body::Here, b"chat/1 9f3c2a1b00d4e5f6 1 alice +here"),
+            (Body::Leave, b"chat/1 9f3c2a1b00d4e5f6 1 alice +leave"),
+        ] {
+            let msg = ChatMessage {
+                seq: 1,
+                body,
+                ..alice()
+            };
+            assert_eq!(msg.encode().unwrap(), bytes);
+            assert_eq!(ChatMessage::decode(bytes).unwrap(), msg);
+        }
+        assert_eq!(
+            ChatMessage::decode(b"chat/1 9f3c2a1b00d4e5f6 1 alice +dance").unwrap_err(),
+            ChatDecodeError::BadHeader { field: "presence" }
+        );
+        // Text that merely looks like presence is text.
+        let msg = ChatMessage::decode(b"chat/1 9f3c2a1b00d4e5f6 2 alice: +join").unwrap();
+        assert_eq!(msg.text(), Some("+join"));
     }
 
     #[test]
@@ -301,9 +392,9 @@ mod tests {
     #[test]
     fn text_may_contain_colons_and_be_empty() {
         let msg = ChatMessage::decode(b"chat/1 0000000000000001 1 bob: a: b").unwrap();
-        assert_eq!(msg.text, "a: b");
+        assert_eq!(msg.text(), Some("a: b"));
         let msg = ChatMessage::decode(b"chat/1 0000000000000001 2 bob: ").unwrap();
-        assert_eq!(msg.text, "");
+        assert_eq!(msg.text(), Some(""));
     }
 
     #[test]
@@ -392,12 +483,12 @@ mod tests {
             instance: 1,
             seq: 1,
             name: "a".into(),
-            text: "x".repeat(MAX_CHAT_DATAGRAM - header_len),
+            body: Body::Text("x".repeat(MAX_CHAT_DATAGRAM - header_len)),
         };
         let at_limit = msg.encode().unwrap();
         assert_eq!(at_limit.len(), MAX_CHAT_DATAGRAM);
         ChatMessage::decode(&at_limit).unwrap();
-        msg.text.push('x');
+        msg.body = Body::Text("x".repeat(MAX_CHAT_DATAGRAM - header_len + 1));
         assert_eq!(
             msg.encode().unwrap_err(),
             ChatDecodeError::TooLong {
@@ -438,7 +529,7 @@ mod tests {
                 instance: id,
                 seq: 1,
                 name: "x".into(),
-                text: String::new(),
+                body: Body::Here,
             });
         }
         assert_eq!(tracker.len(), MAX_TRACKED_SENDERS);
@@ -449,7 +540,7 @@ mod tests {
             instance,
             seq,
             name: "x".into(),
-            text: String::new(),
+            body: Body::Here,
         };
         small.check(&msg(1, 1));
         small.check(&msg(2, 1));

@@ -21,19 +21,17 @@
 //! - [`interface`]: [`NetworkInterface`], Java's class of that name: index, addresses, flags.
 //! - [`group`]: which addresses are groups, and their scopes; the address checks.
 //! - [`membership`]: the groups this host has joined, from `/proc/net/igmp` and `igmp6`.
-//! - [`chat`]: the chat datagram (`chat/1 ID SEQ NAME: text`), sequence tracking.
-//! - [`doctor`]: the `doctor` report and its checklist of why nothing arrives.
-//! - [`bench`](mod@bench): one sender, N listeners: delivery rate and loss per listener.
+//! - [`chat`]: the chat datagram (`chat/1 ID SEQ NAME: text`, `... NAME +join`), sequence tracking.
+//! - [`presence`]: who is in the chat, without a server: joins, leaves, heartbeats, timeouts.
 //! - [`error`]: [`MulticastError`], one message per mistake.
 #![forbid(unsafe_code)]
 
-pub mod bench;
 pub mod chat;
-pub mod doctor;
 pub mod error;
 pub mod group;
 pub mod interface;
 pub mod membership;
+pub mod presence;
 pub mod socket;
 
 pub use error::{MulticastError, Result};

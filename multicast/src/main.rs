@@ -19,11 +19,9 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// Java's MulticastSocket in Rust: join a group, send to it, chat on it.
 ///
@@ -52,8 +50,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
-    let cli = Cli::parse();
+    support::cli::run("multicast", real_main)
+}
+
+/// Parses the command line (a usage mistake: one line, exit 2), sets up logging, runs the
+/// subcommand. A [`multicast::MulticastError`] that is a usage mistake (not a multicast
+/// address, an unknown interface) exits 2 as well.
+fn real_main() -> anyhow::Result<()> {
+    let cli: Cli = support::cli::parse("multicast");
+    support::log::init(cli.command.default_log_level());
     let result = match cli.command {
         Command::Listen(args) => cli::listen::run(args),
         Command::Send(args) => cli::send::run(args),
@@ -62,27 +67,25 @@ fn main() -> ExitCode {
         Command::Doctor(args) => cli::doctor::run(args),
         Command::Bench(args) => cli::bench::run(args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("multicast: error: {}", udp::error::one_line(error.as_ref()));
-            let usage = error.downcast_ref::<cli::UsageError>().is_some()
-                || error
-                    .downcast_ref::<multicast::MulticastError>()
-                    .is_some_and(|e| e.is_usage());
-            ExitCode::from(if usage { 2 } else { 1 })
+    result.map_err(|error| {
+        let usage = error
+            .downcast_ref::<multicast::MulticastError>()
+            .is_some_and(|e| e.is_usage());
+        if usage {
+            support::cli::usage(format!("{error:#}")).into()
+        } else {
+            error
         }
-    }
+    })
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings, and this crate's info).
-fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,multicast=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+impl Command {
+    /// `listen` is a receiver that warns about what peers send (not UTF-8); the chat window,
+    /// the demo's transcript and the tools stay quiet unless `RUST_LOG` asks.
+    fn default_log_level(&self) -> support::log::Default {
+        match self {
+            Command::Listen(_) => support::log::Default::Warn,
+            _ => support::log::Default::Off,
+        }
+    }
 }

@@ -124,6 +124,7 @@ fn chat_instances_see_each_other_but_not_themselves() {
     let group = listening_addr(&alice.line(WAIT)).to_string();
     let mut bob = Proc::multicast(&["chat", "--group", &group, "--name", "bob"]);
     bob.line(WAIT);
+    assert_eq!(alice.line(WAIT), "* bob joined");
 
     alice.write_line("hi bob");
     assert_eq!(bob.line(WAIT), "alice: hi bob");
@@ -139,9 +140,53 @@ fn chat_instances_see_each_other_but_not_themselves() {
     );
 
     alice.write_line("/quit");
+    assert_eq!(alice.line(WAIT), "* bye");
     assert_eq!(alice.wait_exit(WAIT), Some(0));
     bob.close_stdin();
     assert_eq!(bob.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn chat_commands_are_not_sent_and_members_hear_joins_and_leaves() {
+    let mut jane = Proc::multicast(&["chat", "--group", &fresh(34), "--name", "jane"]);
+    let group = listening_addr(&jane.line(WAIT)).to_string();
+    let mut kim = Proc::multicast(&["chat", "--group", &group, "--name", "kim"]);
+    kim.line(WAIT);
+    assert_eq!(jane.line(WAIT), "* kim joined");
+    // Jane answered kim's join with +here, so kim knows her at once. /who asks until it has
+    // arrived (a datagram on its way is not yet heard).
+    let mut who = String::new();
+    for _ in 0..50 {
+        kim.write_line("/who");
+        who = kim.line(WAIT);
+        if who == "* online: jane kim" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(who, "* online: jane kim");
+    kim.write_line("/dance");
+    assert_eq!(
+        kim.line(WAIT),
+        "! unknown command /dance (try /who or /quit)"
+    );
+    kim.write_line("/quit");
+    assert_eq!(kim.line(WAIT), "* bye");
+    assert_eq!(kim.wait_exit(WAIT), Some(0));
+    assert_eq!(jane.line(WAIT), "* kim left");
+    // None of kim's commands reached jane as text.
+    jane.write_line("/who");
+    assert_eq!(jane.line(WAIT), "* online: jane");
+    assert!(
+        !jane
+            .seen
+            .iter()
+            .any(|l| l.contains("/who") || l.contains("/quit") || l.contains("/dance")),
+        "{:?}",
+        jane.seen
+    );
+    jane.close_stdin();
+    assert_eq!(jane.wait_exit(WAIT), Some(0));
 }
 
 #[test]
@@ -150,9 +195,19 @@ fn a_chat_line_over_the_datagram_limit_is_refused_and_the_chat_goes_on() {
     let group = listening_addr(&frank.line(WAIT)).to_string();
     let mut gina = Proc::multicast(&["chat", "--group", &group, "--name", "gina"]);
     gina.line(WAIT);
+    assert_eq!(frank.line(WAIT), "* gina joined");
     frank.write_line(&"x".repeat(multicast::chat::MAX_CHAT_DATAGRAM));
     frank.write_line("short");
     assert_eq!(gina.line(WAIT), "frank: short");
+    // Frank was told in his chat window; the line did not use up a sequence number.
+    assert!(frank.line(WAIT).starts_with("! not sent: "));
+    assert!(
+        !gina.seen.iter().any(|l| l.starts_with("* missed")),
+        "{:?}",
+        gina.seen
+    );
+    // Nothing of it reached the test's own output: the child's stderr is kept, and empty.
+    assert_eq!(frank.stderr(), Vec::<String>::new());
 }
 
 #[test]
@@ -180,6 +235,40 @@ fn chat_survives_hostile_datagrams_and_prints_only_valid_ones() {
     assert_eq!(hank.line(WAIT), "ivan: still alive");
     hank.close_stdin();
     assert_eq!(hank.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn a_flood_of_malformed_datagrams_writes_a_bounded_number_of_warning_lines() {
+    let args = ["chat", "--group", &fresh(33), "--name", "iris"];
+    let mut iris = Proc::spawn_with_env(
+        env!("CARGO_BIN_EXE_multicast"),
+        &args,
+        &[("RUST_LOG", "warn")],
+    );
+    let group: std::net::SocketAddr = listening_addr(&iris.line(WAIT));
+    let started = std::time::Instant::now();
+    let evil = multicast::MulticastSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    for n in 0..3_000 {
+        let bad = format!("chat/1 NOTHEX{n:010} 1 ivan: x");
+        evil.send_to(bad.as_bytes(), group).unwrap();
+    }
+    // The flood may have filled iris's receive buffer (the kernel then drops datagrams): let
+    // her drain it before the line that must arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    evil.send_to(b"chat/1 00000000000000cc 1 ivan: still heard", group)
+        .unwrap();
+    assert_eq!(iris.line(WAIT), "ivan: still heard");
+    let seconds = started.elapsed().as_secs() as usize + 1;
+    iris.close_stdin();
+    assert_eq!(iris.wait_exit(WAIT), Some(0));
+    let warnings = iris.stderr();
+    // At most 10 warnings and 1 summary per 1 s window of the flood.
+    let bound = 11 * (seconds + 1);
+    assert!(
+        !warnings.is_empty() && warnings.len() <= bound,
+        "{} stderr lines for 3,000 malformed datagrams in about {seconds} s (bound {bound})",
+        warnings.len()
+    );
 }
 
 #[test]
@@ -253,6 +342,8 @@ fn usage_mistakes_exit_2_with_one_clear_line() {
         let (code, out, err) = run_multicast(args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("multicast: error: "), "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: {out}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }

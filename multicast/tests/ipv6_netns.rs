@@ -5,8 +5,8 @@
 //! duplicate address detection off so the link-local addresses are usable at once. Our binary
 //! runs inside through `ip netns exec NAME multicast ...`. A guard deletes the namespace (and
 //! with it the veth pair) on every exit path, and the names carry the process id so parallel
-//! runs never collide. Where namespaces cannot be created (not root, no `ip`), each test prints
-//! why and is skipped.
+//! runs never collide. Without root, without `ip`, or where the kernel refuses namespaces (`EPERM`),
+//! each test prints one `skipped:` line and passes.
 
 mod common;
 
@@ -16,9 +16,9 @@ use common::netns::{Netns, ip, or_skip};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A namespace with a veth pair v0 <-> v1, or `None` after printing why the test is skipped.
-fn netns_or_skip(tag: &str) -> Option<Netns> {
-    or_skip("IPv6 multicast test", || {
+/// A namespace with a veth pair v0 <-> v1, or why the test is skipped.
+fn netns_or_skip(tag: &str) -> Result<Netns, String> {
+    or_skip(|| {
         let ns = Netns::create(tag)?;
         ns.add_veth_pair("v0", "v1")?;
         Ok(ns)
@@ -36,8 +36,9 @@ fn port_of(listening: &str) -> String {
 
 #[test]
 fn ipv6_listeners_on_v0_receive_what_v1_sends_and_doctor_sees_the_join() {
-    let Some(ns) = netns_or_skip("recv") else {
-        return;
+    let ns = match netns_or_skip("recv") {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
     };
     let mut a = ns.multicast(&[
         "listen",
@@ -95,8 +96,9 @@ fn ipv6_listeners_on_v0_receive_what_v1_sends_and_doctor_sees_the_join() {
 
 #[test]
 fn ipv6_a_listener_joined_to_another_group_receives_nothing() {
-    let Some(ns) = netns_or_skip("other") else {
-        return;
+    let ns = match netns_or_skip("other") {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
     };
     let mut mine = ns.multicast(&[
         "listen",
@@ -142,8 +144,9 @@ fn ipv6_a_listener_joined_to_another_group_receives_nothing() {
 
 #[test]
 fn ipv6_loop_off_hides_a_datagram_from_the_sending_interface_but_not_from_the_link() {
-    let Some(ns) = netns_or_skip("loop") else {
-        return;
+    let ns = match netns_or_skip("loop") {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
     };
     // `near` is joined on v0, the interface the sender uses; `far` on v1, the other end.
     let mut near = ns.multicast(&[
@@ -199,8 +202,9 @@ fn ipv6_loop_off_hides_a_datagram_from_the_sending_interface_but_not_from_the_li
 
 #[test]
 fn the_namespace_is_gone_after_the_guard_drops() {
-    let Some(ns) = netns_or_skip("gone") else {
-        return;
+    let ns = match netns_or_skip("gone") {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
     };
     let name = ns.name.clone();
     assert!(ip(&["netns", "list"]).unwrap().contains(&name));
@@ -210,8 +214,9 @@ fn the_namespace_is_gone_after_the_guard_drops() {
 
 #[test]
 fn bench_runs_over_ipv6_on_a_veth_link() {
-    let Some(ns) = netns_or_skip("bench") else {
-        return;
+    let ns = match netns_or_skip("bench") {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
     };
     let args = [
         "bench",

@@ -1,7 +1,7 @@
 //! Interoperability with Java's own `java.net.MulticastSocket` (tests/java/JavaMulticast.java):
 //! Java receives what `multicast send` sends, and `multicast listen` prints what Java sends with
-//! `setLoopbackMode(false)`, which in Java means loopback ON. Skipped, with the reason printed,
-//! where `javac` is not installed.
+//! `setLoopbackMode(false)`, which in Java means loopback ON. Skipped with one
+//! `skipped:` line where `javac` or `java` is not on PATH.
 
 mod common;
 
@@ -52,22 +52,21 @@ impl Drop for JavaPeer {
     }
 }
 
-fn java_or_skip(tag: &str) -> Option<JavaPeer> {
-    match JavaPeer::compile(tag) {
-        Ok(peer) => Some(peer),
-        Err(why) => {
-            common::skip(&format!(
-                "SKIPPED: Java interoperability test needs a JDK: {why}"
-            ));
-            None
-        }
-    }
+/// The compiled Java peer, or why the test is skipped (no `javac` or `java` on PATH). A JDK
+/// that is there but fails to compile the peer is a real failure.
+fn java_or_skip(tag: &str) -> Result<JavaPeer, String> {
+    support::require::commands(
+        &["javac", "java"],
+        "a JDK 17+: apt-get install openjdk-17-jdk-headless",
+    )?;
+    Ok(JavaPeer::compile(tag).unwrap_or_else(|why| panic!("{why}")))
 }
 
 #[test]
 fn a_java_multicast_socket_receives_what_send_sends() {
-    let Some(java) = java_or_skip("recv") else {
-        return;
+    let java = match java_or_skip("recv") {
+        Ok(java) => java,
+        Err(why) => support::skip!("{why}"),
     };
     let group = unique_group(40).to_string();
     let mut listener = Proc::spawn("java", &java.args(&["listen", &group]));
@@ -88,8 +87,9 @@ fn a_java_multicast_socket_receives_what_send_sends() {
 
 #[test]
 fn listen_prints_what_a_java_multicast_socket_sends() {
-    let Some(java) = java_or_skip("send") else {
-        return;
+    let java = match java_or_skip("send") {
+        Ok(java) => java,
+        Err(why) => support::skip!("{why}"),
     };
     let mut listener = Proc::multicast(&[
         "listen",

@@ -14,9 +14,9 @@ const WAIT: Duration = Duration::from_secs(5);
 const HOST_A: &str = "198.18.0.1";
 const HOST_B: &str = "198.18.0.2";
 
-/// Namespaces A and B linked by `lan0`, or `None` after printing why the test is skipped.
-fn two_hosts(tag: &str) -> Option<(Netns, Netns)> {
-    or_skip("the two-host LAN test", || {
+/// Namespaces A and B linked by `lan0`, or why the test is skipped.
+fn two_hosts(tag: &str) -> Result<(Netns, Netns), String> {
+    or_skip(|| {
         let a = Netns::create(&format!("{tag}a"))?;
         let b = Netns::create(&format!("{tag}b"))?;
         Netns::link(
@@ -32,8 +32,9 @@ fn two_hosts(tag: &str) -> Option<(Netns, Netns)> {
 
 #[test]
 fn listen_on_one_host_hears_send_on_the_other() {
-    let Some((a, b)) = two_hosts("lan") else {
-        return;
+    let (a, b) = match two_hosts("lan") {
+        Ok(hosts) => hosts,
+        Err(why) => support::skip!("{why}"),
     };
     let mut listener = a.multicast(&[
         "listen",
@@ -67,8 +68,9 @@ fn a_listener_on_the_default_loopback_interface_hears_nothing_from_the_lan() {
     // The safe default: without --interface a listener joins on 127.0.0.1, and the LAN's
     // datagrams never reach it. (Checklist item 1 of `multicast doctor`.) It is the only socket
     // on its port: see the README on two sockets sharing a port across interfaces.
-    let Some((a, b)) = two_hosts("deaf") else {
-        return;
+    let (a, b) = match two_hosts("deaf") {
+        Ok(hosts) => hosts,
+        Err(why) => support::skip!("{why}"),
     };
     let mut deaf = a.multicast(&["listen", "--group", "239.255.42.99:4446", "--count", "1"]);
     deaf.line(WAIT);
@@ -88,13 +90,15 @@ fn a_listener_on_the_default_loopback_interface_hears_nothing_from_the_lan() {
 
 #[test]
 fn chat_between_two_hosts() {
-    let Some((a, b)) = two_hosts("chat") else {
-        return;
+    let (a, b) = match two_hosts("chat") {
+        Ok(hosts) => hosts,
+        Err(why) => support::skip!("{why}"),
     };
     let mut alice = a.multicast(&["chat", "--name", "alice", "--interface", HOST_A]);
     alice.line(WAIT);
     let mut bob = b.multicast(&["chat", "--name", "bob", "--interface", HOST_B]);
     bob.line(WAIT);
+    assert_eq!(alice.line(WAIT), "* bob joined");
     alice.write_line("hello from A");
     assert_eq!(bob.line(WAIT), "alice: hello from A");
     bob.write_line("hello from B");

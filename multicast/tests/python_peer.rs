@@ -1,6 +1,6 @@
 //! A chat peer written in Python from `multicast/PROTOCOL.md` alone
 //! (tests/python/chat_peer.py) talks with `multicast chat` both ways: the document is enough to
-//! interoperate. Skipped, with the reason printed, where `python3` is not installed.
+//! interoperate. Skipped with one `skipped:` line where `python3` is not on PATH.
 
 mod common;
 
@@ -12,13 +12,10 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[test]
 fn a_python_peer_following_protocol_md_chats_with_multicast_chat() {
-    if let Err(e) = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-    {
-        common::skip(&format!("SKIPPED: the Python peer test needs python3: {e}"));
-        return;
-    }
+    support::skip_unless!(support::require::command(
+        "python3",
+        "apt-get install python3"
+    ));
     let mut alice = Proc::multicast(&[
         "chat",
         "--group",

@@ -9,6 +9,7 @@
 //!   datagrams under a seed, so a run repeats exactly.
 //! - [`transcript`]: the plain-text transcript both write (`--record FILE`), its parser and
 //!   [`transcript::replay`], which plays a recorded TCP connection back against a server.
+//! - [`pcap`]: the same traffic as a pcap file (`--pcap FILE`) for Wireshark and tcpdump.
 //! - [`rng`]: the seeded SplitMix64 the UDP proxy's faults come from.
 //!
 //! Underneath: `socket(2)`, `bind(2)`, `listen(2)`, `accept(2)`, `connect(2)`, `read(2)`,
@@ -16,6 +17,7 @@
 //! The reading order is in the crate's `README.md`; the formats in its `PROTOCOL.md`.
 #![forbid(unsafe_code)]
 
+pub mod pcap;
 pub mod rng;
 pub mod tcp;
 pub mod transcript;

@@ -126,7 +126,7 @@ fn runtime_mistakes_are_one_line_and_exit_1() {
                 "--to",
                 "no-such-host.invalid:80",
             ],
-            "bad address",
+            "cannot resolve no-such-host.invalid:80",
         ),
         (
             &["tcp", "--listen", &taken, "--to", "127.0.0.1:9"],

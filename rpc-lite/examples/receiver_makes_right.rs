@@ -8,10 +8,16 @@
 //! Prints two annotated call/reply pairs: the label at offset 4 (`4c 01 00 04` vs
 //! `4c 01 01 08`) says how every later number is written; `Long` arguments take 4 bytes
 //! from the 32-bit caller and 8 from the 64-bit one.
+
 #![forbid(unsafe_code)]
 
+/// The demo service, shared with the binary (it is not part of the library).
+#[allow(dead_code)]
+#[path = "../src/cli/demo_service.rs"]
+mod demo_service;
+
+use demo_service::{DEMO_PROGRAM, DemoService, demo};
 use framing::{Long, Profile, to_bytes};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use rpc_lite::dump::annotated;
 use rpc_lite::registry::{Started, poll_once, reply_message};
 use rpc_lite::{Header, Kind, Message, Registry};

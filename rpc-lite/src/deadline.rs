@@ -6,7 +6,8 @@
 //! (gRPC's `grpc-timeout` header works the same way). Network delay makes the server's
 //! deadline a little later than the caller's; that is harmless, because the caller has
 //! stopped waiting by then anyway. Timers underneath are tokio's (`epoll_wait(2)`
-//! timeouts), on the monotonic clock (`clock_gettime(CLOCK_MONOTONIC)`).
+//! timeouts), on the monotonic clock (`clock_gettime(CLOCK_MONOTONIC)`), read through
+//! tokio so that tests can pause and advance it.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ pub fn from_wire(deadline_ms: u32, arrived: Instant) -> Option<Instant> {
 
 /// True if `deadline` has passed.
 pub fn expired(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
+    deadline.is_some_and(|d| tokio::time::Instant::now().into_std() >= d)
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub enum ErrorCode {
     Unrepresentable = 6,
     /// The procedure ran and returned the service's own error; detail is that error value.
     Application = 7,
+    /// UDP: the server has no room to run or remember the call now and did not run it;
+    /// detail is a `u32` of milliseconds to wait before resending (same call id).
+    Busy = 8,
 }
 
 impl ErrorCode {
@@ -47,6 +50,7 @@ impl ErrorCode {
             TooLarge,
             Unrepresentable,
             Application,
+            Busy,
         ]
         .into_iter()
         .find(|c| *c as u32 == code)
@@ -78,6 +82,14 @@ impl Fault {
             message: message.into(),
             detail: Bytes::new(),
         }
+    }
+
+    /// A BUSY answer asking the caller to wait `retry_after` before resending.
+    pub fn busy(retry_after: Duration, p: Profile) -> Fault {
+        let ms = u32::try_from(retry_after.as_millis()).unwrap_or(u32::MAX);
+        let mut fault = Fault::new(ErrorCode::Busy, "busy");
+        fault.detail = framing::to_bytes(&ms, p).unwrap_or_default();
+        fault
     }
 
     /// A version mismatch naming the versions served.
@@ -130,6 +142,11 @@ impl Fault {
             Some(ErrorCode::BadRequest) => RpcError::BadRequest(self.message),
             Some(ErrorCode::TooLarge) => RpcError::TooLarge(self.message),
             Some(ErrorCode::Unrepresentable) => RpcError::Unrepresentable(self.message),
+            Some(ErrorCode::Busy) => RpcError::Busy {
+                retry_after: Duration::from_millis(u64::from(
+                    from_bytes::<u32>(self.detail, p).unwrap_or(0),
+                )),
+            },
             Some(ErrorCode::Application) | None => RpcError::Server {
                 code: self.code,
                 message: self.message,
@@ -176,9 +193,24 @@ pub enum RpcError {
     /// The result does not fit the caller's representation.
     #[error("the result cannot be represented for this caller: {0}")]
     Unrepresentable(String),
+    /// The server said BUSY (it did not run the call) until the deadline passed.
+    #[error(
+        "the server stayed busy until the deadline; it asked to wait {retry_after:?} between tries"
+    )]
+    Busy {
+        /// How long the server asked to wait before resending.
+        retry_after: Duration,
+    },
     /// The deadline passed before a reply arrived.
     #[error("no reply within {0:?} (deadline passed)")]
     Timeout(Duration),
+    /// UDP: the server's host answered with ICMP "port unreachable" (`ECONNREFUSED` on
+    /// the connected socket): nothing listens on that port.
+    #[error("{peer} refused the call: nothing listens on that UDP port (ICMP port unreachable)")]
+    Refused {
+        /// The server address called.
+        peer: std::net::SocketAddr,
+    },
     /// The connection closed (or failed) while the call was pending.
     #[error("connection lost before the reply arrived")]
     ConnectionLost,

@@ -34,12 +34,10 @@
 //! - [`udp_transport`]: retransmission and the at-most-once reply cache.
 //! - [`handle`]: [`ServerHandle`] for servers running in the background.
 //! - [`dump`]: annotated hex dumps of messages.
-//! - [`demo_service`]: the demo service (calculator, key-value store, echo, sleep, incr).
 #![forbid(unsafe_code)]
 
 pub mod channel;
 pub mod deadline;
-pub mod demo_service;
 pub mod dump;
 pub mod error;
 pub mod handle;

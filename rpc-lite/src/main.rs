@@ -13,10 +13,7 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// A tokio runtime with `threads` workers: 1 = everything on this thread
 /// (`current_thread`), `None` = one worker per CPU.
@@ -34,28 +31,11 @@ fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    // Colour codes only for a person at a terminal: in a file or a pipe they are noise.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
-    let runtime = match runtime(args.worker_threads()) {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("rpc-lite: cannot start the async runtime: {err}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(cli::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("rpc-lite: {err:#}");
-            ExitCode::from(1)
-        }
-    }
+    let args: cli::Cli = support::cli::parse("rpc-lite");
+    support::log::init(args.log_default());
+    support::cli::run("rpc-lite", || {
+        let runtime = runtime(args.worker_threads())
+            .map_err(|e| anyhow::anyhow!(e).context("cannot start the async runtime"))?;
+        runtime.block_on(cli::run(args))
+    })
 }

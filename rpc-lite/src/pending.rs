@@ -69,6 +69,13 @@ impl Pending {
         }
     }
 
+    /// Fails every call waiting now (their receivers see the sender dropped), but keeps
+    /// accepting new ones: over UDP an ICMP error concerns the calls sent so far.
+    pub fn fail_waiting(&self) {
+        let waiting = std::mem::take(&mut self.lock().waiting);
+        drop(waiting);
+    }
+
     /// The connection is gone: fail every waiting call and refuse new ones.
     pub fn close(&self) {
         let waiting = {

@@ -82,8 +82,11 @@ pub struct ServerStats {
     pub cache_hits: AtomicU64,
     /// UDP: retransmissions that arrived while the call was still running (ignored).
     pub duplicates_running: AtomicU64,
-    /// UDP: calls dropped because the in-flight bound was reached (the client retries).
-    pub busy_dropped: AtomicU64,
+    /// TCP: bytes reserved now for frames still arriving, all connections together.
+    pub buffered_frame_bytes: Arc<AtomicU64>,
+    /// UDP: new calls answered BUSY and not run (no in-flight slot or no room in the
+    /// reply cache); the client resends later.
+    pub busy: AtomicU64,
 }
 
 impl ServerStats {
@@ -141,13 +144,34 @@ impl Registry {
 
     /// Starts a call: checks kind, program, version and procedure, then dispatches.
     pub fn start(&self, call: Message) -> Started {
-        let h = call.header;
-        let started = self.route(&h, call.body);
-        match &started {
-            Started::Now(Err(_)) => ServerStats::bump(&self.stats.rejected),
-            _ => ServerStats::bump(&self.stats.executed),
-        }
+        let started = self.prepare(call);
+        self.count(&started);
         started
+    }
+
+    /// As [`Registry::start`], but counts nothing yet: no procedure code has run when
+    /// this returns (a `Running` future has not been polled), so a transport may still
+    /// refuse the call and drop it. Call [`Registry::count`] if it goes ahead.
+    pub fn prepare(&self, call: Message) -> Started {
+        let h = call.header;
+        self.route(&h, call.body)
+    }
+
+    /// Counts a prepared call as rejected or executed.
+    pub fn count(&self, started: &Started) {
+        match started {
+            Started::Now(outcome) => self.count_answered(outcome),
+            Started::Running(_) => ServerStats::bump(&self.stats.executed),
+        }
+    }
+
+    /// Counts a call answered without running a procedure: a fault is a rejection,
+    /// introspection an execution.
+    pub fn count_answered(&self, outcome: &Outcome) {
+        match outcome {
+            Err(_) => ServerStats::bump(&self.stats.rejected),
+            Ok(_) => ServerStats::bump(&self.stats.executed),
+        }
     }
 
     fn route(&self, h: &Header, body: Bytes) -> Started {
@@ -213,6 +237,12 @@ pub fn reply_message(call: &Header, outcome: Outcome, max_len: usize) -> Message
 /// The error sent when a request's header cannot be read: call id 0, since the real
 /// one is unknown. The connection is closed after it.
 pub fn unreadable_request(profile: Option<Profile>, code: ErrorCode, text: String) -> Message {
+    connection_error(profile, Fault::new(code, text))
+}
+
+/// A connection-level error: `fault` on call id 0, written in `profile` (big-endian
+/// 64-bit if unknown). The connection is closed after it.
+pub fn connection_error(profile: Option<Profile>, fault: Fault) -> Message {
     let header = Header {
         profile: profile.unwrap_or(Profile::NETWORK),
         kind: Kind::Error,
@@ -222,7 +252,7 @@ pub fn unreadable_request(profile: Option<Profile>, code: ErrorCode, text: Strin
         procedure: 0,
         deadline_ms: 0,
     };
-    let body = Fault::new(code, text).encode(header.profile);
+    let body = fault.encode(header.profile);
     Message::new(header, body)
 }
 

@@ -1,11 +1,13 @@
 //! The `rpc-lite` binary: serve/call/list/demo as a user runs them, SIGTERM, and a
 //! server killed mid-call (every pending call fails promptly with ConnectionLost).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rpc_lite::demo_service::demo;
+use common::demo_service::demo;
 use rpc_lite::{CallError, Channel, RpcError, Transport};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpc-lite");
@@ -61,12 +63,18 @@ fn call_list_and_errors_from_the_command_line() {
     let (code, _, err) = rpc(&["call", &addr, "divide", "1", "0"]);
     assert_eq!(
         (code, err.as_str()),
-        (1, "rpc-lite: the procedure failed: division by zero\n")
+        (
+            1,
+            "rpc-lite: error: divide failed: the server says: division by zero\n"
+        )
     );
     let (code, _, err) = rpc(&["call", &addr, "sleep", "2000", "--timeout-ms", "100"]);
     assert_eq!(
         (code, err.trim()),
-        (1, "rpc-lite: no reply within 100ms (deadline passed)")
+        (
+            1,
+            "rpc-lite: error: sleep failed: no reply within 100ms (deadline passed)"
+        )
     );
     let (code, out, _) = rpc(&["list", &addr]);
     assert_eq!(code, 0);
@@ -75,9 +83,36 @@ fn call_list_and_errors_from_the_command_line() {
         "{out}"
     );
     assert!(out.contains("6  echo(data: Bytes) -> Bytes"), "{out}");
-    let (code, _, err) = rpc(&["call", &addr, "frobnicate"]);
-    assert_eq!(code, 1);
-    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    // Usage mistakes name the procedure and what it takes, in words; exit 2.
+    for (args, says) in [
+        (
+            &["frobnicate"][..],
+            "no procedure \"frobnicate\"; it has: add A B (two integers)",
+        ),
+        (
+            &["add", "1"],
+            "add takes A B (two integers); got 1 argument",
+        ),
+        (
+            &["add", "x", "2"],
+            "add takes A B (two integers); A must be an integer, got \"x\"",
+        ),
+        (
+            &["sleep"],
+            "sleep takes MS (milliseconds, at most 60000); got 0 arguments",
+        ),
+    ] {
+        let (code, _, err) = rpc(&[&["call", &addr][..], args].concat());
+        assert_eq!((code, err.lines().count()), (2, 1), "one clear line: {err}");
+        assert!(
+            err.starts_with("rpc-lite: error: ") && err.contains(says),
+            "{err}"
+        );
+        assert!(
+            !err.contains("[\""),
+            "no Debug form of the arguments: {err}"
+        );
+    }
     assert_eq!(terminate(server), 0, "SIGTERM: graceful exit 0");
 }
 
@@ -94,11 +129,15 @@ fn usage_mistakes_exit_2_and_unreachable_servers_exit_1() {
     let (code, _, err) = rpc(&["call", "127.0.0.1:1", "add", "1", "2"]);
     assert_eq!(code, 1);
     assert!(
-        err.starts_with("rpc-lite: cannot reach 127.0.0.1:1"),
+        err.starts_with("rpc-lite: error: cannot reach 127.0.0.1:1"),
         "{err}"
     );
     let (code, _, err) = rpc(&["serve", "--bind", "not-an-address"]);
-    assert_eq!((code, err.lines().count()), (1, 1), "{err}");
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+    // Over UDP the refusal comes back as ICMP; the connected socket reports it at once.
+    let (code, _, err) = rpc(&["call", "127.0.0.1:1", "add", "1", "2", "--transport", "udp"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing listens on that UDP port"), "{err}");
 }
 
 #[test]

@@ -7,9 +7,9 @@
 mod common;
 
 use bytes::Bytes;
+use common::demo_service::{DemoService, demo};
 use common::raw_call;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DemoService, demo};
 use rpc_lite::registry::{Started, poll_once, reply_message};
 use rpc_lite::{Fault, Kind, Message, Registry};
 

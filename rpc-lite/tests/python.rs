@@ -12,13 +12,6 @@ use common::*;
 use rpc_lite::tcp_transport::TcpServerConfig;
 use rpc_lite::udp_transport::UdpServerConfig;
 
-fn python3_available() -> bool {
-    Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn client_script() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/rpc_client.py")
 }
@@ -43,10 +36,10 @@ fn run_client(args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_client_calls_the_rust_server_as_be32_and_le64() {
-    if !python3_available() {
-        eprintln!("skipped: python3 is not installed");
-        return;
-    }
+    support::skip_unless!(support::require::command(
+        "python3",
+        "apt-get install python3, or see python.org"
+    ));
     let tcp = tcp_demo(TcpServerConfig::default()).await;
     let udp = udp_demo(UdpServerConfig::default()).await;
     let (tcp_addr, udp_addr) = (tcp.addr(), udp.addr());

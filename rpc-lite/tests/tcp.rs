@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::demo_service::{DEMO_PROGRAM, DemoError, demo};
 use common::*;
 use framing::{Long, Profile};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoError, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::tcp_transport::TcpServerConfig;
 use rpc_lite::{CallError, ErrorCode, RpcError, Stub, Transport};
@@ -102,35 +102,95 @@ async fn the_server_drops_calls_whose_deadline_passed_while_queued() {
     assert_eq!(ServerStats::get(&demo.stats.expired), 1);
 }
 
-#[tokio::test]
+/// A service that measures, on the server side, how many of its calls run at once.
+mod gauge {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use rpc_lite::service;
+
+    /// No application errors.
+    #[derive(Debug)]
+    pub struct Never;
+    impl std::fmt::Display for Never {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("never")
+        }
+    }
+    impl framing::Wire for Never {
+        fn encode(
+            &self,
+            _: &mut bytes::BytesMut,
+            _: framing::Profile,
+        ) -> Result<(), framing::WireError> {
+            Ok(())
+        }
+        fn decode(_: &mut bytes::Bytes, _: framing::Profile) -> Result<Self, framing::WireError> {
+            Ok(Never)
+        }
+    }
+
+    service! {
+        /// Runs for a while and counts how many run at the same time.
+        pub mod gauge(program = 0x2000_0099, version = 1, error = Never) {
+            /// Holds a slot for `ms` milliseconds.
+            fn hold(ms: u32) -> u32 = 1;
+        }
+    }
+
+    /// Calls running now, and the most ever running at once (the high-water mark).
+    #[derive(Default)]
+    pub struct Gauge {
+        pub running: AtomicUsize,
+        pub most: AtomicUsize,
+    }
+
+    impl gauge::Service for std::sync::Arc<Gauge> {
+        async fn hold(&self, ms: u32) -> Result<u32, Never> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(ms)
+        }
+    }
+}
+
+/// The server runs at most `max_in_flight` calls of one connection at once. Measured
+/// exactly: the procedure itself keeps the high-water mark (a reply not yet collected by
+/// its caller does not count as running). Paused time: the holds end in virtual time.
+#[tokio::test(start_paused = true)]
 async fn the_in_flight_bound_is_never_exceeded() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let meter = Arc::new(gauge::Gauge::default());
+    let registry = rpc_lite::Registry::new().with(gauge::gauge::Server::new(meter.clone()));
     let config = TcpServerConfig {
         max_in_flight: 3,
         ..TcpServerConfig::default()
     };
-    let demo = tcp_demo(config).await;
-    let client = demo.client(Transport::Tcp).await;
+    let server = rpc_lite::tcp_transport::spawn("127.0.0.1:0".parse().unwrap(), registry, config)
+        .await
+        .unwrap();
+    let channel = rpc_lite::Channel::connect(&server.addr().to_string(), Transport::Tcp)
+        .await
+        .unwrap();
+    let client = gauge::gauge::Client::new(channel);
     let calls: Vec<_> = (0..9)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.sleep(100).await })
+            tokio::spawn(async move { client.hold(100).await })
         })
         .collect();
-    // Watch the server: calls started minus calls finished never exceeds 3.
-    let mut most = 0;
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        most = most.max(ServerStats::get(&demo.stats.executed) as i64 - finished(&calls));
-    }
     for call in calls {
         assert_eq!(call.await.unwrap().unwrap(), 100);
     }
-    assert!(most <= 3, "{most} calls ran at once");
-    assert!(most >= 1);
-}
-
-fn finished<T>(calls: &[tokio::task::JoinHandle<T>]) -> i64 {
-    calls.iter().filter(|c| c.is_finished()).count() as i64
+    assert_eq!(
+        meter.most.load(Ordering::SeqCst),
+        3,
+        "the bound, reached and not crossed"
+    );
+    assert_eq!(meter.running.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
@@ -154,7 +214,7 @@ async fn application_errors_arrive_typed() {
 
 #[tokio::test]
 async fn the_key_value_store_is_bounded() {
-    let service = std::sync::Arc::new(rpc_lite::demo_service::DemoService::new(2));
+    let service = std::sync::Arc::new(common::demo_service::DemoService::new(2));
     let registry = rpc_lite::Registry::new().with(demo::Server::from_arc(service));
     let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
     let client = demo::Client::new(channel);
@@ -179,6 +239,56 @@ async fn the_key_value_store_is_bounded() {
         client.put("d".into(), "4".into()).await,
         Err(CallError::App(DemoError::StoreFull { limit: 2 }))
     ));
+}
+
+/// The store is bounded in bytes too: with the default bound (64 MiB), 1 MiB values
+/// stop fitting after 64 of them, far below the key limit; replacing or deleting a value
+/// gives its bytes back.
+#[tokio::test]
+async fn the_key_value_store_is_bounded_in_bytes() {
+    use common::demo_service::{DEFAULT_MAX_STORE_BYTES, DemoService};
+    let service = std::sync::Arc::new(DemoService::default());
+    let registry = rpc_lite::Registry::new().with(demo::Server::from_arc(service.clone()));
+    let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
+    let client = demo::Client::new(channel);
+    let big = "x".repeat((1 << 20) - 100); // fits a 1 MiB frame with its header
+    // At most 100 tries (100 MiB), so that a store without the bound fails the test
+    // instead of filling the machine.
+    let mut stored = 0;
+    let mut refused = None;
+    for i in 0..100 {
+        match client.put(format!("k{i}"), big.clone()).await {
+            Ok(None) => stored += 1,
+            other => {
+                refused = Some(other);
+                break;
+            }
+        }
+        assert!(service.store_bytes() <= DEFAULT_MAX_STORE_BYTES);
+    }
+    let max_bytes = DEFAULT_MAX_STORE_BYTES as u64;
+    assert!(
+        matches!(refused, Some(Err(CallError::App(DemoError::StoreBytesFull { max_bytes: m }))) if m == max_bytes),
+        "{refused:?}"
+    );
+    // Exactly as many as fit, counting each key's overhead.
+    let per_entry = big.len() + common::demo_service::STORE_ENTRY_OVERHEAD;
+    assert!(stored * per_entry <= DEFAULT_MAX_STORE_BYTES);
+    assert!((stored + 1) * per_entry > DEFAULT_MAX_STORE_BYTES);
+    // A smaller value for a stored key fits and frees bytes; a delete frees the rest.
+    assert!(
+        client
+            .put("k0".into(), "small".into())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        client.put(format!("k{stored}"), big.clone()).await.unwrap(),
+        None
+    );
+    assert!(client.delete("k0".into()).await.unwrap());
+    assert!(service.store_bytes() <= DEFAULT_MAX_STORE_BYTES);
 }
 
 #[tokio::test]
@@ -622,7 +732,7 @@ impl demo_v2::Service for V2 {
 async fn two_versions_side_by_side_old_clients_keep_working() {
     let registry = rpc_lite::Registry::new()
         .with(demo::Server::new(
-            rpc_lite::demo_service::DemoService::default(),
+            common::demo_service::DemoService::default(),
         ))
         .with(demo_v2::Server::new(V2));
     let (channel, _server) = rpc_lite::Channel::in_process(registry).await.unwrap();
@@ -689,4 +799,68 @@ async fn calls_still_running_when_the_grace_period_ends_are_cut_off() {
         result.unwrap(),
         Err(CallError::Rpc(RpcError::ConnectionLost))
     ));
+}
+
+/// Frames still arriving share one server-wide budget: connections that each declare a
+/// 1 MiB frame and stall take it up, the next one is told BUSY (call id 0) and closed,
+/// ordinary calls carry on, and the bytes come back when the stallers leave.
+#[tokio::test]
+async fn partial_frames_share_one_budget_and_the_connection_beyond_it_is_shed() {
+    use std::sync::atomic::Ordering;
+    let frame = (1 << 20) - 4; // a payload just under the 1 MiB maximum, with its prefix
+    let config = TcpServerConfig {
+        frame_budget: 2 * (1 << 20),
+        ..TcpServerConfig::default()
+    };
+    let demo = tcp_demo(config).await;
+    let reserved = demo.stats.buffered_frame_bytes.clone();
+    let mut stallers = Vec::new();
+    for expected in [1 << 20, 2 << 20] {
+        let mut staller = TcpStream::connect(demo.addr()).await.unwrap();
+        send_raw(&mut staller, &(frame as u32).to_be_bytes()).await;
+        send_raw(&mut staller, b"RPCL").await;
+        wait_until(|| reserved.load(Ordering::SeqCst) == expected).await;
+        stallers.push(staller);
+    }
+    let mut shed = TcpStream::connect(demo.addr()).await.unwrap();
+    send_raw(&mut shed, &(frame as u32).to_be_bytes()).await;
+    let answer = read_frame(&mut shed)
+        .await
+        .expect("an answer before the close");
+    assert_eq!(
+        (answer.header.call_id, fault_code(&answer)),
+        (0, ErrorCode::Busy as u32)
+    );
+    assert!(
+        read_frame(&mut shed).await.is_none(),
+        "then the connection closes"
+    );
+    assert!(reserved.load(Ordering::SeqCst) <= 2 << 20);
+    // Small frames need no reservation: calls keep working while the budget is in use.
+    let client = demo.client(Transport::Tcp).await;
+    assert_eq!(client.add(Long(2), Long(3)).await.unwrap(), Long(5));
+    assert_eq!(
+        client
+            .echo(Bytes::from(vec![1u8; 1000]))
+            .await
+            .unwrap()
+            .len(),
+        1000
+    );
+    drop(stallers);
+    wait_until(|| reserved.load(Ordering::SeqCst) == 0).await;
+    // The budget is whole again: a full-size call goes through.
+    let big = Bytes::from(vec![7u8; 1_000_000]);
+    assert_eq!(client.echo(big.clone()).await.unwrap(), big);
+}
+
+/// Polls `condition` every 10 ms for at most 5 s (the server acts on its own schedule).
+async fn wait_until(condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached within 5 s");
 }

@@ -7,14 +7,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::demo_service::{DemoError, demo};
 use common::*;
 use framing::{Long, Profile};
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
-use rpc_lite::demo_service::{DemoError, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::udp_transport::{UdpChannel, UdpServerConfig};
 use rpc_lite::{CallError, Channel, ErrorCode, Message, RpcError};
 use tokio::net::UdpSocket;
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::test]
 async fn through_a_lossy_duplicating_path_every_call_completes_and_runs_exactly_once() {
@@ -91,7 +91,6 @@ async fn udp_calls_errors_and_versions_behave_as_over_tcp() {
             ..
         }))
     ));
-    assert_eq!(client.describe().await.unwrap().procedures.len(), 8);
     let slow = client.with_timeout(Duration::from_millis(100));
     assert!(matches!(
         slow.sleep(2000).await,
@@ -248,8 +247,90 @@ async fn a_retransmission_of_a_finished_call_gets_the_cached_reply() {
     assert_eq!(ServerStats::get(&demo.stats.cache_hits), 2);
 }
 
+/// The BUSY answer of PROTOCOL.md section 8: code 8, detail `u32` milliseconds.
+fn busy_retry_after(answer: &Message) -> u32 {
+    assert_eq!(fault_code(answer), ErrorCode::Busy as u32);
+    let fault = rpc_lite::Fault::decode(answer.body.clone(), answer.header.profile).unwrap();
+    framing::from_bytes(fault.detail, answer.header.profile).unwrap()
+}
+
+/// A raw socket that sends `count` calls of `procedure` with fresh ids and collects
+/// the answers (in chunks, so that neither socket buffer overflows).
+async fn flood<A: framing::Wire>(
+    socket: &UdpSocket,
+    first_id: u64,
+    count: u64,
+    procedure: u32,
+    args: &A,
+) -> Vec<(usize, usize, Message)> {
+    let mut answers = Vec::new();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(32) {
+        let mut sizes = Vec::new();
+        for &i in chunk {
+            let call = raw_call(Profile::LE64, first_id + i, procedure, args);
+            sizes.push(call.len());
+            socket.send(&call).await.unwrap();
+        }
+        for &size in &sizes {
+            let mut buf = vec![0u8; 65_536];
+            let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+                .await
+                .expect("every call is answered (reply or BUSY)")
+                .unwrap();
+            let answer = Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap();
+            answers.push((size, n, answer));
+        }
+    }
+    answers
+}
+
+async fn raw_socket(server: std::net::SocketAddr) -> UdpSocket {
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    raw.connect(server).await.unwrap();
+    raw
+}
+
+/// One source sending 256 slow calls (the server's whole in-flight bound) takes only its
+/// share of slots: the rest get BUSY at once, and another caller's calls are answered.
 #[tokio::test]
-async fn calls_over_the_udp_in_flight_bound_are_dropped_and_retried() {
+async fn one_source_of_slow_calls_takes_only_its_share_of_the_in_flight_slots() {
+    let demo = udp_demo(UdpServerConfig::default()).await;
+    let attacker = raw_socket(demo.server.addr()).await;
+    let slots = rpc_lite::udp_transport::DEFAULT_UDP_MAX_IN_FLIGHT as u64;
+    let share = rpc_lite::udp_transport::DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE;
+    // Send them all first: the sleeping ones do not answer until 60 s from now.
+    for id in 1..=slots {
+        let call = raw_call(Profile::LE64, id, demo::procedure::sleep, &(60_000u32,));
+        attacker.send(&call).await.unwrap();
+        if id % 32 == 0 {
+            tokio::task::yield_now().await; // let the server read (its buffer is finite)
+        }
+    }
+    let mut busy = 0;
+    while let Some(answer) = recv_answer(&attacker, Duration::from_millis(500)).await {
+        assert_eq!(busy_retry_after(&answer), 100);
+        busy += 1;
+    }
+    assert_eq!(
+        busy,
+        slots as usize - share,
+        "all but the share were refused"
+    );
+    let client = demo
+        .client(rpc_lite::Transport::Udp)
+        .await
+        .with_timeout(Duration::from_secs(3));
+    for i in 0..15 {
+        assert_eq!(client.add(Long(i), Long(1)).await.unwrap(), Long(i + 1));
+    }
+    assert_eq!(ServerStats::get(&demo.stats.busy), busy as u64);
+}
+
+/// A caller told BUSY waits as long as the server asked, resends the same call, and
+/// gets it run once when a slot frees up; one that stays refused until its deadline
+/// gets `RpcError::Busy`, not a plain timeout.
+#[tokio::test(start_paused = true)]
+async fn a_busy_caller_backs_off_and_resends_until_a_slot_is_free() {
     let config = UdpServerConfig {
         max_in_flight: 1,
         ..UdpServerConfig::default()
@@ -258,12 +339,191 @@ async fn calls_over_the_udp_in_flight_bound_are_dropped_and_retried() {
     let client = demo.client(rpc_lite::Transport::Udp).await;
     let sleeper = {
         let client = client.clone();
-        tokio::spawn(async move { client.sleep(200).await })
+        tokio::spawn(async move { client.sleep(1_000).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    // The one slot is taken: this call is dropped until a retransmission finds it free.
+    let started = tokio::time::Instant::now();
     assert_eq!(client.incr(1).await.unwrap(), 1);
-    assert_eq!(sleeper.await.unwrap().unwrap(), 200);
-    assert!(ServerStats::get(&demo.stats.busy_dropped) >= 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited for the slot"
+    );
+    assert_eq!(sleeper.await.unwrap().unwrap(), 1_000);
+    let refusals = ServerStats::get(&demo.stats.busy);
+    // About one resend per 100 ms asked for (jitter +-20 %), not one per 20 ms backoff.
+    assert!(
+        (5..=12).contains(&refusals),
+        "{refusals} BUSY answers in 950 ms"
+    );
     assert_eq!(demo.service.incr_executions(), 1);
+
+    let hog = {
+        let client = client.clone();
+        tokio::spawn(async move { client.sleep(60_000).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let impatient = client.with_timeout(Duration::from_secs(1));
+    match impatient.incr(1).await {
+        Err(CallError::Rpc(RpcError::Busy { retry_after })) => {
+            assert_eq!(retry_after, Duration::from_millis(100))
+        }
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    hog.abort();
+}
+
+/// At-most-once under cache pressure: 5,000 calls from a second source cross the
+/// cache's per-source share (and would cross its capacity), yet the victim's entry
+/// stays: its retransmitted `incr` gets the cached answer and runs once.
+#[tokio::test]
+async fn a_flood_from_another_source_cannot_evict_a_callers_entry() {
+    let demo = udp_demo(UdpServerConfig::default()).await;
+    let victim = raw_socket(demo.server.addr()).await;
+    let call = raw_call(Profile::LE64, 7, demo::procedure::incr, &(1u64,));
+    victim.send(&call).await.unwrap();
+    let first = recv_answer(&victim, Duration::from_secs(5)).await.unwrap();
+
+    let flooder = raw_socket(demo.server.addr()).await;
+    let answers = flood(
+        &flooder,
+        1,
+        5_000,
+        demo::procedure::add,
+        &(Long(1), Long(2)),
+    )
+    .await;
+    let share = rpc_lite::udp_transport::DEFAULT_CACHE_PER_SOURCE;
+    let busy = answers
+        .iter()
+        .filter(|(_, _, a)| a.header.kind == rpc_lite::Kind::Error)
+        .inspect(|(_, _, a)| assert_eq!(busy_retry_after(a), 100))
+        .count();
+    assert_eq!((answers.len() - busy, busy), (share, 5_000 - share));
+
+    victim.send(&call).await.unwrap();
+    let again = recv_answer(&victim, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(again, first, "the cached answer, not a second run");
+    assert_eq!(demo.service.incr_executions(), 1);
+    assert_eq!(demo.service.counter(), 1);
+}
+
+/// Every source together cannot evict either: a full cache refuses new calls with BUSY
+/// (and takes them again once entries' windows close).
+#[tokio::test(start_paused = true)]
+async fn a_full_cache_refuses_new_calls_until_windows_close() {
+    let config = UdpServerConfig {
+        cache: rpc_lite::udp_transport::CacheLimits {
+            capacity: 8,
+            per_source: 4,
+            ..Default::default()
+        },
+        ..UdpServerConfig::default()
+    };
+    let demo = udp_demo(config).await;
+    let victim = raw_socket(demo.server.addr()).await;
+    let call = raw_call(Profile::LE64, 1, demo::procedure::incr, &(1u64,));
+    victim.send(&call).await.unwrap();
+    let first = recv_answer(&victim, Duration::from_secs(5)).await.unwrap();
+    for port in 0..3 {
+        let other = raw_socket(demo.server.addr()).await;
+        let answers = flood(
+            &other,
+            100 * port + 100,
+            6,
+            demo::procedure::add,
+            &(Long(1), Long(2)),
+        )
+        .await;
+        let busy = answers
+            .iter()
+            .filter(|(_, _, a)| a.header.kind == rpc_lite::Kind::Error)
+            .count();
+        // 4, 3, then 0 fit beside the victim's entry.
+        assert_eq!(busy, [2, 3, 6][port as usize], "source {port}");
+    }
+    victim.send(&call).await.unwrap();
+    assert_eq!(
+        recv_answer(&victim, Duration::from_secs(5)).await.unwrap(),
+        first
+    );
+    // raw_call sends a 10 s deadline: after it, every window has closed.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let late = raw_socket(demo.server.addr()).await;
+    let answers = flood(&late, 1, 4, demo::procedure::add, &(Long(1), Long(2))).await;
+    assert!(
+        answers
+            .iter()
+            .all(|(_, _, a)| a.header.kind == rpc_lite::Kind::Reply)
+    );
+    assert_eq!(demo.service.incr_executions(), 1);
+}
+
+/// No reflection amplification: no answer is larger than 3x the datagram that asked
+/// for it. `describe` (36 bytes in, ~420 out) and a `get` of a long value get a short
+/// TOO_LARGE instead; over TCP both work.
+#[tokio::test]
+async fn no_answer_is_larger_than_three_times_its_datagram() {
+    let demo = udp_demo(UdpServerConfig::default()).await;
+    let raw = raw_socket(demo.server.addr()).await;
+    let describe = raw_call(Profile::LE64, 1, 0, &());
+    raw.send(&describe).await.unwrap();
+    let mut buf = vec![0u8; 65_536];
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        n <= 3 * describe.len(),
+        "{n} bytes back for {}",
+        describe.len()
+    );
+    let answer = Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap();
+    assert_eq!(
+        (answer.header.call_id, fault_code(&answer)),
+        (1, ErrorCode::TooLarge as u32)
+    );
+
+    let client = demo.client(rpc_lite::Transport::Udp).await;
+    client.put("k".into(), "v".repeat(1_000)).await.unwrap();
+    match client.get("k".into()).await {
+        Err(CallError::Rpc(RpcError::TooLarge(_))) => {}
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert!(matches!(
+        client.describe().await,
+        Err(RpcError::TooLarge(_))
+    ));
+    // Echo earns its reply: the answer is the call's size.
+    assert_eq!(
+        client
+            .echo(Bytes::from(vec![7u8; 1_000]))
+            .await
+            .unwrap()
+            .len(),
+        1_000
+    );
+    // Every answer of the floods above respected the limit too.
+    let answers = flood(&raw, 10, 64, demo::procedure::incr, &(1u64,)).await;
+    assert!(answers.iter().all(|(sent, got, _)| *got <= 3 * sent));
+}
+
+/// A connected UDP socket hears the ICMP "port unreachable" as ECONNREFUSED: a call to
+/// a port where nothing listens fails at once, not at its deadline.
+#[tokio::test(start_paused = true)]
+async fn a_call_to_a_port_where_nothing_listens_is_refused_at_once() {
+    let closed = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap()
+    }; // bound, then closed: nothing listens there now
+    let channel = UdpChannel::connect(&closed.to_string()).await.unwrap();
+    let client = demo::Client::new(Channel::Udp(channel)).with_timeout(Duration::from_secs(10));
+    let started = tokio::time::Instant::now();
+    match client.add(Long(1), Long(2)).await {
+        Err(CallError::Rpc(RpcError::Refused { peer })) => assert_eq!(peer, closed),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "before the deadline"
+    );
 }

@@ -3,9 +3,11 @@
 //! encoded as a stub encodes it and answered by the registry as a server answers it.
 //! `PROTOCOL.md` quotes these dumps.
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
+use common::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use framing::{FrameFormat, Long, Profile, Wire, to_bytes};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use rpc_lite::dump::annotated;
 use rpc_lite::registry::{Started, poll_once, reply_message};
 use rpc_lite::{Header, Kind, Message, Registry};
@@ -128,4 +130,50 @@ fn introspection_reply() {
     let reply = answer(call(Profile::LE64, 1, 0, &()));
     assert_eq!(reply.header.kind, Kind::Reply);
     insta::assert_snapshot!("describe_le64", annotated(&reply));
+}
+
+/// One UDP exchange with a real server: the datagram sent and the datagram received.
+async fn udp_exchange(socket: &tokio::net::UdpSocket, request: &Message) -> String {
+    socket.send(&request.to_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 65_536];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.recv(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let reply = Message::decode(Bytes::copy_from_slice(&buf[..n])).unwrap();
+    format!(
+        "--- call ({} bytes) ---\n{}\non UDP (datagram):\n{}\n--- answer ({n} bytes) ---\n{}\non UDP (datagram):\n{}",
+        request.len(),
+        annotated(request),
+        framing::hex_dump(&request.to_bytes()),
+        annotated(&reply),
+        framing::hex_dump(&buf[..n])
+    )
+}
+
+/// The two UDP-only answers of PROTOCOL.md section 8: BUSY (the one in-flight slot is
+/// taken by a `sleep`) and the short TOO_LARGE that replaces a reply over 3x its call.
+#[tokio::test]
+async fn udp_busy_and_amplification_answers() {
+    use rpc_lite::udp_transport::{self, UdpServerConfig};
+    let registry = Registry::new().with(demo::Server::new(DemoService::default()));
+    let config = UdpServerConfig {
+        max_in_flight: 1,
+        ..UdpServerConfig::default()
+    };
+    let server = udp_transport::spawn("127.0.0.1:0".parse().unwrap(), registry, config)
+        .await
+        .unwrap();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(server.addr()).await.unwrap();
+    let mut sleeper = call(Profile::LE64, 1, demo::procedure::sleep, &(5_000u32,));
+    sleeper.header.call_id = 9;
+    socket.send(&sleeper.to_bytes()).await.unwrap();
+    let incr = call(Profile::LE64, 1, demo::procedure::incr, &(1u64,));
+    insta::assert_snapshot!("udp_busy_le64", udp_exchange(&socket, &incr).await);
+    let describe = call(Profile::LE64, 1, 0, &());
+    insta::assert_snapshot!(
+        "udp_describe_refused_le64",
+        udp_exchange(&socket, &describe).await
+    );
 }

@@ -6,7 +6,7 @@
 //! The same with three terminals:
 //! ```text
 //! udp echo-server --bind 127.0.0.1:7007
-//! proxy udp --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.25 --seed 42
+//! udp proxy --listen 127.0.0.1:7100 --to 127.0.0.1:7007 --loss 0.25 --seed 42
 //! udp echo-client 127.0.0.1:7100 --timeout-ms 100 --retries 10
 //! ```
 //!
@@ -19,17 +19,17 @@
 
 use std::time::Duration;
 
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
+use tokio_util::sync::CancellationToken;
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
-use udp::shutdown;
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::main]
 async fn main() -> udp::Result<()> {
-    let (stop, shutdown) = shutdown::channel();
+    let shutdown = CancellationToken::new();
     let echo = EchoServer::bind("127.0.0.1:0".parse().expect("literal address")).await?;
     let echo_addr = echo.local_addr()?;
-    tokio::spawn(echo.run(shutdown));
+    tokio::spawn(echo.run(shutdown.clone()));
 
     let mut config = ProxyConfig::new("127.0.0.1:0".parse().expect("literal address"), echo_addr);
     config.faults = Faults {
@@ -39,7 +39,7 @@ async fn main() -> udp::Result<()> {
     };
     let proxy = FaultProxy::spawn(config)
         .await
-        .map_err(|e| udp::UdpError::io("start the proxy", e.into()))?;
+        .map_err(|e| udp::UdpError::io("start the proxy", std::io::Error::other(e)))?;
     let proxy_addr = proxy.local_addr();
 
     let stats = tokio::task::spawn_blocking(move || -> udp::Result<_> {
@@ -73,6 +73,6 @@ async fn main() -> udp::Result<()> {
         p.dropped + p.forwarded
     );
     proxy.shutdown().await;
-    stop.fire();
+    shutdown.cancel();
     Ok(())
 }

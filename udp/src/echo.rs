@@ -2,12 +2,13 @@
 //!
 //! Two servers with the same behaviour, to compare styles:
 //! - [`EchoServer`], async (tokio): `recvfrom(2)` and `sendto(2)` on a non-blocking socket that
-//!   `epoll(7)` watches; it also waits on the shutdown signal.
+//!   `epoll(7)` watches; it also waits on the shutdown token (a `CancellationToken`).
 //! - [`serve_blocking`], the loop a Java programmer writes with `DatagramSocket.receive` and
-//!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices shutdown.
+//!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices the shutdown flag.
 //!
 //! A per-datagram error (an ICMP "port unreachable" left by an earlier reply, a send that fails
-//! for one peer) is logged and the loop goes on ([`crate::UdpError::is_per_datagram`]). Memory
+//! for one peer) is logged (at most [`WARNINGS_PER_SECOND`] lines a second, the rest counted) and the loop
+//! goes on ([`crate::UdpError::is_per_datagram`]). Memory
 //! is one 64 KiB buffer, whatever peers send.
 //!
 //! ```text
@@ -21,13 +22,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::async_socket::AsyncDatagramSocket;
 use crate::error::{Result, UdpError};
-use crate::shutdown::Shutdown;
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
+use support::log::Throttle;
 
 /// Default echo port (RFC 862 uses 7, which needs privileges; this suite uses 7007).
 pub const DEFAULT_PORT: u16 = 7007;
+
+/// Warning lines per second about per-datagram errors; the rest are counted and summarised.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+pub(crate) static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
 
 /// How often the blocking server wakes up to check for shutdown.
 pub const BLOCKING_POLL: Duration = Duration::from_millis(100);
@@ -79,10 +87,11 @@ impl EchoServer {
         Arc::clone(&self.stats)
     }
 
-    /// Echoes datagrams until `shutdown` fires; returns only on shutdown or a fatal socket error.
-    pub async fn run(self, mut shutdown: Shutdown) -> Result<()> {
+    /// Echoes datagrams until `shutdown` is cancelled; returns only then or on a fatal socket
+    /// error.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
-        let stop = shutdown.fired();
+        let stop = shutdown.cancelled();
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -109,18 +118,23 @@ fn survive(outcome: Result<()>, stats: &EchoStats) -> Result<()> {
         }
         Err(e) if e.is_per_datagram() => {
             stats.errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("echo: {e} (ignored, still serving)");
+            support::warn_throttled!(PEER_WARNINGS, "echo: {e} (ignored, still serving)");
             Ok(())
         }
         Err(e) => Err(e),
     }
 }
 
-/// The blocking echo loop: `receive`, `send` back, repeat, until `stop` is set.
-pub fn serve_blocking(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoStats) -> Result<()> {
+/// The blocking echo loop: `receive`, `send` back, repeat, until `shutdown` is set (checked
+/// at least every [`BLOCKING_POLL`]).
+pub fn serve_blocking(
+    socket: &DatagramSocket,
+    shutdown: &AtomicBool,
+    stats: &EchoStats,
+) -> Result<()> {
     socket.set_so_timeout(Some(BLOCKING_POLL))?;
     let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
-    while !stop.load(Ordering::Relaxed) {
+    while !shutdown.load(Ordering::Relaxed) {
         let outcome = match socket.recv_from(&mut buf) {
             Ok(info) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 
-use crate::echo::{BLOCKING_POLL, EchoStats};
+use crate::echo::{BLOCKING_POLL, EchoStats, PEER_WARNINGS};
 use crate::error::{Result, UdpError, is_per_datagram_io};
 use crate::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER};
 
@@ -32,8 +32,12 @@ struct Batcher {
     arrivals: Vec<Arrival>,
 }
 
-/// Echoes datagrams in batches until `stop` is set.
-pub fn serve_batched(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoStats) -> Result<()> {
+/// Echoes datagrams in batches until `shutdown` is set.
+pub fn serve_batched(
+    socket: &DatagramSocket,
+    shutdown: &AtomicBool,
+    stats: &EchoStats,
+) -> Result<()> {
     socket.set_so_timeout(Some(BLOCKING_POLL))?;
     let fd = socket.as_socket2().as_raw_fd();
     let mut batcher = Batcher {
@@ -42,7 +46,7 @@ pub fn serve_batched(socket: &DatagramSocket, stop: &AtomicBool, stats: &EchoSta
         send_headers: MultiHeaders::preallocate(BATCH, None),
         arrivals: Vec::with_capacity(BATCH),
     };
-    while !stop.load(Ordering::Relaxed) {
+    while !shutdown.load(Ordering::Relaxed) {
         match batcher.receive(fd) {
             Ok(()) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -112,5 +116,5 @@ impl Batcher {
 
 fn count_error(errors: &AtomicU64, e: &std::io::Error) {
     errors.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!("batched echo: {e} (ignored, still serving)");
+    support::warn_throttled!(PEER_WARNINGS, "batched echo: {e} (ignored, still serving)");
 }

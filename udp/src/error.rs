@@ -99,27 +99,3 @@ pub fn is_per_datagram_io(error: &io::Error) -> bool {
 
 /// Result alias for this crate.
 pub type Result<T, E = UdpError> = std::result::Result<T, E>;
-
-/// An error and its causes on one line, each cause once. Errors here (and in many
-/// libraries) repeat their source's text in their own message, so printing the whole
-/// `source()` chain naively would say "Address already in use" twice.
-///
-/// ```
-/// let err = udp::UdpError::io("bind 127.0.0.1:7", std::io::ErrorKind::AddrInUse.into());
-/// assert_eq!(udp::error::one_line(&err), "bind 127.0.0.1:7: address in use");
-/// ```
-pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        let part = current.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-        cause = current.source();
-    }
-    text
-}

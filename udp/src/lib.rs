@@ -15,23 +15,17 @@
 //! - [`echo_batch`]: the same echo with `recvmmsg(2)`/`sendmmsg(2)`, many datagrams per call.
 //! - [`quote`]: the quote service (the Java tutorial's, done properly): wire format, book, server.
 //! - [`client`]: [`client::RetryClient`], request/response with timeout, backoff, jitter, stats.
-//! - [`bench`](mod@bench): the `bench echo` load generator (datagrams/s, loss, p50/p99).
-//! - [`demo`]: the transcript printed by `udp demo`.
 //! - [`rng`]: a seeded SplitMix64, so retry jitter repeats for the same seed.
-//! - [`shutdown`]: the shutdown signal servers wait on (SIGINT/SIGTERM in the binary).
 #![forbid(unsafe_code)]
 
 pub mod async_socket;
-pub mod bench;
 pub mod client;
-pub mod demo;
 pub mod echo;
 pub mod echo_batch;
 pub mod error;
 pub mod packet;
 pub mod quote;
 pub mod rng;
-pub mod shutdown;
 pub mod socket;
 
 pub use async_socket::AsyncDatagramSocket;

@@ -20,6 +20,6 @@
 
 mod cli;
 
-fn main() {
-    std::process::exit(cli::main());
+fn main() -> std::process::ExitCode {
+    support::cli::run("udp", cli::main)
 }

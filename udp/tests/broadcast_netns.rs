@@ -3,7 +3,11 @@
 //! that namespace), broadcast address 198.18.1.255. Nothing reaches the machine's own network.
 //!
 //! The outer test builds the namespace and runs this same test binary inside it
-//! (`ip netns exec`), with an environment variable telling it to do the socket part.
+//! (`ip netns exec`), with an environment variable telling it to do the socket part. Without
+//! root, without `ip`, or where the kernel refuses namespaces (`EPERM`), it is skipped with one
+//! visible line.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -19,8 +23,18 @@ const BROADCAST: [u8; 4] = [198, 18, 1, 255];
 struct Netns(String);
 
 impl Netns {
-    fn create(name: &str) -> Netns {
-        ip(&["netns", "add", name]);
+    /// Creates the namespace, or says why this test must be skipped (no root, no `ip`, `EPERM`).
+    fn create(name: &str) -> Result<Netns, String> {
+        support::require::root("for network namespaces")?;
+        support::require::command("ip", "apt-get install iproute2")?;
+        if let Err(why) = try_ip(&["netns", "add", name]) {
+            if common::is_permission_error(&why) {
+                return Err(format!(
+                    "network namespaces are not permitted here (run as root outside a container, or see tests/lab): {why}"
+                ));
+            }
+            panic!("{why}");
+        }
         let ns = Netns(name.to_string());
         for args in [
             &["link", "set", "lo", "up"][..],
@@ -31,7 +45,7 @@ impl Netns {
         ] {
             ip(&[&["-n", name][..], args].concat());
         }
-        ns
+        Ok(ns)
     }
 }
 
@@ -41,16 +55,27 @@ impl Drop for Netns {
     }
 }
 
-fn ip(args: &[&str]) {
+/// Runs `ip ARGS`; its stderr as the error when it fails.
+fn try_ip(args: &[&str]) -> Result<(), String> {
     let out = Command::new("ip")
         .args(args)
         .output()
-        .expect("the ip command (iproute2) is needed");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("ip {args:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `ip ARGS`, which must work once the namespace exists.
+fn ip(args: &[&str]) {
+    if let Err(why) = try_ip(args) {
+        panic!("{why}");
+    }
 }
 
 #[test]
@@ -58,7 +83,10 @@ fn broadcast_needs_so_broadcast() {
     if std::env::var_os(INNER).is_some() {
         return inside_the_namespace();
     }
-    let ns = Netns::create(&format!("udpbc{}", std::process::id()));
+    let ns = match Netns::create(&format!("udpbc{}", std::process::id())) {
+        Ok(ns) => ns,
+        Err(why) => support::skip!("{why}"),
+    };
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.0])
         .arg(std::env::current_exe().unwrap())

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use support::shutdown::Shutdown;
 use udp::echo::{EchoServer, EchoStats, serve_blocking};
 use udp::echo_batch::serve_batched;
-use udp::shutdown;
 use udp::{DatagramPacket, DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
 
 type ServeFn = fn(&DatagramSocket, &AtomicBool, &EchoStats) -> udp::Result<()>;
@@ -109,20 +109,20 @@ fn largest_datagram_contract(server: SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_server_keeps_the_contract() {
-    let (trigger, shutdown) = shutdown::channel();
+    let shutdown = Shutdown::manual();
     let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
     let stats = server.stats();
-    let task = tokio::spawn(server.run(shutdown));
+    let task = tokio::spawn(server.run(shutdown.token()));
     tokio::task::spawn_blocking(move || {
         echo_contract(addr);
         largest_datagram_contract(addr);
     })
     .await
     .unwrap();
-    trigger.fire();
+    shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .unwrap()
@@ -133,15 +133,15 @@ async fn async_server_keeps_the_contract() {
 
 #[tokio::test]
 async fn async_server_on_ipv6_loopback() {
-    let (trigger, shutdown) = shutdown::channel();
+    let shutdown = Shutdown::manual();
     let server = EchoServer::bind("[::1]:0".parse().unwrap()).await.unwrap();
     let addr = server.local_addr().unwrap();
     assert_eq!(addr.to_string(), format!("[::1]:{}", addr.port()));
-    let task = tokio::spawn(server.run(shutdown));
+    let task = tokio::spawn(server.run(shutdown.token()));
     tokio::task::spawn_blocking(move || echo_contract(addr))
         .await
         .unwrap();
-    trigger.fire();
+    shutdown.trigger();
     task.await.unwrap().unwrap();
 }
 
@@ -211,12 +211,16 @@ public class EchoClient {
     }
 }
 "#;
-    let (trigger, shutdown) = shutdown::channel();
+    support::skip_unless!(support::require::command(
+        "java",
+        "Java 17+: apt-get install openjdk-17-jdk-headless"
+    ));
+    let shutdown = Shutdown::manual();
     let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let port = server.local_addr().unwrap().port();
-    tokio::spawn(server.run(shutdown));
+    tokio::spawn(server.run(shutdown.token()));
     let dir = std::env::temp_dir().join(format!("udp-java-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("EchoClient.java");
@@ -226,9 +230,9 @@ public class EchoClient {
         .arg(port.to_string())
         .output()
         .await
-        .expect("java (17+) is installed");
+        .expect("java is on PATH but did not start");
     std::fs::remove_dir_all(&dir).unwrap();
-    trigger.fire();
+    shutdown.trigger();
     assert!(
         out.status.success(),
         "{}",

@@ -5,20 +5,20 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use tokio_util::sync::{CancellationToken, DropGuard};
 use proxy::udp::{FaultProxy, Faults, ProxyConfig, ProxyStats};
 use udp::client::{ClientStats, RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
-use udp::shutdown::{self, ShutdownTrigger};
 use udp::{DatagramSocket, UdpError};
 
-async fn echo_server() -> (SocketAddr, ShutdownTrigger) {
-    let (trigger, shutdown) = shutdown::channel();
+async fn echo_server() -> (SocketAddr, DropGuard) {
+    let shutdown = CancellationToken::new();
     let server = EchoServer::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();
-    tokio::spawn(server.run(shutdown));
-    (addr, trigger)
+    tokio::spawn(server.run(shutdown.clone()));
+    (addr, shutdown.drop_guard())
 }
 
 /// Sends `n` requests one after the other; returns the client stats.

@@ -1,10 +1,14 @@
 //! Fuzzes the frame decoding core: arbitrary bytes, an arbitrary format chosen by the
-//! first two bytes, fed whole and in arbitrary pieces. Invariants: no panic, the borrowed
-//! iterator and the incremental codec agree, every frame respects the maximum.
+//! first byte, fed whole and in pieces as long as the second byte says. Maxima range from
+//! a few hundred bytes to as large as the length field allows (up to `u64::MAX`), where
+//! only overflow-free arithmetic and reserving as bytes arrive protect the receiver.
+//! Invariants: no panic, the borrowed iterator and the incremental codec agree, every
+//! frame respects the maximum, and the codec's buffer never holds much more than what
+//! arrived.
 #![no_main]
 
 use bytes::BytesMut;
-use framing::{Endian, FrameCodec, FrameFormat, LengthWidth};
+use framing::{Endian, FrameCodec, FrameFormat, FrameReader, LengthWidth};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 
@@ -12,7 +16,14 @@ fuzz_target!(|data: &[u8]| {
     let [shape, step, stream @ ..] = data else { return };
     let width = [LengthWidth::U8, LengthWidth::U16, LengthWidth::U32, LengthWidth::U64][(shape & 3) as usize];
     let order = if shape & 4 == 0 { Endian::Big } else { Endian::Little };
-    let max = (u64::from(shape >> 3) * 37).min(width.max_value());
+    let small = u64::from(shape >> 5) * 37;
+    let max = match (shape >> 3) & 3 {
+        0 => small,
+        1 => small * 1000,
+        2 => 1 << 40,
+        _ => u64::MAX,
+    }
+    .min(width.max_value());
     let Ok(format) = FrameFormat::new(width, order, max) else { return };
 
     let whole: Vec<Result<Vec<u8>, String>> = format
@@ -32,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
                     assert!(frame.len() <= format.max_frame());
                     pieces.push(frame.to_vec());
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    let bound = 2 * (stream.len() + framing::frame::RESERVE_CHUNK);
+                    assert!(buf.capacity() <= bound, "reserved {} for {} bytes", buf.capacity(), stream.len());
+                    break;
+                }
                 Err(err) => {
                     failed = Some(err.to_string());
                     break 'feed;
@@ -48,4 +63,17 @@ fuzz_target!(|data: &[u8]| {
     let whole_ok: Vec<Vec<u8>> = whole.iter().filter_map(|r| r.clone().ok()).collect();
     assert_eq!(whole_ok, pieces, "incremental and whole decoding disagree");
     assert_eq!(whole.iter().find_map(|r| r.clone().err()), failed);
+
+    // The blocking reader, over the same bytes, must read the same frames and fail alike.
+    let mut reader = FrameReader::new(stream, format);
+    let mut read = Vec::new();
+    let read_failed = loop {
+        match reader.read_frame() {
+            Ok(Some(frame)) => read.push(frame.to_vec()),
+            Ok(None) => break None,
+            Err(err) => break Some(err.to_string()),
+        }
+    };
+    assert_eq!(whole_ok, read, "blocking and whole decoding disagree");
+    assert_eq!(failed, read_failed);
 });

@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use framing::{Endian, FrameFormat, FrameReader, LengthWidth, hex_dump};
+use framing::{Endian, FormatError, FrameFormat, FrameReader, LengthWidth, hex_dump};
 
 /// Options of `framing inspect`.
 #[derive(Debug, clap::Args)]
@@ -28,9 +28,12 @@ pub struct Args {
 
 /// Prints every whole frame, then fails with the reason if the stream was bad.
 pub fn run(args: &Args) -> Result<()> {
-    let width = LengthWidth::from_bytes(args.length_width)?;
+    // A width or maximum the format refuses is a mistake in the command line: exit 2.
+    let usage = |err: FormatError| support::cli::usage(err.to_string());
+    let width = LengthWidth::from_bytes(args.length_width).map_err(usage)?;
     let default_max = (FrameFormat::DEFAULT_MAX_FRAME as u64).min(width.max_value());
-    let format = FrameFormat::new(width, args.order, args.max.unwrap_or(default_max))?;
+    let format =
+        FrameFormat::new(width, args.order, args.max.unwrap_or(default_max)).map_err(usage)?;
     let input: Box<dyn Read> = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)

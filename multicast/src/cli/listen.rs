@@ -22,12 +22,17 @@ use multicast::chat::printable;
 use multicast::{MulticastSocket, NetworkInterface};
 use udp::ReceiveInfo;
 
+use super::POLL;
 use super::UsageError;
-use super::shutdown::{POLL, Shutdown};
 use super::target::Target;
 
 /// Largest datagram printed whole by default; longer ones are cut (and say so).
 pub const DEFAULT_MAX_DATAGRAM: usize = 4096;
+
+/// Warning lines per second about datagrams that are not UTF-8; the rest are counted.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+static NOT_UTF8: support::log::Throttle = support::log::Throttle::per_second(WARNINGS_PER_SECOND);
 
 /// Arguments of `listen`.
 #[derive(Debug, clap::Args)]
@@ -54,7 +59,7 @@ pub struct Args {
 /// # Errors
 /// Bad arguments (usage), or a socket that cannot be set up.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let shutdown = Shutdown::install()?;
+    let shutdown = support::shutdown::Shutdown::on_signals("multicast")?.flag();
     let interface = args.target.interface()?;
     let socket = open(&args, &interface)?;
     socket.set_so_timeout(Some(POLL))?;
@@ -64,7 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(group = %args.target.group, interface = %interface.name, "joined");
     let mut buf = vec![0u8; args.max_datagram];
     let mut received = 0;
-    while !shutdown.requested() && args.count.is_none_or(|n| received < n) {
+    while !shutdown.load(std::sync::atomic::Ordering::Relaxed)
+        && args.count.is_none_or(|n| received < n)
+    {
         let info = match socket.recv_from(&mut buf) {
             Ok(info) => info,
             Err(e) if e.is_transient() => continue,
@@ -95,7 +102,7 @@ fn open(args: &Args, interface: &NetworkInterface) -> anyhow::Result<MulticastSo
 pub fn datagram_line(info: &ReceiveInfo, buf: &[u8]) -> String {
     let text = String::from_utf8_lossy(&buf[..info.len]);
     if std::str::from_utf8(&buf[..info.len]).is_err() {
-        tracing::warn!(peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
+        support::warn_throttled!(NOT_UTF8, peer = %info.peer, "datagram is not UTF-8; shown with replacement characters");
     }
     let mut line = format!("{}: {}", info.peer, printable(&text));
     if info.is_truncated() {

@@ -1,5 +1,5 @@
 //! The subcommands, one file each, and what they share: the `--group` and `--interface`
-//! arguments, usage errors, and the SIGINT/SIGTERM watcher.
+//! arguments, usage errors (exit 2) and how often blocking loops look at the shutdown flag.
 
 pub mod bench;
 pub mod chat;
@@ -7,10 +7,10 @@ pub mod demo;
 pub mod doctor;
 pub mod listen;
 pub mod send;
-pub mod shutdown;
 pub mod target;
 
-/// A mistake in the command line found after parsing; the process exits with status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use support::cli::UsageError;
+
+/// How long a blocked receive waits before the loop looks at the shutdown flag again (the
+/// flag `support::shutdown` raises on SIGINT/SIGTERM): a signal ends a subcommand within this.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);

@@ -16,7 +16,6 @@ use std::time::Duration;
 use multicast::MulticastSocket;
 
 use super::UsageError;
-use super::shutdown::Shutdown;
 use super::target::Target;
 
 /// Most datagrams one `send` may send (`--count`).
@@ -54,7 +53,7 @@ pub struct Args {
 /// # Errors
 /// Bad arguments (usage), or a socket or send failure.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let shutdown = Shutdown::install()?;
+    let shutdown = support::shutdown::Shutdown::on_signals("multicast")?.flag();
     let interface = args.target.interface()?;
     let group = args.target.group;
     if group.port() == 0 {
@@ -69,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     socket.set_loopback(args.loopback)?;
     let text = args.message.join(" ");
     let mut sent = 0;
-    while sent < args.count && !shutdown.requested() {
+    while sent < args.count && !shutdown.load(std::sync::atomic::Ordering::Relaxed) {
         if sent > 0 && args.interval_ms > 0 {
             std::thread::sleep(Duration::from_millis(args.interval_ms));
         }

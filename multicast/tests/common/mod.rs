@@ -1,9 +1,13 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: child processes of our binary (their stderr kept,
+//! not mixed into the test run's output), groups no other test uses, and recognising a refused
+//! network namespace. Skips go through `support::skip!`.
 #![allow(dead_code)]
 
 pub mod netns;
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use multicast::{MulticastSocket, NetworkInterface};
@@ -63,22 +67,39 @@ pub struct Proc {
     lines: std::sync::mpsc::Receiver<String>,
     /// Every stdout line read so far.
     pub seen: Vec<String>,
+    /// Every stderr line so far: kept for the test to read, never mixed into the test run's
+    /// own output.
+    errors: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proc {
-    /// Starts `program args...` with piped stdin and stdout. Stderr is inherited, for logs,
-    /// but quiet (errors only) unless the person running the tests sets `RUST_LOG`.
+    /// Starts `program args...` with stdin, stdout and stderr piped. Stderr lines are kept
+    /// ([`Proc::stderr`]); `RUST_LOG` is passed on if the person running the tests sets it.
     pub fn spawn(program: &str, args: &[&str]) -> Proc {
+        Proc::spawn_with_env(program, args, &[])
+    }
+
+    /// [`Proc::spawn`] with extra environment variables.
+    pub fn spawn_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let log_level = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".to_owned());
         let mut child = Command::new(program)
             .args(args)
-            .env("RUST_LOG", log_level)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {program}: {e}"));
+        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stderr = child.stderr.take().unwrap();
+        let keep = Arc::clone(&errors);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                keep.lock().unwrap().push(line);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -93,6 +114,29 @@ impl Proc {
             child,
             lines,
             seen: Vec::new(),
+            errors,
+        }
+    }
+
+    /// The stderr lines written so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.errors.lock().unwrap().clone()
+    }
+
+    /// Waits up to `wait` for a stderr line satisfying `want`; panics with what was seen.
+    pub fn stderr_line_where(&self, wait: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(line) = self.stderr().into_iter().find(|l| want(l)) {
+                return line;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "no such stderr line within {wait:?}; seen: {:?}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -127,7 +171,6 @@ impl Proc {
 
     /// Writes one line to the child's stdin.
     pub fn write_line(&mut self, line: &str) {
-        use std::io::Write;
         let stdin = self.child.stdin.as_mut().expect("stdin still open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
@@ -185,9 +228,8 @@ pub fn listening_addr(line: &str) -> SocketAddr {
         .unwrap()
 }
 
-/// Says why a test is skipped, on the process's real stderr: libtest captures `eprintln!` of a
-/// passing test, and a skip must be seen.
-pub fn skip(reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{reason}");
+/// True when a failed `ip` command's error text says it lacked the privilege (`EPERM`), as
+/// `ip netns add` does for a user without `CAP_SYS_ADMIN` (a container, a user namespace).
+pub fn is_permission_error(text: &str) -> bool {
+    text.contains("Operation not permitted") || text.contains("Permission denied")
 }

@@ -116,15 +116,16 @@ pub fn ip(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Runs `setup`, or prints why the test is skipped and gives `None`.
-pub fn or_skip<T>(what: &str, setup: impl FnOnce() -> Result<T, String>) -> Option<T> {
+/// Runs `setup`, or gives why the test must be skipped: not root, no `ip`, or the kernel
+/// refusing namespaces (`EPERM`, as in a container). Any other failure is a real one: it panics.
+pub fn or_skip<T>(setup: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    support::require::root("for network namespaces")?;
+    support::require::command("ip", "apt-get install iproute2")?;
     match setup() {
-        Ok(value) => Some(value),
-        Err(why) => {
-            super::skip(&format!(
-                "SKIPPED: {what} needs network namespaces and could not create them: {why}"
-            ));
-            None
-        }
+        Ok(value) => Ok(value),
+        Err(why) if super::is_permission_error(&why) => Err(format!(
+            "network namespaces are not permitted here (run as root outside a container, or see tests/lab): {why}"
+        )),
+        Err(why) => panic!("{why}"),
     }
 }

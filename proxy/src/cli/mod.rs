@@ -4,13 +4,13 @@
 mod tcp;
 mod udp;
 
-use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
+use support::cli::HostPort;
+use support::shutdown::Shutdown;
 
 /// Recording, fault-injecting proxies for TCP and UDP.
 #[derive(Debug, Parser)]
@@ -29,93 +29,29 @@ enum Command {
     Udp(udp::UdpArgs),
 }
 
-/// Parses the command line, runs the subcommand, reports an error in the one format.
+/// Parses the command line and runs the subcommand, in the suite's conventions
+/// (`support::cli`): usage mistakes exit 2, failures print one line and exit 1.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let usage = err.use_stderr();
-            let _ = err.print();
-            return if usage {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    init_logs();
-    let result = match cli.command {
+    let cli: Cli = support::cli::parse("proxy");
+    support::log::init(support::log::Default::Warn);
+    support::cli::run("proxy", || match cli.command {
         Command::Tcp(args) => tcp::run(args),
         Command::Udp(args) => udp::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("proxy: error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
-/// Logs to stderr, warnings and errors only unless `RUST_LOG` says otherwise; colour codes
-/// only for a person at a terminal.
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+/// The first address `addr` resolves to (`getaddrinfo(3)`).
+fn resolve(addr: &HostPort) -> anyhow::Result<SocketAddr> {
+    let addrs = addr
+        .resolve()
+        .with_context(|| format!("cannot resolve {addr}"))?;
+    Ok(addrs[0])
 }
 
-/// `host:port` to the first address it resolves to.
-fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
-    addr.to_socket_addrs()
-        .with_context(|| {
-            format!("bad address {addr:?}: expected host:port, e.g. 127.0.0.1:7007 or [::1]:7007")
-        })?
-        .next()
-        .with_context(|| format!("address {addr:?} resolved to nothing"))
-}
-
-/// Prints `listening on IP:PORT`, the first stdout line scripts and tests wait for.
-fn print_listening(addr: SocketAddr) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {addr}")
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")
-}
-
-/// Installs SIGINT/SIGTERM handlers now (`sigaction(2)`, `signal(7)`) and returns a token
-/// cancelled by the first signal; a second signal exits at once with status 130.
-///
-/// Call it before printing `listening on`: a supervisor may send SIGTERM the moment the
-/// line appears, and a signal that comes before its handler kills the process instead.
-fn cancel_on_signals() -> anyhow::Result<CancellationToken> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt =
-        signal(SignalKind::interrupt()).context("cannot install signal handlers")?;
-    let mut terminate =
-        signal(SignalKind::terminate()).context("cannot install signal handlers")?;
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        let mut signals = 0;
-        loop {
-            tokio::select! {
-                _ = interrupt.recv() => {},
-                _ = terminate.recv() => {},
-            }
-            signals += 1;
-            if signals > 1 {
-                std::process::exit(130);
-            }
-            tracing::info!("shutdown signal received; finishing");
-            cancel.cancel();
-        }
-    });
-    Ok(token)
+/// SIGINT/SIGTERM handlers, installed now: before the `listening on` line, since a
+/// supervisor may send SIGTERM the moment the line appears. A second signal exits at once.
+fn shutdown_on_signals() -> anyhow::Result<Shutdown> {
+    Shutdown::on_signals("proxy").context("cannot install signal handlers")
 }
 
 /// A tokio runtime for the proxies.

@@ -5,21 +5,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use proxy::pcap::write::TcpPcap;
 use proxy::tcp::recorder::Recorder;
 use proxy::tcp::serve::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT,
 };
 use proxy::tcp::{DEFAULT_CONNECT_TIMEOUT, Limits, MAX_DELAY, Proxy, ProxyConfig};
+use support::cli::HostPort;
 
 /// Flags of `proxy tcp`.
 #[derive(Debug, Args)]
 pub struct TcpArgs {
     /// Address to listen on (IP:PORT; port 0 picks a free port).
-    #[arg(long, value_name = "ADDR")]
-    listen: String,
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    listen: HostPort,
     /// The server to forward every connection to (HOST:PORT).
-    #[arg(long, value_name = "ADDR")]
-    to: String,
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    to: HostPort,
     /// Add this much latency to every chunk, both directions.
     #[arg(long, value_name = "MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=MAX_DELAY.as_millis() as u64))]
@@ -30,6 +32,9 @@ pub struct TcpArgs {
     /// Write a transcript of everything forwarded to FILE (format: proxy/PROTOCOL.md).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Write everything forwarded to FILE as a pcap capture, for Wireshark or tcpdump -r.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
     /// Give up connecting to the server after this long.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -70,14 +75,19 @@ pub fn run(args: TcpArgs) -> anyhow::Result<()> {
             shutdown_grace: Duration::from_millis(args.grace_ms),
         },
     };
-    let proxy = Proxy::new(config, recorder);
+    let mut proxy = Proxy::new(config, recorder);
+    if let Some(path) = &args.pcap {
+        let pcap =
+            TcpPcap::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        proxy = proxy.with_pcap(pcap);
+    }
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        let shutdown = super::cancel_on_signals()?;
-        super::print_listening(listener.local_addr()?)?;
-        proxy.serve(listener, shutdown).await;
+        let shutdown = super::shutdown_on_signals()?;
+        support::cli::print_listening(listener.local_addr()?);
+        proxy.serve(listener, shutdown.token()).await;
         Ok(())
     })
 }

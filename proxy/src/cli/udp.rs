@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use proxy::udp::{self, FaultProxy, Faults, ProxyConfig};
+use support::cli::HostPort;
 
 /// Longest accepted delay or idle time: one hour (more is surely a typo).
 const MAX_MILLIS: u64 = 3_600_000;
@@ -14,12 +15,12 @@ const MAX_MILLIS: u64 = 3_600_000;
 /// Flags of `proxy udp`.
 #[derive(Args, Debug)]
 pub struct UdpArgs {
-    /// Where clients send.
-    #[arg(long)]
-    listen: String,
-    /// The server to forward to.
-    #[arg(long)]
-    to: String,
+    /// Where clients send (IP:PORT; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    listen: HostPort,
+    /// The server to forward to (HOST:PORT).
+    #[arg(long, value_name = "ADDR", value_parser = support::cli::host_port)]
+    to: HostPort,
     /// Probability of dropping a datagram (0 to 1), each direction.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     loss: f64,
@@ -38,6 +39,9 @@ pub struct UdpArgs {
     /// Write every forwarded datagram to FILE (the transcript format, proxy/PROTOCOL.md).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Write every forwarded datagram to FILE as a pcap capture, for Wireshark or tcpdump -r.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
     /// Close a client's session after this long without traffic, in milliseconds.
     #[arg(long, default_value_t = udp::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
     idle_ms: u64,
@@ -62,6 +66,7 @@ impl UdpArgs {
         let mut config = ProxyConfig::new(super::resolve(&self.listen)?, super::resolve(&self.to)?);
         config.faults = faults;
         config.record = self.record;
+        config.pcap = self.pcap;
         config.idle = Duration::from_millis(self.idle_ms);
         config.max_sessions = self.max_sessions;
         config.max_delayed = self.max_delayed;
@@ -78,12 +83,12 @@ pub fn run(args: UdpArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
-        let shutdown = super::cancel_on_signals()?;
+        let shutdown = super::shutdown_on_signals()?;
         let proxy = FaultProxy::spawn(config)
             .await
             .context("cannot start the proxy")?;
-        super::print_listening(proxy.local_addr())?;
-        shutdown.cancelled().await;
+        support::cli::print_listening(proxy.local_addr());
+        shutdown.token().cancelled().await;
         let s = proxy.shutdown().await;
         eprintln!(
             "forwarded={} dropped={} duplicated={} reordered={} delayed={} sessions_opened={} sessions_expired={} refused={}",

@@ -12,6 +12,7 @@
 use super::ProxyConfig;
 use super::pump::{PumpSettings, pump};
 use super::recorder::Recorder;
+use crate::pcap::write::TcpPcap;
 use crate::transcript::Direction;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,13 +21,22 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+/// Where a connection is written down: a transcript, a pcap file, both or neither.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// `--record FILE`.
+    pub transcript: Option<Arc<Recorder>>,
+    /// `--pcap FILE`.
+    pub pcap: Option<Arc<TcpPcap>>,
+}
+
 /// Serves one accepted client as connection number `conn`.
 pub async fn run(
     client: TcpStream,
     peer: SocketAddr,
     conn: u64,
     config: Arc<ProxyConfig>,
-    recorder: Option<Arc<Recorder>>,
+    recording: Recording,
 ) {
     let server =
         match tokio::time::timeout(config.connect_timeout, TcpStream::connect(config.to)).await {
@@ -53,13 +63,19 @@ pub async fn run(
     // Forward small writes at once: the proxy should not add Nagle delays of its own.
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    if let Some(recorder) = &recorder {
+    if let Some(recorder) = &recording.transcript {
         recorder.open(conn);
     }
+    if let Some(pcap) = &recording.pcap {
+        pcap.open(conn, peer, config.to);
+    }
     tracing::info!(conn, %peer, to = %config.to, "proxying");
-    let ended = forward(client, server, conn, &config, recorder.clone()).await;
-    if let Some(recorder) = &recorder {
+    let ended = forward(client, server, conn, &config, &recording).await;
+    if let Some(recorder) = &recording.transcript {
         recorder.close(conn);
+    }
+    if let Some(pcap) = &recording.pcap {
+        pcap.close(conn);
     }
     tracing::info!(conn, %peer, how = ended, "connection closed");
 }
@@ -70,7 +86,7 @@ async fn forward(
     server: TcpStream,
     conn: u64,
     config: &ProxyConfig,
-    recorder: Option<Arc<Recorder>>,
+    recording: &Recording,
 ) -> &'static str {
     let epoch = Instant::now();
     let activity = Arc::new(AtomicU64::new(0));
@@ -80,7 +96,8 @@ async fn forward(
         delay: config.delay,
         throttle_kbps: config.throttle_kbps,
         write_timeout: config.limits.write_timeout,
-        recorder: recorder.clone(),
+        recorder: recording.transcript.clone(),
+        pcap: recording.pcap.clone(),
         activity: Arc::clone(&activity),
         epoch,
     };

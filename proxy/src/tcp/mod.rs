@@ -29,6 +29,7 @@ pub mod recorder;
 pub mod serve;
 pub mod shaping;
 
+use crate::pcap::write::TcpPcap;
 use recorder::Recorder;
 pub use serve::Limits;
 use std::net::SocketAddr;
@@ -77,6 +78,7 @@ impl ProxyConfig {
 pub struct Proxy {
     config: Arc<ProxyConfig>,
     recorder: Option<Arc<Recorder>>,
+    pcap: Option<Arc<TcpPcap>>,
 }
 
 impl Proxy {
@@ -85,20 +87,35 @@ impl Proxy {
         Proxy {
             config: Arc::new(config),
             recorder: recorder.map(Arc::new),
+            pcap: None,
         }
+    }
+
+    /// Also writes every connection to `pcap` (`--pcap FILE`).
+    pub fn with_pcap(mut self, pcap: TcpPcap) -> Self {
+        self.pcap = Some(Arc::new(pcap));
+        self
     }
 
     /// Serves `listener` until `shutdown` is cancelled; open connections then get the grace
     /// period to finish, and the transcript is flushed.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         let next_conn = AtomicU64::new(1);
-        let Proxy { config, recorder } = self;
+        let Proxy {
+            config,
+            recorder,
+            pcap,
+        } = self;
         let limits = config.limits;
         let for_tasks = recorder.clone();
         serve::serve(listener, limits, shutdown, move |client, peer| {
             // Connections are numbered in the order they were accepted.
             let conn = next_conn.fetch_add(1, Ordering::Relaxed);
-            connection::run(client, peer, conn, Arc::clone(&config), for_tasks.clone())
+            let recording = connection::Recording {
+                transcript: for_tasks.clone(),
+                pcap: pcap.clone(),
+            };
+            connection::run(client, peer, conn, Arc::clone(&config), recording)
         })
         .await;
         if let Some(recorder) = recorder {

@@ -19,6 +19,7 @@
 
 use super::recorder::Recorder;
 use super::shaping::Throttle;
+use crate::pcap::write::TcpPcap;
 use crate::transcript::Direction;
 use bytes::{Bytes, BytesMut};
 use std::io;
@@ -56,6 +57,8 @@ pub struct PumpSettings {
     pub write_timeout: Duration,
     /// Where to record, if anywhere.
     pub recorder: Option<Arc<Recorder>>,
+    /// Where to capture, if anywhere.
+    pub pcap: Option<Arc<TcpPcap>>,
     /// Milliseconds since `epoch` at the last byte moved (for the idle deadline).
     pub activity: Arc<AtomicU64>,
     /// The connection's start, the zero of `activity`.
@@ -83,10 +86,13 @@ where
         read_side(from, tx, &settings),
         write_side(to, rx, &settings)
     );
-    if result.is_err()
-        && let Some(recorder) = &settings.recorder
-    {
-        recorder.reset(settings.conn, settings.dir);
+    if result.is_err() {
+        if let Some(recorder) = &settings.recorder {
+            recorder.reset(settings.conn, settings.dir);
+        }
+        if let Some(pcap) = &settings.pcap {
+            pcap.reset(settings.conn, settings.dir);
+        }
     }
     result.map(|_| ())
 }
@@ -105,12 +111,18 @@ async fn read_side<R: AsyncRead + Unpin>(
             if let Some(recorder) = &settings.recorder {
                 recorder.eof(settings.conn, settings.dir);
             }
+            if let Some(pcap) = &settings.pcap {
+                pcap.eof(settings.conn, settings.dir);
+            }
             // If the writer is gone it has already failed and reported why.
             let _ = tx.send(Chunk::EndOfStream { due }).await;
             return Ok(());
         }
         if let Some(recorder) = &settings.recorder {
             recorder.data(settings.conn, settings.dir, &buf);
+        }
+        if let Some(pcap) = &settings.pcap {
+            pcap.data(settings.conn, settings.dir, &buf);
         }
         if tx
             .send(Chunk::Data {
@@ -197,6 +209,7 @@ mod tests {
             throttle_kbps,
             write_timeout,
             recorder: None,
+            pcap: None,
             activity: Arc::new(AtomicU64::new(0)),
             epoch: Instant::now(),
         }

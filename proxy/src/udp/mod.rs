@@ -43,6 +43,7 @@ pub use faults::{Fate, Faults};
 use record::Recorder;
 use relay::{Outlet, deliver, relay_replies};
 
+use crate::pcap::write::UdpPcap;
 use crate::transcript::Direction;
 
 /// Receive buffer per socket: the largest UDP payload (65,507 bytes over IPv4) fits.
@@ -78,6 +79,8 @@ pub struct ProxyConfig {
     pub max_delayed: usize,
     /// Transcript file (`--record`), in the transcript format ([`crate::transcript`]).
     pub record: Option<PathBuf>,
+    /// Capture file (`--pcap`): every datagram sent on, as a pcap packet ([`crate::pcap`]).
+    pub pcap: Option<PathBuf>,
 }
 
 impl ProxyConfig {
@@ -91,6 +94,7 @@ impl ProxyConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_delayed: MAX_DELAYED_IN_FLIGHT,
             record: None,
+            pcap: None,
         }
     }
 }
@@ -153,6 +157,7 @@ struct Ctx {
     faults: Faults,
     counters: Counters,
     recorder: Option<Recorder>,
+    pcap: Option<UdpPcap>,
     delayed: Arc<Semaphore>,
     max_delayed: usize,
     started: Instant,
@@ -174,7 +179,7 @@ impl FaultProxy {
     ///
     /// # Errors
     /// [`ProxyError::BadFaults`] for a probability outside `[0, 1]`; [`ProxyError::Io`] if
-    /// the listen address cannot be bound or the transcript file cannot be created.
+    /// the listen address cannot be bound or the transcript or pcap file cannot be created.
     pub async fn spawn(config: ProxyConfig) -> Result<ProxyHandle, ProxyError> {
         config.faults.validate().map_err(ProxyError::BadFaults)?;
         let bind = |e| ProxyError::io(format!("bind {}", config.listen), e);
@@ -187,12 +192,20 @@ impl FaultProxy {
             ),
             None => None,
         };
+        let pcap = match &config.pcap {
+            Some(path) => Some(
+                UdpPcap::create(path, config.target)
+                    .map_err(|e| ProxyError::io(format!("create {}", path.display()), e))?,
+            ),
+            None => None,
+        };
         // Any count the user gives is accepted; beyond u32::MAX it makes no difference.
         let max_delayed = config.max_delayed.min(u32::MAX as usize);
         let ctx = Arc::new(Ctx {
             faults: config.faults.clone(),
             counters: Counters::default(),
             recorder,
+            pcap,
             delayed: Arc::new(Semaphore::new(max_delayed)),
             max_delayed,
             started: Instant::now(),
@@ -320,7 +333,7 @@ impl Proxy {
         session.sent_upstream += 1;
         let (number, outlet) = (
             session.number,
-            Outlet::Upstream(Arc::clone(&session.upstream)),
+            Outlet::Upstream(Arc::clone(&session.upstream), client),
         );
         let fate = self
             .ctx

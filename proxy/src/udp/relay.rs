@@ -54,16 +54,23 @@ pub(super) async fn relay_replies(
 
 /// Where a datagram goes next.
 pub(super) enum Outlet {
-    /// To the server, on the session's connected socket.
-    Upstream(Arc<UdpSocket>),
+    /// To the server, on the session's connected socket (for the client at that address).
+    Upstream(Arc<UdpSocket>, SocketAddr),
     /// To a client, through the listen socket.
     Client(Arc<UdpSocket>, SocketAddr),
 }
 
 impl Outlet {
+    /// The client whose session this datagram belongs to.
+    fn client(&self) -> SocketAddr {
+        match self {
+            Outlet::Upstream(_, client) | Outlet::Client(_, client) => *client,
+        }
+    }
+
     async fn send(&self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
-            Outlet::Upstream(socket) => socket.send(bytes).await,
+            Outlet::Upstream(socket, _) => socket.send(bytes).await,
             Outlet::Client(socket, client) => socket.send_to(bytes, client).await,
         }
     }
@@ -130,6 +137,9 @@ async fn send_copies(
         // Recorded before the send: once the receiver has the datagram, the record exists.
         if let Some(r) = &ctx.recorder {
             r.datagram(conn, dir, bytes);
+        }
+        if let Some(pcap) = &ctx.pcap {
+            pcap.datagram(outlet.client(), dir, bytes);
         }
         if let Err(e) = outlet.send(bytes).await {
             tracing::debug!(session = conn, %dir, "proxy: send failed: {e}");

@@ -11,7 +11,12 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use framing::Wire;
 use libfuzzer_sys::fuzz_target;
-use rpc_lite::demo_service::{DemoError, DemoService, demo};
+use demo_service::{DemoError, DemoService, demo};
+
+/// The demo service, shared with the binary (it is not part of the library).
+#[allow(dead_code)]
+#[path = "../../src/cli/demo_service.rs"]
+mod demo_service;
 use rpc_lite::registry::{Started, poll_once, reply_message};
 use rpc_lite::{Description, Fault, Kind, Message, Registry};
 

@@ -9,17 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::demo_service::demo;
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use rpc_lite::demo_service::demo;
 use rpc_lite::{Channel, Transport};
+use support::stats::Latencies;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Server address, host:port.
-    #[arg(long)]
-    addr: String,
+    #[arg(long, value_parser = support::cli::host_port)]
+    addr: support::cli::HostPort,
     /// Calls outstanding at once (tasks sharing one connection).
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
@@ -58,13 +59,13 @@ impl BenchArgs {
 /// What one round measured.
 #[derive(Default)]
 struct Tally {
-    latencies_ns: Vec<u64>,
+    latencies: Latencies,
     errors: u64,
     mismatches: u64,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let channel = Channel::connect(&args.addr, args.transport)
+    let channel = Channel::connect(&args.addr.to_string(), args.transport)
         .await
         .with_context(|| format!("cannot reach {}", args.addr))?;
     let client = demo::Client::new(channel).with_timeout(Duration::from_millis(args.timeout_ms));
@@ -74,9 +75,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         round(&client, &payload, args.concurrency, args.warmup, stop_at).await;
     }
     let started = Instant::now();
-    let mut tally = round(&client, &payload, args.concurrency, args.calls, stop_at).await;
+    let tally = round(&client, &payload, args.concurrency, args.calls, stop_at).await;
     let secs = started.elapsed().as_secs_f64();
-    report(&args, &mut tally, secs);
+    report(&args, &tally, secs);
     Ok(())
 }
 
@@ -98,7 +99,7 @@ async fn round(
                 let t0 = Instant::now();
                 match client.echo(payload.clone()).await {
                     Ok(back) => {
-                        tally.latencies_ns.push(t0.elapsed().as_nanos() as u64);
+                        tally.latencies.record(t0.elapsed());
                         tally.mismatches += u64::from(back != payload);
                     }
                     Err(_) => tally.errors += 1,
@@ -110,7 +111,7 @@ async fn round(
     let mut all = Tally::default();
     for task in tasks {
         if let Ok(t) = task.await {
-            all.latencies_ns.extend(t.latencies_ns);
+            all.latencies.merge(&t.latencies);
             all.errors += t.errors;
             all.mismatches += t.mismatches;
         }
@@ -118,20 +119,16 @@ async fn round(
     all
 }
 
-fn report(args: &BenchArgs, tally: &mut Tally, secs: f64) {
-    tally.latencies_ns.sort_unstable();
-    let ok = tally.latencies_ns.len();
-    let us = |q: f64| match ok {
-        0 => f64::NAN,
-        n => tally.latencies_ns[((n as f64 * q) as usize).min(n - 1)] as f64 / 1000.0,
-    };
+fn report(args: &BenchArgs, tally: &Tally, secs: f64) {
+    let lat = &tally.latencies;
+    let ok = lat.count();
     println!(
         "calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} calls_ok={ok} errors={} mismatches={} elapsed_s={secs:.3} concurrency={} payload={} transport={:?} threads={}",
         ok as f64 / secs,
-        us(0.50),
-        us(0.99),
-        us(0.999),
-        us(1.0),
+        lat.p50_us(),
+        lat.p99_us(),
+        lat.quantile_us(0.999),
+        lat.max_us(),
         tally.errors,
         tally.mismatches,
         args.concurrency,

@@ -3,9 +3,13 @@
 mod bench;
 mod call;
 mod demo;
+// Some accessors are only for the tests, which include the same file.
+#[allow(dead_code)]
+pub mod demo_service;
 mod serve;
 
 use clap::{Parser, Subcommand};
+use support::log::Default as LogDefault;
 
 /// Stubs, skeletons and marshalling: a lightweight RPC over TCP and UDP.
 #[derive(Parser, Debug)]
@@ -30,6 +34,15 @@ enum Command {
 }
 
 impl Cli {
+    /// What is logged without `RUST_LOG`: a server reports its peers' bad input; the
+    /// other subcommands print only their results.
+    pub fn log_default(&self) -> LogDefault {
+        match self.command {
+            Command::Serve(_) => LogDefault::Warn,
+            _ => LogDefault::Off,
+        }
+    }
+
     /// Runtime worker threads the subcommand asks for (`--threads`); `None`: one per CPU.
     pub fn worker_threads(&self) -> Option<usize> {
         match &self.command {
@@ -49,14 +62,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => demo::run().await,
         Command::Bench(args) => bench::run(args).await,
     }
-}
-
-/// Resolves `addr` (`host:port`) to its first socket address.
-pub async fn resolve(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
-    use anyhow::Context;
-    tokio::net::lookup_host(addr)
-        .await
-        .with_context(|| format!("cannot resolve {addr:?} (expected host:port)"))?
-        .next()
-        .with_context(|| format!("{addr:?} resolves to no address"))
 }

@@ -3,14 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::demo_service::{DEFAULT_MAX_KEYS, DEFAULT_MAX_STORE_BYTES, DemoService, demo};
 use anyhow::Context;
 use clap::Args;
-use rpc_lite::demo_service::{DEFAULT_MAX_KEYS, DemoService, demo};
 use rpc_lite::registry::MIN_MESSAGE_LIMIT;
-use rpc_lite::tcp_transport::{self, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig};
-use rpc_lite::udp_transport::{self, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, UdpServerConfig};
+use rpc_lite::tcp_transport::{
+    self, DEFAULT_FRAME_BUDGET, DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig,
+};
+use rpc_lite::udp_transport::{
+    self, CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_PER_SOURCE,
+    DEFAULT_UDP_MAX_IN_FLIGHT, DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE, UdpServerConfig,
+};
 use rpc_lite::{Registry, Transport};
-use tcp::server::{ServerLimits, ShutdownSignal, limits};
+use support::shutdown::Shutdown;
+use tcp::server::{ServerLimits, limits};
 
 /// The documented default address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
@@ -18,18 +24,26 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:7470";
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to bind (0.0.0.0:7470 or [::]:7470 to serve other machines; port 0 = any).
-    #[arg(long, default_value = DEFAULT_BIND)]
-    bind: String,
+    #[arg(long, default_value = DEFAULT_BIND, value_parser = support::cli::socket_addr)]
+    bind: std::net::SocketAddr,
     /// Transport to serve.
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
-    /// Calls running at once per TCP connection (UDP: per server).
-    #[arg(long, default_value_t = DEFAULT_MAX_IN_FLIGHT)]
-    max_in_flight: usize,
+    /// Calls running at once: per connection over TCP (default 128), per server over
+    /// UDP (default 256).
+    #[arg(long)]
+    max_in_flight: Option<usize>,
+    /// UDP: calls running at once for one source (address and port).
+    #[arg(long, default_value_t = DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE)]
+    max_in_flight_per_source: usize,
     /// Largest message in bytes, call or reply (TCP frames; UDP is capped at 65507); at
     /// least 256, so the server's own error answers always fit.
     #[arg(long, default_value_t = DEFAULT_MAX_FRAME, value_parser = max_frame_arg)]
     max_frame: usize,
+    /// TCP: bytes held for frames still arriving, all connections together; a
+    /// connection whose frame does not fit is told BUSY and closed.
+    #[arg(long, default_value_t = DEFAULT_FRAME_BUDGET)]
+    frame_budget: usize,
     /// TCP connections served at once.
     #[arg(long, default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
     max_conns: usize,
@@ -45,9 +59,12 @@ pub struct ServeArgs {
     /// UDP reply cache entries.
     #[arg(long, default_value_t = DEFAULT_CACHE_CAPACITY)]
     cache_capacity: usize,
-    /// UDP reply cache: most bytes of replies held.
+    /// UDP reply cache: most bytes held (replies and bookkeeping).
     #[arg(long, default_value_t = DEFAULT_CACHE_BYTES)]
     cache_bytes: usize,
+    /// UDP reply cache entries one source (address and port) may hold.
+    #[arg(long, default_value_t = DEFAULT_CACHE_PER_SOURCE)]
+    cache_per_source: usize,
     /// UDP reply cache lifetime (also the longest a UDP call may run).
     #[arg(long, default_value_t = udp_transport::DEFAULT_CACHE_TTL.as_millis() as u64)]
     cache_ttl_ms: u64,
@@ -57,6 +74,9 @@ pub struct ServeArgs {
     /// Keys the demo store holds at most.
     #[arg(long, default_value_t = DEFAULT_MAX_KEYS)]
     max_keys: usize,
+    /// Bytes the demo store holds at most (keys, values and 64 bytes per key).
+    #[arg(long, default_value_t = DEFAULT_MAX_STORE_BYTES)]
+    max_store_bytes: usize,
 }
 
 impl ServeArgs {
@@ -67,19 +87,22 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let addr = super::resolve(&args.bind).await?;
+    let addr = args.bind;
     // Handlers first, then the `listening on` line: a script that sends SIGTERM as soon
-    // as it reads the line must find them installed.
-    let signals = ShutdownSignal::install().context("cannot install signal handlers")?;
-    let service = Arc::new(DemoService::new(args.max_keys));
+    // as it reads the line must find them installed. A second signal stops at once.
+    let shutdown = Shutdown::on_signals("rpc-lite").context("cannot install signal handlers")?;
+    let service = Arc::new(DemoService::with_limits(
+        args.max_keys,
+        args.max_store_bytes,
+    ));
     let registry = Registry::new().with(demo::Server::from_arc(service));
     let server = match args.transport {
         Transport::Tcp => tcp_transport::spawn(addr, registry, tcp_config(&args)).await,
         Transport::Udp => udp_transport::spawn(addr, registry, udp_config(&args)).await,
     }
-    .with_context(|| format!("cannot bind {addr} (port in use? try --bind 127.0.0.1:0)"))?;
-    tcp::server::print_listening(server.addr()).context("cannot write to stdout")?;
-    signals.recv().await;
+    .with_context(|| format!("cannot listen on {addr}"))?;
+    support::cli::print_listening(server.addr());
+    shutdown.token().cancelled().await;
     server.shutdown().await;
     Ok(())
 }
@@ -105,17 +128,22 @@ fn tcp_config(args: &ServeArgs) -> TcpServerConfig {
             write_timeout: Duration::from_millis(args.write_timeout_ms),
             shutdown_grace: Duration::from_millis(args.grace_ms),
         },
-        max_in_flight: args.max_in_flight,
+        max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT),
         max_frame: args.max_frame,
+        frame_budget: args.frame_budget,
     }
 }
 
 fn udp_config(args: &ServeArgs) -> UdpServerConfig {
     UdpServerConfig {
-        max_in_flight: args.max_in_flight,
-        cache_capacity: args.cache_capacity,
-        cache_bytes: args.cache_bytes,
-        cache_ttl: Duration::from_millis(args.cache_ttl_ms),
+        max_in_flight: args.max_in_flight.unwrap_or(DEFAULT_UDP_MAX_IN_FLIGHT),
+        max_in_flight_per_source: args.max_in_flight_per_source,
+        cache: CacheLimits {
+            capacity: args.cache_capacity,
+            max_bytes: args.cache_bytes,
+            per_source: args.cache_per_source,
+            ttl: Duration::from_millis(args.cache_ttl_ms),
+        },
         max_datagram: args.max_frame.min(udp_transport::DEFAULT_MAX_DATAGRAM),
         shutdown_grace: Duration::from_millis(args.grace_ms),
     }

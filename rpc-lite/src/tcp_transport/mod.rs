@@ -7,12 +7,18 @@
 //!
 //! # Layout
 //! - [`client`]: [`TcpChannel`], the caller's side (reader task, writer task, id table).
-//! - [`server`]: the per-connection loop and [`spawn`]/[`serve`].
+//! - [`server`]: the per-connection loop (read -> decode -> dispatch) and
+//!   [`spawn`]/[`serve`].
+//! - [`calls`]: the in-flight bound, the answer-on-the-spot fast path, replies.
+//! - [`budget`]: the server-wide budget for frames still arriving.
 //! - [`writer`]: the batching writer task both sides use.
 
+pub mod budget;
+pub mod calls;
 pub mod client;
 pub mod server;
 pub mod writer;
 
+pub use budget::DEFAULT_FRAME_BUDGET;
 pub use client::TcpChannel;
 pub use server::{DEFAULT_MAX_FRAME, DEFAULT_MAX_IN_FLIGHT, TcpServerConfig, serve, spawn};

@@ -1,12 +1,12 @@
 //! The server's end of TCP: the skeleton's transport.
 //!
 //! The accept loop, connection cap, shutdown and grace period come from the `tcp`
-//! crate's [`tcp::server::serve()`]. Per connection, a reader loop reads one frame at a
-//! time, takes an in-flight permit (so one connection runs at most
-//! [`DEFAULT_MAX_IN_FLIGHT`] calls at once, and stops *reading* when it has that many:
-//! back-pressure, not an unbounded queue), drops calls whose deadline has already
-//! passed, and starts the rest. Each reply goes to the writer task the moment it is
-//! ready, so replies leave in completion order.
+//! crate's [`tcp::server::serve()`]. Each connection is one loop, read -> decode ->
+//! dispatch, with the replies written by a writer task ([`super::writer`]) in the order
+//! they finish. The tuning lives beside it, each part in its own file: the in-flight
+//! bound and the answer-on-the-spot fast path in [`super::calls`], the server-wide
+//! budget for frames still arriving in [`super::budget`], write batching in
+//! [`super::writer`].
 //!
 //! A frame over the size limit, one whose header this protocol version cannot read, or
 //! one carrying the reserved call id 0 gets an error message with call id 0 and the
@@ -14,29 +14,33 @@
 //! wrong (a reply sent to the server, an unknown procedure, bad arguments) is answered
 //! on its own call id and the connection stays open. `PROTOCOL.md` section 5 has the
 //! table.
+//!
+//! System calls: `accept(2)` (in the `tcp` crate), `read(2)` into the frame buffer,
+//! `write(2)` in the writer task, `setsockopt(TCP_NODELAY)` (`tcp(7)`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::Bytes;
-use framing::{FrameCodec, FrameError, FrameFormat, parse_label};
+use framing::{FrameError, FrameFormat, Profile, parse_label};
 use futures::StreamExt;
 use tcp::server::ServerLimits;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use crate::deadline;
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, Fault};
 use crate::handle::ServerHandle;
 use crate::message::{Message, field};
 use crate::registry::{
-    MIN_MESSAGE_LIMIT, Registry, ServerStats, Started, poll_once, reply_message, unreadable_request,
+    MIN_MESSAGE_LIMIT, Registry, ServerStats, connection_error, unreadable_request,
 };
-use crate::tcp_transport::writer::write_messages;
+use crate::tcp_transport::budget::{
+    BudgetedFrames, DEFAULT_FRAME_BUDGET, FrameBudget, READ_BUFFER, ReadError,
+};
+use crate::tcp_transport::calls::Calls;
 
 /// Default bound on calls one connection may have running at once (`--max-in-flight`).
 /// When it is reached the server stops reading that connection until a call finishes.
@@ -44,6 +48,13 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 /// Default largest message, call or reply (`--max-frame`): 1 MiB. A bigger declared
 /// length is refused before anything is allocated for it.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
+/// Per-peer warnings are rate-limited: a flood of bad peers cannot flood the log.
+static UNREADABLE: support::log::Throttle = support::log::Throttle::per_second(10);
+static OVERSIZED: support::log::Throttle = support::log::Throttle::per_second(10);
+static SHED: support::log::Throttle = support::log::Throttle::per_second(10);
+
+/// How long a connection shed for want of frame budget is asked to wait (BUSY detail).
+pub const SHED_RETRY_AFTER: Duration = Duration::from_millis(100);
 
 /// The bounds of a TCP RPC server.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +65,8 @@ pub struct TcpServerConfig {
     pub max_in_flight: usize,
     /// Largest message in bytes.
     pub max_frame: usize,
+    /// Bytes reserved for frames still arriving, all connections together.
+    pub frame_budget: usize,
 }
 
 impl Default for TcpServerConfig {
@@ -62,6 +75,7 @@ impl Default for TcpServerConfig {
             limits: ServerLimits::default(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_frame: DEFAULT_MAX_FRAME,
+            frame_budget: DEFAULT_FRAME_BUDGET,
         }
     }
 }
@@ -86,194 +100,125 @@ pub async fn serve(
     config: TcpServerConfig,
     shutdown: CancellationToken,
 ) {
+    let config = TcpServerConfig {
+        max_frame: config.max_frame.max(MIN_MESSAGE_LIMIT),
+        ..config
+    };
+    let budget = FrameBudget::new(
+        config.frame_budget,
+        registry.stats().buffered_frame_bytes.clone(),
+    );
     let registry = Arc::new(registry);
     tcp::server::serve(
         listener,
         config.limits,
         shutdown,
         move |stream, peer, stop| {
-            let registry = registry.clone();
-            async move { serve_connection(stream, peer, registry, config, stop).await }
+            let (registry, budget) = (registry.clone(), budget.clone());
+            async move { serve_connection(stream, peer, registry, budget, config, stop).await }
         },
     )
     .await;
 }
 
-/// One connection: read calls, start them, let the writer send the replies.
+/// One connection: read a frame, decode it, dispatch it; the call replies through the
+/// writer when it finishes. Ends at EOF, on a broken frame, an unreadable header, the
+/// read deadline, a failed write, or shutdown.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     registry: Arc<Registry>,
+    budget: Arc<FrameBudget>,
     config: TcpServerConfig,
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let config = TcpServerConfig {
-        max_frame: config.max_frame.max(MIN_MESSAGE_LIMIT),
-        ..config
-    };
     let format = FrameFormat::default()
         .with_max_frame(config.max_frame as u64)
         .unwrap_or_default();
     let (read, write) = stream.into_split();
-    let mut frames = FramedRead::with_capacity(read, FrameCodec::new(format), 64 * 1024);
-    let (replies, queue) = mpsc::channel(config.max_in_flight.max(1) * 2);
-    let broken = CancellationToken::new();
-    // More replies are coming if the reader holds more requests already read.
-    let more_requests = Arc::new(AtomicBool::new(false));
-    let more = more_requests.clone();
-    let writer = tokio::spawn(write_messages(
-        write,
-        queue,
-        format,
-        config.limits.write_timeout,
-        broken.clone(),
-        move || more.load(Ordering::Relaxed),
-    ));
-    // However this function ends, even aborted at the end of the shutdown grace period,
-    // the writer and every call still running stop with it.
-    let _stop_everything = broken.clone().drop_guard();
-    let conn = Connection {
-        closed: broken.clone(),
-        registry,
-        replies,
-        permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
-        max_frame: config.max_frame,
-    };
+    let mut frames =
+        FramedRead::with_capacity(read, BudgetedFrames::new(format, budget), READ_BUFFER);
+    let calls = Calls::open(write, format, registry.clone(), &config);
     tracing::debug!(%peer, "connection opened");
     loop {
-        let next = tokio::select! {
+        // read
+        let frame = tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = broken.cancelled() => break,
+            _ = calls.broken() => break,
             next = tokio::time::timeout(config.limits.read_timeout, frames.next()) => next,
         };
-        let frame = match next {
+        let frame = match frame {
             Ok(Some(Ok(frame))) => frame,
-            Ok(Some(Err(err))) => {
-                conn.refuse_frame(peer, err).await;
-                break;
-            }
+            Ok(Some(Err(err))) => break refuse_frame(&calls, &registry, peer, err).await,
             Ok(None) => break,
             Err(_) => {
                 tracing::info!(%peer, "read deadline passed; closing idle connection");
                 break;
             }
         };
-        more_requests.store(!frames.read_buffer().is_empty(), Ordering::Relaxed);
-        let arrived = Instant::now();
-        let Some(call) = conn.decode_or_refuse(peer, frame).await else {
+        calls.more_requests(more_buffered(&frames));
+        // decode
+        let Some(call) = decode_or_refuse(&calls, &registry, peer, frame).await else {
             break;
         };
-        let permit = tokio::select! {
-            permit = conn.permits.clone().acquire_owned() => permit,
-            _ = shutdown.cancelled() => break,
-        };
-        let Ok(permit) = permit else { break };
-        conn.start(call, arrived, permit).await;
+        // dispatch (waits for an in-flight slot first: back-pressure)
+        if !calls.dispatch(call, &shutdown).await {
+            break;
+        }
     }
     drop(frames); // no more reading; running calls still reply through their queue handle
-    drop(conn);
-    let _ = writer.await;
+    calls.finish().await;
     tracing::debug!(%peer, "connection closed");
 }
 
-/// What the per-connection loop shares with the calls it starts.
-struct Connection {
-    /// Cancelled when the connection ends.
-    closed: CancellationToken,
-    registry: Arc<Registry>,
-    replies: mpsc::Sender<Message>,
-    permits: Arc<Semaphore>,
-    max_frame: usize,
+/// Whether more requests are already buffered (the writer then waits a moment for
+/// their replies, to send them together).
+fn more_buffered(frames: &FramedRead<OwnedReadHalf, BudgetedFrames>) -> bool {
+    !frames.read_buffer().is_empty()
 }
 
-impl Connection {
-    /// Starts one call: dropped if already expired, answered at once if it finishes
-    /// without waiting, otherwise spawned under its deadline.
-    async fn start(&self, call: Message, arrived: Instant, permit: OwnedSemaphorePermit) {
-        let header = call.header;
-        let deadline = deadline::from_wire(header.deadline_ms, arrived);
-        let stats = self.registry.stats().clone();
-        if deadline::expired(deadline) {
-            tracing::debug!(
-                call_id = header.call_id,
-                "deadline passed while queued; dropped"
-            );
-            ServerStats::bump(&stats.expired);
-            return;
+/// Decodes a frame as a request; if its header is unreadable or carries the reserved
+/// call id 0, tells the peer (call id 0, in the frame's label if bytes 4..8 are a valid
+/// one) and returns `None` so the connection closes.
+async fn decode_or_refuse(
+    calls: &Calls,
+    registry: &Registry,
+    peer: SocketAddr,
+    frame: Bytes,
+) -> Option<Message> {
+    match Message::decode_request(frame.clone()) {
+        Ok(call) => Some(call),
+        Err(err) => {
+            support::warn_throttled!(UNREADABLE, %peer, error = %err, "unreadable request; closing connection");
+            ServerStats::bump(&registry.stats().rejected);
+            let profile = frame.get(field::LABEL).and_then(|l| parse_label(l).ok());
+            let reply = unreadable_request(profile, ErrorCode::BadRequest, err.to_string());
+            calls.reply(reply).await;
+            None
         }
-        let running = match self.registry.start(call) {
-            Started::Now(outcome) => Ok(outcome),
-            Started::Running(running) => poll_once(running),
-        };
-        let running = match running {
-            Ok(outcome) => {
-                let _ = self
-                    .replies
-                    .send(reply_message(&header, outcome, self.max_frame))
-                    .await;
-                return;
-            }
-            Err(running) => running,
-        };
-        let replies = self.replies.clone();
-        let max_frame = self.max_frame;
-        let closed = self.closed.clone();
-        tokio::spawn(async move {
-            let finished = async {
-                match deadline {
-                    None => Some(running.await),
-                    Some(at) => tokio::time::timeout_at(at.into(), running).await.ok(),
-                }
-            };
-            // The connection may end first (peer gone, grace period over): then this
-            // call's work is abandoned with it.
-            let outcome = tokio::select! {
-                outcome = finished => outcome,
-                _ = closed.cancelled() => return,
-            };
-            let Some(outcome) = outcome else {
-                tracing::debug!(
-                    call_id = header.call_id,
-                    "deadline passed while running; dropped"
-                );
-                ServerStats::bump(&stats.expired);
-                return;
-            };
-            let _ = replies
-                .send(reply_message(&header, outcome, max_frame))
-                .await;
-            drop(permit);
-        });
     }
+}
 
-    /// Decodes a frame as a request; if its header is unreadable or carries the reserved
-    /// call id 0, tells the peer (call id 0, in the frame's label if bytes 4..8 are a
-    /// valid one) and returns `None` so the connection closes.
-    async fn decode_or_refuse(&self, peer: SocketAddr, frame: Bytes) -> Option<Message> {
-        match Message::decode_request(frame.clone()) {
-            Ok(call) => Some(call),
-            Err(err) => {
-                tracing::warn!(%peer, error = %err, "unreadable request; closing connection");
-                ServerStats::bump(&self.registry.stats().rejected);
-                let profile = frame.get(field::LABEL).and_then(|l| parse_label(l).ok());
-                let reply = unreadable_request(profile, ErrorCode::BadRequest, err.to_string());
-                let _ = self.replies.send(reply).await;
-                None
+/// A frame that cannot be read: oversized ones are answered TOO_LARGE, ones the budget
+/// cannot hold BUSY (both on call id 0); then the connection closes.
+async fn refuse_frame(calls: &Calls, registry: &Registry, peer: SocketAddr, err: ReadError) {
+    let fault = match &err {
+        ReadError::Frame(FrameError::TooLarge { .. }) => {
+            support::warn_throttled!(OVERSIZED, %peer, error = %err, "oversized frame; closing connection");
+            Fault::new(ErrorCode::TooLarge, err.to_string())
+        }
+        ReadError::OverBudget { .. } => {
+            support::warn_throttled!(SHED, %peer, error = %err, "frame budget in use; shedding connection");
+            Fault {
+                message: err.to_string(),
+                ..Fault::busy(SHED_RETRY_AFTER, Profile::NETWORK)
             }
         }
-    }
-
-    /// A frame error: oversized frames are answered (call id 0); then the connection closes.
-    async fn refuse_frame(&self, peer: SocketAddr, err: FrameError) {
-        match err {
-            FrameError::TooLarge { .. } => {
-                tracing::warn!(%peer, error = %err, "oversized frame; closing connection");
-                ServerStats::bump(&self.registry.stats().rejected);
-                let reply = unreadable_request(None, ErrorCode::TooLarge, err.to_string());
-                let _ = self.replies.send(reply).await;
-            }
-            other => tracing::debug!(%peer, error = %other, "connection failed"),
+        ReadError::Frame(other) => {
+            return tracing::debug!(%peer, error = %other, "connection failed");
         }
-    }
+    };
+    ServerStats::bump(&registry.stats().rejected);
+    calls.reply(connection_error(None, fault)).await;
 }

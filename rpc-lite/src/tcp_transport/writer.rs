@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::message::Message;
 
+/// Peers that stop reading are reported at most this often.
+static STALLED: support::log::Throttle = support::log::Throttle::per_second(10);
+
 /// Stop gathering queued messages into one write beyond this many bytes.
 pub const WRITE_BATCH: usize = 64 * 1024;
 
@@ -59,7 +62,11 @@ pub async fn write_messages<W: AsyncWrite + Unpin>(
                 return;
             }
             Err(_) => {
-                tracing::warn!(?write_timeout, "peer stopped reading; closing connection");
+                support::warn_throttled!(
+                    STALLED,
+                    ?write_timeout,
+                    "peer stopped reading; closing connection"
+                );
                 broken.cancel();
                 return;
             }

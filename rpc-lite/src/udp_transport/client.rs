@@ -1,45 +1,52 @@
-//! [`UdpChannel`]: calls over UDP, resent with exponential backoff until answered or
-//! out of time.
+//! [`UdpChannel`]: calls over UDP, resent with exponential backoff and jitter until
+//! answered or out of time.
 //!
 //! The socket is `connect(2)`ed to the server, so the kernel drops datagrams from anyone
-//! else. A reader task matches replies to waiting calls by call id, exactly as on TCP;
+//! else, and an ICMP "port unreachable" for one of our datagrams comes back as
+//! `ECONNREFUSED` on the socket's next `recv(2)` or `send(2)` (`udp(7)`): a call to a
+//! port where nothing listens fails at once with [`RpcError::Refused`] instead of
+//! waiting out its deadline. (An unconnected socket never hears of the ICMP error.)
+//!
+//! A reader task matches replies to waiting calls by call id, exactly as on TCP;
 //! duplicates (the network's, or replies to our own retransmissions) find no waiter and
 //! are dropped. Every resend carries the same call id, which is what lets the server's
 //! reply cache recognise it, and the remaining time, so the server's deadline shrinks
-//! with the caller's.
+//! with the caller's. A BUSY answer (the server did not run the call) is not the reply:
+//! the call waits at least as long as the server asked, then resends.
+//!
+//! The retransmission schedule is the `udp` crate's [`RetryPolicy`] (exponential
+//! backoff with jitter, so clients that lost the same datagram do not resend in
+//! lock-step); its `retries` count caps the resends, and the call's deadline ends them
+//! in any case.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::net::lookup_host;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use udp::AsyncDatagramSocket;
+pub use udp::client::RetryPolicy;
+use udp::rng::SplitMix64;
 
 use crate::deadline;
-use crate::error::RpcError;
-use crate::message::{Header, Message};
+use crate::error::{ErrorCode, Fault, RpcError};
+use crate::message::{Header, Kind, Message};
 use crate::pending::{Pending, Registration, next_call_id};
 use crate::udp_transport::server::DEFAULT_MAX_DATAGRAM;
 
-/// When to resend a call that got no reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Wait this long after the first send.
-    pub initial: Duration,
-    /// Double the wait after each resend, up to this.
-    pub max: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 20 ms, doubling up to 1 s: quick on loopback and LANs, gentle on a congested path.
-    fn default() -> Self {
-        RetryPolicy {
-            initial: Duration::from_millis(20),
-            max: Duration::from_secs(1),
-        }
+/// This client's schedule: 20 ms, doubling up to 1 s, each wait spread by +-20 %,
+/// resending until the deadline. Quick on loopback and LANs, gentle on a congested path.
+pub fn default_policy() -> RetryPolicy {
+    RetryPolicy {
+        timeout: Duration::from_millis(20),
+        retries: u32::MAX,
+        max_timeout: Duration::from_secs(1),
+        jitter: 0.2,
+        seed: 0,
     }
 }
 
@@ -58,6 +65,8 @@ struct Inner {
     policy: RetryPolicy,
     peer: SocketAddr,
     stop: CancellationToken,
+    /// Bumped by the reader each time the kernel reports ECONNREFUSED.
+    refusals: Arc<AtomicU64>,
 }
 
 impl Drop for Inner {
@@ -69,7 +78,7 @@ impl Drop for Inner {
 impl UdpChannel {
     /// Binds an ephemeral port of the server's address family and connects it to `addr`.
     pub async fn connect(addr: &str) -> Result<UdpChannel, RpcError> {
-        UdpChannel::connect_with(addr, RetryPolicy::default()).await
+        UdpChannel::connect_with(addr, default_policy()).await
     }
 
     /// [`UdpChannel::connect`] with a retransmission policy.
@@ -93,7 +102,13 @@ impl UdpChannel {
         let socket = Arc::new(socket);
         let pending = Arc::new(Pending::default());
         let stop = CancellationToken::new();
-        tokio::spawn(read_replies(socket.clone(), pending.clone(), stop.clone()));
+        let refusals = Arc::new(AtomicU64::new(0));
+        tokio::spawn(read_replies(
+            socket.clone(),
+            pending.clone(),
+            stop.clone(),
+            refusals.clone(),
+        ));
         let inner = Inner {
             socket,
             pending,
@@ -102,6 +117,7 @@ impl UdpChannel {
             policy,
             peer,
             stop,
+            refusals,
         };
         Ok(UdpChannel {
             inner: Arc::new(inner),
@@ -135,34 +151,110 @@ impl UdpChannel {
                 "call of {len} bytes, a datagram carries at most {DEFAULT_MAX_DATAGRAM}"
             )));
         }
-        let mut reply = inner.pending.register(header.call_id)?;
-        let mut registration = Registration::new(&inner.pending, header.call_id);
-        let mut wait = inner.policy.initial;
-        for attempt in 0u32.. {
+        let mut rng = SplitMix64::new(inner.policy.seed ^ header.call_id);
+        let mut busy = None;
+        for attempt in 0u32..=inner.policy.retries {
             let now = Instant::now();
             if now >= until {
                 break;
             }
             header.deadline_ms = deadline::to_wire(until - now);
-            let datagram = Message::new(header, body.clone()).to_bytes();
             if attempt > 0 {
                 inner.retransmissions.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(call_id = header.call_id, attempt, "no reply yet; resending");
             }
-            if let Err(err) = inner.socket.send(&datagram).await {
-                // ECONNREFUSED from an earlier ICMP error, ENOBUFS...: keep trying until
-                // the deadline, as the datagram could equally have been lost.
-                tracing::debug!(error = %err, "send failed");
+            let wait = jittered(inner.policy.backoff(attempt), inner.policy.jitter, &mut rng);
+            match self.try_once(header, &body, wait, until).await? {
+                Attempt::Answered(reply) => return Ok(reply),
+                Attempt::Busy(retry_after) => {
+                    busy = Some(retry_after);
+                    let pause = jittered(retry_after.max(wait), inner.policy.jitter, &mut rng);
+                    tokio::time::sleep_until(until.min(Instant::now() + pause)).await;
+                }
+                Attempt::NoAnswer => {}
             }
-            let slice = wait.min(until.saturating_duration_since(Instant::now()));
-            if let Ok(result) = tokio::time::timeout(slice, &mut reply).await {
-                registration.disarm();
-                return result.map_err(|_| RpcError::ConnectionLost);
-            }
-            wait = (wait * 2).min(inner.policy.max);
         }
-        Err(RpcError::Timeout(timeout))
+        Err(match busy {
+            Some(retry_after) => RpcError::Busy { retry_after },
+            None => RpcError::Timeout(timeout),
+        })
     }
+
+    /// Sends the call once and waits up to `wait` (not past `until`) for an answer.
+    async fn try_once(
+        &self,
+        header: Header,
+        body: &Bytes,
+        wait: Duration,
+        until: Instant,
+    ) -> Result<Attempt, RpcError> {
+        let inner = &self.inner;
+        let refusals = inner.refusals.load(Ordering::Acquire);
+        let reply = inner.pending.register(header.call_id)?;
+        let mut registration = Registration::new(&inner.pending, header.call_id);
+        let datagram = Message::new(header, body.clone()).to_bytes();
+        if let Err(err) = inner.socket.send(&datagram).await {
+            if err.io_kind() == Some(std::io::ErrorKind::ConnectionRefused) {
+                return Err(self.refused());
+            }
+            // ENOBUFS and the like: keep trying until the deadline, as the datagram
+            // could equally have been lost.
+            tracing::debug!(error = %err, "send failed");
+        }
+        let slice = until.min(Instant::now() + wait);
+        let Ok(result) = tokio::time::timeout_at(slice, reply).await else {
+            return Ok(Attempt::NoAnswer);
+        };
+        registration.disarm();
+        let Ok(reply) = result else {
+            // The reader dropped our waiter: a refusal, or the socket failed.
+            return Err(if inner.refusals.load(Ordering::Acquire) != refusals {
+                self.refused()
+            } else {
+                RpcError::ConnectionLost
+            });
+        };
+        Ok(match busy_wait(&reply) {
+            Some(retry_after) => Attempt::Busy(retry_after),
+            None => Attempt::Answered(reply),
+        })
+    }
+
+    fn refused(&self) -> RpcError {
+        RpcError::Refused {
+            peer: self.inner.peer,
+        }
+    }
+}
+
+/// What one send of a call brought back.
+enum Attempt {
+    /// The reply (or an error other than BUSY).
+    Answered(Message),
+    /// BUSY: the call did not run; wait this long before resending.
+    Busy(Duration),
+    /// Nothing within the wait.
+    NoAnswer,
+}
+
+/// The wait a BUSY answer asks for, if `reply` is one.
+fn busy_wait(reply: &Message) -> Option<Duration> {
+    if reply.header.kind != Kind::Error {
+        return None;
+    }
+    let p = reply.header.profile;
+    let fault = Fault::decode(reply.body.clone(), p).ok()?;
+    if fault.code != ErrorCode::Busy as u32 {
+        return None;
+    }
+    let ms: u32 = framing::from_bytes(fault.detail, p).unwrap_or(0);
+    Some(Duration::from_millis(u64::from(ms)))
+}
+
+/// `wait` times a random factor in `[1 - jitter, 1 + jitter]`.
+fn jittered(wait: Duration, jitter: f64, rng: &mut SplitMix64) -> Duration {
+    let jitter = jitter.clamp(0.0, 0.99);
+    wait.mul_f64(1.0 + jitter * (2.0 * rng.next_f64() - 1.0))
 }
 
 /// The first call id: from the clock, so a restarted client that gets the same port
@@ -180,6 +272,7 @@ async fn read_replies(
     socket: Arc<AsyncDatagramSocket>,
     pending: Arc<Pending>,
     stop: CancellationToken,
+    refusals: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; udp::MAX_DATAGRAM_BUFFER];
     loop {
@@ -189,7 +282,14 @@ async fn read_replies(
         };
         let info = match received {
             Ok(info) => info,
-            // Per-datagram errors (an ICMP "port unreachable" surfacing as
+            // An ICMP "port unreachable" for a call we sent: nothing listens there.
+            // Every waiting call fails now rather than at its deadline.
+            Err(err) if err.io_kind() == Some(std::io::ErrorKind::ConnectionRefused) => {
+                refusals.fetch_add(1, Ordering::AcqRel);
+                pending.fail_waiting();
+                continue;
+            }
+            // Other per-datagram errors (an ICMP "port unreachable" surfacing as
             // ECONNREFUSED) say nothing about later datagrams: keep listening.
             Err(err) if err.is_per_datagram() => {
                 tracing::debug!(error = %err, "receive failed");

@@ -11,14 +11,20 @@
 //! # Layout
 //! - [`client`]: [`UdpChannel`], retransmission with backoff.
 //! - [`cache`]: [`ReplyCache`], bounded and expiring.
+//! - [`admission`]: [`admission::InFlight`], in-flight slots with a share per source.
 //! - [`server`]: the receive loop and [`spawn`]/[`serve`].
 
+pub mod admission;
 pub mod cache;
 pub mod client;
 pub mod server;
 
+pub use admission::{DEFAULT_UDP_MAX_IN_FLIGHT, DEFAULT_UDP_MAX_IN_FLIGHT_PER_SOURCE};
 pub use cache::{
-    DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Lookup, ReplyCache,
+    CacheLimits, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_PER_SOURCE,
+    DEFAULT_CACHE_TTL, Lookup, ReplyCache,
 };
 pub use client::{RetryPolicy, UdpChannel};
-pub use server::{DEFAULT_MAX_DATAGRAM, UdpServerConfig, serve, spawn};
+pub use server::{
+    AMPLIFICATION_LIMIT, BUSY_RETRY_AFTER, DEFAULT_MAX_DATAGRAM, UdpServerConfig, serve, spawn,
+};

@@ -1,11 +1,15 @@
 //! Helpers shared by the integration tests: demo servers on 127.0.0.1:0, raw frames.
 #![allow(dead_code)]
 
+/// The demo service, shared with the binary (it is not part of the library).
+#[path = "../../src/cli/demo_service.rs"]
+pub mod demo_service;
+
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use demo_service::{DEMO_PROGRAM, DemoService, demo};
 use framing::{FrameFormat, Profile, Wire, to_bytes};
-use rpc_lite::demo_service::{DEMO_PROGRAM, DemoService, demo};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::tcp_transport::{self, TcpServerConfig};
 use rpc_lite::udp_transport::{self, UdpServerConfig};

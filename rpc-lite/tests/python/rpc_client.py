@@ -51,6 +51,8 @@ DEMO_PROCEDURES = {
 # Fault codes (section 4).
 UNKNOWN_PROGRAM, VERSION_MISMATCH, UNKNOWN_PROCEDURE = 1, 2, 3
 BAD_REQUEST, TOO_LARGE, UNREPRESENTABLE, APPLICATION = 4, 5, 6, 7
+BUSY = 8  # UDP only: not run; detail u32 ms to wait before resending
+UDP_AMPLIFICATION_LIMIT = 3  # section 8: no answer is larger than 3x its datagram
 
 # Application error tags of the demo service (section 9).
 APP_DIVISION_BY_ZERO, APP_OVERFLOW, APP_STORE_FULL, APP_TOO_LONG = 1, 2, 3, 4
@@ -484,10 +486,26 @@ class UdpClient:
                     break
                 if answer.call_id == call.call_id:
                     check_answer_matches(call, answer)
-                    return answer
+                    wait = busy_wait_s(answer)
+                    if wait is None:
+                        return answer
+                    # Section 8: BUSY means "not run"; resend the same call later.
+                    time.sleep(min(max(wait, backoff), max(0, deadline - time.monotonic())))
+                    break
                 self.stray.append(answer)
             backoff = min(backoff * 2, UDP_BACKOFF_MAX_S)
         return None
+
+
+def busy_wait_s(answer):
+    """Seconds a BUSY answer asks to wait, or None if the answer is not BUSY."""
+    if answer.kind != KIND_ERROR or len(answer.body) < 4:
+        return None
+    r = Reader(answer.profile, answer.body)
+    if r.u32() != BUSY:
+        return None
+    r.string("message")
+    return r.u32("retry after") / 1000
 
 
 def check_answer_matches(call, answer):
@@ -1149,6 +1167,17 @@ class UdpChecks(DemoChecks):
         if answer is None:
             raise CheckFailed(f"no answer within {timeout_s} s despite retransmissions")
         return answer
+
+    def describe(self, p):
+        """Section 8: the description is larger than 3x the 36-byte call, so over UDP it
+        is refused with a short TOO_LARGE instead (no reflection amplification)."""
+        call = encode_message(p, self.client.fresh_id(), PROC_DESCRIBE, b"", deadline_ms=5000)
+        self.client.send(call)
+        answer = self.client.recv_answer(IO_TIMEOUT_S)
+        expect(answer is not None, "no answer to describe")
+        expect_fault(answer, TOO_LARGE)
+        expect(len(answer.raw) <= UDP_AMPLIFICATION_LIMIT * len(call),
+               f"answer of {len(answer.raw)} bytes to a call of {len(call)}")
 
     def checks(self, p):
         t = self.transport

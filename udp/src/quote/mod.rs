@@ -3,8 +3,9 @@
 //! The tutorial's client sends an empty 256-byte packet and the server answers with the next
 //! line of a file. Done properly means: requests carry an id so a client can match replies and
 //! retry safely; a retried request gets the *same* quote back (the server remembers recent
-//! answers: an idempotent reply cache); a reply always fits in one small datagram; garbage gets a
-//! short error reply. The wire format is in `PROTOCOL.md`, encoded in [`wire`].
+//! answers: an idempotent reply cache); a reply always fits in one small datagram and is never
+//! longer than the request (the client pads it, so a forged sender address cannot amplify
+//! traffic); garbage gets no reply. The wire format is in `PROTOCOL.md`, encoded in [`wire`].
 //!
 //! ```text
 //! terminal 1: udp quote-server                  -> listening on 127.0.0.1:7017
@@ -39,9 +40,10 @@ pub enum QuoteReply {
     Refused(String),
 }
 
-/// Asks for one quote with request id `id`, retrying through `client`'s policy.
+/// Asks for one quote with request id `id` (padded to earn any reply), retrying through
+/// `client`'s policy.
 pub fn fetch_quote(client: &mut RetryClient, id: u32) -> Result<QuoteReply> {
-    let request = Message::Request { id }.encode();
+    let request = wire::padded_request(id);
     let reply = client.request(&request, |bytes| wire::reply_id(bytes) == Some(id))?;
     Ok(match Message::decode(&reply) {
         Ok(Message::Quote { number, text, .. }) => QuoteReply::Quote { number, text },

@@ -6,18 +6,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio_util::sync::CancellationToken;
+
 use super::book::QuoteBook;
-use super::wire::{Message, REQUEST_LEN};
+use super::wire::{MAX_REQUEST_LEN, Message, REQUEST_LEN, cut};
 use crate::async_socket::AsyncDatagramSocket;
 use crate::error::Result;
-use crate::shutdown::Shutdown;
+use support::log::Throttle;
 
 /// Answers remembered for retried requests by default (oldest forgotten first); change with
 /// [`QuoteServer::with_cache_entries`] (`--cache-entries`).
 pub const REPLY_CACHE_ENTRIES: usize = 1024;
 
-/// Longest request datagram read; anything longer is truncated and refused.
-pub const MAX_REQUEST_READ: usize = 512;
+/// Receive buffer: the longest request. `MSG_TRUNC` reports anything longer with its true
+/// length, and it is dropped.
+pub const MAX_REQUEST_READ: usize = MAX_REQUEST_LEN;
+
+/// Warning lines per second about peers' datagrams (dropped garbage, failed sends); the rest
+/// are counted and summarised, so a flood cannot fill the disk or slow the answers.
+pub const WARNINGS_PER_SECOND: u32 = 10;
+
+static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
 
 /// Counters of a quote server.
 #[derive(Debug, Default)]
@@ -26,8 +35,10 @@ pub struct QuoteStats {
     pub served: AtomicU64,
     /// Requests answered again from the cache (retries and duplicates).
     pub repeated: AtomicU64,
-    /// Datagrams refused with an error reply.
-    pub refused: AtomicU64,
+    /// Requests too short for their quote, answered with a (short) "pad the request" error.
+    pub too_short: AtomicU64,
+    /// Datagrams that were not requests (garbage, empty, replies, too long): no reply.
+    pub dropped: AtomicU64,
 }
 
 /// Remembers which quote number went to which (peer, request id).
@@ -104,13 +115,13 @@ impl QuoteServer {
         Arc::clone(&self.stats)
     }
 
-    /// Serves until `shutdown` fires or a fatal socket error.
-    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<()> {
+    /// Serves until `shutdown` is cancelled or a fatal socket error.
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
         let mut buf = [0u8; MAX_REQUEST_READ];
         loop {
             let info = tokio::select! {
                 received = self.socket.recv_from(&mut buf) => received,
-                _ = shutdown.fired() => return Ok(()),
+                _ = shutdown.cancelled() => return Ok(()),
             };
             let outcome = match info {
                 Ok(info) => match self.answer(&buf[..info.len], info.datagram_len, info.peer) {
@@ -120,51 +131,66 @@ impl QuoteServer {
                 Err(e) => Err(e),
             };
             match outcome {
-                Err(e) if e.is_per_datagram() => tracing::warn!("quote: {e} (ignored)"),
+                Err(e) if e.is_per_datagram() => {
+                    support::warn_throttled!(PEER_WARNINGS, "quote: {e} (ignored)");
+                }
                 other => other?,
             }
         }
     }
 
-    /// The reply to one datagram from `peer`: a quote, an error for garbage, or nothing for a
-    /// datagram that is itself a reply (answering it could start an endless ping-pong between
-    /// two servers).
+    /// The reply to one datagram from `peer`, never longer than the datagram: a quote, a
+    /// "pad the request" error cut to the request's length, or nothing for anything that is
+    /// not a request (garbage earns no reply; answering replies could start an endless
+    /// ping-pong between two servers).
     fn answer(&mut self, bytes: &[u8], datagram_len: usize, peer: SocketAddr) -> Option<Vec<u8>> {
         if datagram_len > bytes.len() {
-            let why = format!("request of {datagram_len} bytes; expected exactly {REQUEST_LEN}");
-            return Some(self.refuse(bytes, why, peer));
+            return self.drop_datagram(
+                peer,
+                format_args!("{datagram_len} bytes, longer than any request"),
+            );
         }
         let id = match Message::decode(bytes) {
             Ok(Message::Request { id }) => id,
-            Ok(reply) => {
-                tracing::warn!(%peer, "quote: ignored a reply sent to the server: {reply:?}");
-                return None;
-            }
-            Err(e) => return Some(self.refuse(bytes, e.to_string(), peer)),
+            Ok(reply) => return self.drop_datagram(peer, format_args!("a reply: {reply:?}")),
+            Err(e) => return self.drop_datagram(peer, format_args!("{e}")),
         };
-        let number = match self.cache.get(&(peer, id)) {
-            Some(number) => {
-                self.stats.repeated.fetch_add(1, Ordering::Relaxed);
-                number
-            }
-            None => self.next_number(peer, id),
-        };
+        let cached = self.cache.get(&(peer, id));
+        let number = cached.unwrap_or(self.next);
         let text = self.book.get(number).to_string();
-        Some(Message::Quote { id, number, text }.encode())
+        let reply = Message::Quote { id, number, text }.encode();
+        if reply.len() > bytes.len() {
+            return Some(self.ask_for_padding(id, reply.len(), bytes.len()));
+        }
+        if cached.is_some() {
+            self.stats.repeated.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.commit_next(peer, id);
+        }
+        Some(reply)
     }
 
-    fn next_number(&mut self, peer: SocketAddr, id: u32) -> u32 {
+    /// Counts and (rate-limited) logs a datagram that gets no reply.
+    fn drop_datagram(&self, peer: SocketAddr, what: std::fmt::Arguments<'_>) -> Option<Vec<u8>> {
+        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        support::warn_throttled!(PEER_WARNINGS, %peer, "quote: dropped datagram, no reply: {what}");
+        None
+    }
+
+    /// Hands out the next quote number to `(peer, id)` and remembers it for retries.
+    fn commit_next(&mut self, peer: SocketAddr, id: u32) {
         let number = self.next;
         self.next = (self.next + 1) % self.book.len() as u32;
         self.cache.insert((peer, id), number);
         self.stats.served.fetch_add(1, Ordering::Relaxed);
-        number
     }
 
-    fn refuse(&self, bytes: &[u8], why: String, peer: SocketAddr) -> Vec<u8> {
-        self.stats.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(%peer, "quote: refused datagram: {why}");
-        let id = super::wire::reply_id_of_request(bytes).unwrap_or(0);
-        Message::Error { id, message: why }.encode()
+    /// An error saying how long the request must be, cut so it is no longer than the request
+    /// (for a bare 5-byte request: just `'E'` and the id).
+    fn ask_for_padding(&self, id: u32, needed: usize, got: usize) -> Vec<u8> {
+        self.stats.too_short.fetch_add(1, Ordering::Relaxed);
+        let why = format!("pad the request to {needed} bytes");
+        let message = cut(&why, got - REQUEST_LEN).to_string();
+        Message::Error { id, message }.encode()
     }
 }

@@ -1,13 +1,19 @@
 //! The quote protocol's three messages, one per datagram, big-endian (network order).
 //!
 //! ```text
-//! Request, 5 bytes                 Quote reply, 9 + n bytes (n <= 499)      Error reply, 5 + n bytes (n <= 64)
-//! +------+--------------+          +------+--------------+--------------+---------------+
-//! | 'Q'  | id (u32 BE)  |          | 'A'  | id (u32 BE)  | number u32BE | quote (UTF-8) |
-//! +------+--------------+          +------+--------------+--------------+---------------+
-//!  0      1            5            0      1            5              9               9+n
-//!                                  Error: 'E' | id (0 if unreadable) | message (UTF-8)
+//! Request, 5 + p bytes (p <= 503)        Quote reply, 9 + n bytes (n <= 499)
+//! +------+--------------+---------+      +------+--------------+--------------+---------------+
+//! | 'Q'  | id (u32 BE)  | p zeros |      | 'A'  | id (u32 BE)  | number u32BE | quote (UTF-8) |
+//! +------+--------------+---------+      +------+--------------+--------------+---------------+
+//!  0      1            5         5+p      0      1            5              9               9+n
+//!
+//! Error reply, 5 + n bytes (n <= 64):  'E' | id (u32 BE) | message (UTF-8)
 //! ```
+//!
+//! The zero padding is what earns a reply: the server never answers with more bytes than the
+//! request had, so a forged source address cannot turn a small datagram into a big one aimed
+//! at someone else (an amplification attack). [`padded_request`] pads to [`MAX_REQUEST_LEN`],
+//! enough for any reply.
 //!
 //! A datagram is a whole message: there is no "incomplete", only the wrong length. Decoding checks
 //! length and type before reading any field.
@@ -28,7 +34,7 @@ const ID: Range<usize> = 1..5;
 /// Quote number: bytes 5..9 of a quote reply.
 const NUMBER: Range<usize> = 5..9;
 
-/// Length of a request.
+/// Length of a request without padding: the type byte and the id.
 pub const REQUEST_LEN: usize = ID.end;
 /// Header of a quote reply.
 pub const QUOTE_HEADER_LEN: usize = NUMBER.end;
@@ -37,13 +43,17 @@ pub const QUOTE_HEADER_LEN: usize = NUMBER.end;
 pub const MAX_REPLY_LEN: usize = 508;
 /// Longest quote text, in bytes: what fits in [`MAX_REPLY_LEN`].
 pub const MAX_QUOTE_BYTES: usize = MAX_REPLY_LEN - QUOTE_HEADER_LEN;
-/// Longest error message, in bytes (short, so garbage never earns a big reply).
+/// Longest error message, in bytes.
 pub const MAX_ERROR_BYTES: usize = 64;
+/// Longest request, padding included: as long as the longest reply, so a request padded to it
+/// earns any reply.
+pub const MAX_REQUEST_LEN: usize = MAX_REPLY_LEN;
 
 /// One protocol message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
-    /// "Send me a quote"; `id` is echoed in the reply.
+    /// "Send me a quote"; `id` is echoed in the reply. Decoding accepts any zero padding up to
+    /// [`MAX_REQUEST_LEN`]; [`Message::encode`] writes none (see [`padded_request`]).
     Request {
         /// Chosen by the client; a retry reuses it.
         id: u32,
@@ -88,6 +98,9 @@ pub enum WireError {
     /// Text that is not UTF-8.
     #[error("text is not valid UTF-8")]
     InvalidUtf8,
+    /// A request whose padding is not all zero bytes.
+    #[error("request padding holds a non-zero byte")]
+    BadPadding,
 }
 
 impl Message {
@@ -122,6 +135,14 @@ impl Message {
     }
 }
 
+/// A request for `id` padded with zero bytes to [`MAX_REQUEST_LEN`]: long enough to earn any
+/// reply the server may send.
+pub fn padded_request(id: u32) -> Vec<u8> {
+    let mut out = Message::Request { id }.encode();
+    out.resize(MAX_REQUEST_LEN, 0);
+    out
+}
+
 /// The id of a reply (quote or error), if `bytes` looks like one; for matching replies to
 /// requests without decoding the text.
 pub fn reply_id(bytes: &[u8]) -> Option<u32> {
@@ -131,18 +152,12 @@ pub fn reply_id(bytes: &[u8]) -> Option<u32> {
     }
 }
 
-/// The id of something that starts like a request (`'Q'` + 4 bytes), for addressing an error
-/// reply to a request that was too long.
-pub fn reply_id_of_request(bytes: &[u8]) -> Option<u32> {
-    match bytes.get(TYPE) {
-        Some(&TYPE_REQUEST) => bytes.get(ID).map(read_u32),
-        _ => None,
-    }
-}
-
 fn decode_request(bytes: &[u8]) -> Result<Message, WireError> {
-    if bytes.len() != REQUEST_LEN {
-        return Err(bad_len("request", bytes, "exactly 5"));
+    if !(REQUEST_LEN..=MAX_REQUEST_LEN).contains(&bytes.len()) {
+        return Err(bad_len("request", bytes, "5 to 508"));
+    }
+    if bytes[REQUEST_LEN..].iter().any(|&b| b != 0) {
+        return Err(WireError::BadPadding);
     }
     Ok(Message::Request {
         id: read_u32(&bytes[ID]),
@@ -232,6 +247,27 @@ mod tests {
     }
 
     #[test]
+    fn a_padded_request_is_the_same_request() {
+        let padded = padded_request(0x0102_0304);
+        assert_eq!(padded.len(), MAX_REQUEST_LEN);
+        assert_eq!(&padded[..REQUEST_LEN], REQUEST);
+        assert!(padded[REQUEST_LEN..].iter().all(|&b| b == 0));
+        assert_eq!(
+            Message::decode(&padded),
+            Ok(Message::Request { id: 0x0102_0304 })
+        );
+        let mut bad = padded.clone();
+        bad[100] = 1;
+        assert_eq!(Message::decode(&bad), Err(WireError::BadPadding));
+        let mut long = padded;
+        long.push(0);
+        assert!(matches!(
+            Message::decode(&long),
+            Err(WireError::BadLength { got: 509, .. })
+        ));
+    }
+
+    #[test]
     fn golden_quote() {
         let m = Message::Quote {
             id: 7,
@@ -268,9 +304,10 @@ mod tests {
     fn garbage_is_typed_error() {
         assert_eq!(Message::decode(&[]), Err(WireError::Empty));
         assert_eq!(Message::decode(b"xyz"), Err(WireError::UnknownType(b'x')));
+        assert_eq!(Message::decode(b"Q1234567"), Err(WireError::BadPadding));
         assert!(matches!(
-            Message::decode(b"Q1234567"),
-            Err(WireError::BadLength { got: 8, .. })
+            Message::decode(b"Q12"),
+            Err(WireError::BadLength { got: 3, .. })
         ));
         let mut bad = QUOTE.to_vec();
         bad.push(0xff);

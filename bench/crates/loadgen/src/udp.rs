@@ -1,0 +1,271 @@
+//! UDP echo load: each sender keeps up to `--window` datagrams outstanding against a
+//! UDP echo server, matches replies by sequence number, and counts a datagram as lost
+//! when no reply came within `--loss-timeout-ms`.
+//!
+//! Datagram layout (little endian): [seq: u64][sent_ns: u64][pattern bytes ...].
+
+use crate::stats::{self, new_hist, record, Kv, Result, PERIOD};
+use clap::Args;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::time::{timeout_at, Instant};
+
+#[derive(Args, Clone)]
+pub struct UdpArgs {
+    /// Server address, e.g. 127.0.0.1:7000.
+    #[arg(long)]
+    pub addr: String,
+    /// Sender tasks, each with its own socket.
+    #[arg(long, default_value_t = 1)]
+    pub senders: usize,
+    /// Datagram size in bytes (>= 16).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub duration_s: f64,
+    /// Unmeasured seconds before the window.
+    #[arg(long, default_value_t = 0.5)]
+    pub warmup_s: f64,
+    /// Outstanding datagrams per sender.
+    #[arg(long, default_value_t = 16)]
+    pub window: usize,
+    /// A datagram without a reply after this long counts as lost.
+    #[arg(long, default_value_t = 200)]
+    pub loss_timeout_ms: u64,
+}
+
+impl UdpArgs {
+    pub fn budget(&self) -> Duration {
+        Duration::from_secs_f64(self.duration_s + self.warmup_s + 30.0)
+    }
+}
+
+struct Slot {
+    sent: Instant,
+    in_window: bool,
+    done: bool,
+}
+
+#[derive(Default)]
+struct Totals {
+    sent: u64,
+    received: u64,
+    lost: u64,
+    late_or_dup: u64,
+    mismatches: u64,
+    errors: u64,
+}
+
+pub async fn run_udp(a: UdpArgs) -> Result<String> {
+    if a.size < 16 || a.size > 65_507 {
+        return Err("--size must be in 16..=65507".into());
+    }
+    let window = a.window.max(1);
+    let loss_timeout = Duration::from_millis(a.loss_timeout_ms);
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs_f64(a.warmup_s);
+    let end = measure_from + Duration::from_secs_f64(a.duration_s);
+    let mut tasks = Vec::new();
+    for si in 0..a.senders {
+        let sock = UdpSocket::bind("127.0.0.1:0").await?;
+        sock.connect(&a.addr).await?;
+        let size = a.size;
+        let pat = Arc::new(stats::pattern(size, si as u8));
+        tasks.push(tokio::spawn(async move {
+            let mut h = new_hist();
+            let mut t = Totals::default();
+            let mut ring: VecDeque<Slot> = VecDeque::with_capacity(window * 4);
+            let mut base_seq: u64 = 0; // seq of ring[0]
+            let mut next_seq: u64 = 0;
+            let mut outstanding = 0usize;
+            let mut sbuf = vec![0u8; size];
+            let mut rbuf = vec![0u8; 65_536];
+            loop {
+                let now = Instant::now();
+                // fill the window
+                while outstanding < window && now < end {
+                    let off = (next_seq % PERIOD as u64) as usize;
+                    sbuf[..8].copy_from_slice(&next_seq.to_le_bytes());
+                    let sent_ns = now.duration_since(start).as_nanos() as u64;
+                    sbuf[8..16].copy_from_slice(&sent_ns.to_le_bytes());
+                    sbuf[16..].copy_from_slice(&pat[off..off + size - 16]);
+                    let in_window = now >= measure_from;
+                    match sock.send(&sbuf).await {
+                        Ok(_) => {}
+                        Err(_) => {
+                            t.errors += 1;
+                            if t.errors > 1000 {
+                                return (h, t);
+                            }
+                        }
+                    }
+                    ring.push_back(Slot {
+                        sent: Instant::now(),
+                        in_window,
+                        done: false,
+                    });
+                    next_seq += 1;
+                    outstanding += 1;
+                    if in_window {
+                        t.sent += 1;
+                    }
+                }
+                if outstanding == 0 && now >= end {
+                    break;
+                }
+                // wait for a reply, at most until the oldest outstanding one expires
+                let oldest = ring.front().map(|s| s.sent).unwrap_or(now);
+                match timeout_at(oldest + loss_timeout, sock.recv(&mut rbuf)).await {
+                    Ok(Ok(n)) => {
+                        let now = Instant::now();
+                        if n < 16 {
+                            t.mismatches += 1;
+                        } else {
+                            let seq = u64::from_le_bytes(rbuf[..8].try_into().unwrap());
+                            let idx = seq.wrapping_sub(base_seq) as usize;
+                            if seq >= base_seq && idx < ring.len() && !ring[idx].done {
+                                let slot = &mut ring[idx];
+                                slot.done = true;
+                                outstanding -= 1;
+                                let off = (seq % PERIOD as u64) as usize;
+                                if n != size || rbuf[16..n] != pat[off..off + size - 16] {
+                                    t.mismatches += 1;
+                                }
+                                if slot.in_window {
+                                    t.received += 1;
+                                    record(&mut h, now.duration_since(slot.sent).as_nanos() as u64);
+                                }
+                            } else {
+                                t.late_or_dup += 1;
+                            }
+                        }
+                    }
+                    Ok(Err(_)) => {
+                        // e.g. ECONNREFUSED (ICMP port unreachable) from a dead server
+                        t.errors += 1;
+                        if t.errors > 1000 {
+                            break;
+                        }
+                    }
+                    Err(_) => {} // timeout: the expiry sweep below counts the loss
+                }
+                // sweep: drop answered slots and expired unanswered ones from the front
+                let now = Instant::now();
+                while let Some(front) = ring.front() {
+                    if front.done {
+                        ring.pop_front();
+                        base_seq += 1;
+                    } else if now.duration_since(front.sent) >= loss_timeout {
+                        if front.in_window {
+                            t.lost += 1;
+                        }
+                        outstanding -= 1;
+                        ring.pop_front();
+                        base_seq += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            (h, t)
+        }));
+    }
+    let mut h = new_hist();
+    let mut tot = Totals::default();
+    for task in tasks {
+        let (th, t) = task.await?;
+        h.add(&th).ok();
+        tot.sent += t.sent;
+        tot.received += t.received;
+        tot.lost += t.lost;
+        tot.late_or_dup += t.late_or_dup;
+        tot.mismatches += t.mismatches;
+        tot.errors += t.errors;
+    }
+    let secs = a.duration_s;
+    let loss_pct = if tot.sent > 0 {
+        100.0 * tot.lost as f64 / tot.sent as f64
+    } else {
+        0.0
+    };
+    let mut kv = Kv::new();
+    kv.put("mode", "udp-echo")
+        .put("addr", &a.addr)
+        .put("senders", a.senders)
+        .put("size", a.size)
+        .put("window", window)
+        .f("duration_s", secs, 2)
+        .put("sent", tot.sent)
+        .put("received", tot.received)
+        .f("rt_per_s", tot.received as f64 / secs, 0)
+        .f(
+            "MB_per_s",
+            tot.received as f64 * a.size as f64 / secs / 1e6,
+            2,
+        )
+        .lat(&h)
+        .put("lost", tot.lost)
+        .f("loss_pct", loss_pct, 3)
+        .put("late_or_dup", tot.late_or_dup)
+        .put("mismatches", tot.mismatches)
+        .put("errors", tot.errors);
+    Ok(kv.line())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::kv_get;
+
+    /// In-process UDP echo server that drops every `drop_every`-th datagram (0 = none).
+    async fn udp_server(drop_every: u64) -> String {
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = s.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            let mut i = 0u64;
+            loop {
+                let (n, peer) = s.recv_from(&mut buf).await.unwrap();
+                i += 1;
+                if drop_every > 0 && i.is_multiple_of(drop_every) {
+                    continue;
+                }
+                let _ = s.send_to(&buf[..n], peer).await;
+            }
+        });
+        addr
+    }
+
+    fn args(addr: String) -> UdpArgs {
+        UdpArgs {
+            addr,
+            senders: 2,
+            size: 64,
+            duration_s: 0.3,
+            warmup_s: 0.05,
+            window: 8,
+            loss_timeout_ms: 50,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn udp_round_trips_without_loss() {
+        let line = run_udp(args(udp_server(0).await)).await.unwrap();
+        assert!(
+            kv_get(&line, "received").unwrap().parse::<u64>().unwrap() > 0,
+            "{line}"
+        );
+        assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
+        assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn udp_counts_loss() {
+        let line = run_udp(args(udp_server(10).await)).await.unwrap();
+        assert_ne!(kv_get(&line, "lost"), Some("0"), "{line}");
+        assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+    }
+}

@@ -1,0 +1,135 @@
+//! One bidirectional message link per mechanism, the same two calls for all of them, so the
+//! bench loop is written once.
+//!
+//! Messages have a fixed size per run. Byte streams (pipe, FIFO, Unix stream, TCP) need no
+//! framing beyond that: `recv` reads exactly `buf.len()` bytes. Datagram links return one message.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::UdpSocket;
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use ipc::mq::Mailbox;
+use ipc::shm::{FullPolicy, SharedRing, WaitMode};
+
+/// Both directions of one mechanism.
+pub trait Link {
+    /// Sends one message.
+    fn send(&mut self, msg: &[u8]) -> io::Result<()>;
+    /// Receives one message into `buf` (stream links fill it exactly).
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Sends `stop` and waits for the reply (lossy links override this to retry).
+    fn finish(&mut self, stop: &[u8], reply: &mut [u8]) -> io::Result<usize> {
+        self.send(stop)?;
+        self.recv(reply)
+    }
+}
+
+/// A byte stream in each direction (the same socket twice, or two pipes).
+pub struct Stream<R, W> {
+    pub rx: R,
+    pub tx: W,
+}
+
+impl<R: Read, W: Write> Link for Stream<R, W> {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.tx.write_all(msg)
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.rx.read_exact(buf)?;
+        Ok(buf.len())
+    }
+}
+
+/// Pipes or FIFOs: a read end and a write end.
+pub type FileLink = Stream<File, File>;
+
+/// A connected Unix datagram socket.
+pub struct UnixDgram(pub UnixDatagram);
+
+impl Link for UnixDgram {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.0.send(msg).map(|_| ())
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.recv(buf)
+    }
+}
+
+/// A connected UDP socket: datagrams may be lost, so the stop marker is repeated.
+pub struct Udp(pub UdpSocket);
+
+impl Link for Udp {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        match self.0.send(msg) {
+            // A full socket buffer or an ICMP error from an earlier datagram: UDP drops, so do we.
+            Err(err)
+                if err.kind() != io::ErrorKind::WouldBlock && err.raw_os_error() != Some(111) =>
+            {
+                Err(err)
+            }
+            _ => Ok(()),
+        }
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.recv(buf)
+    }
+    fn finish(&mut self, stop: &[u8], reply: &mut [u8]) -> io::Result<usize> {
+        self.0.set_read_timeout(Some(Duration::from_millis(20)))?;
+        for _ in 0..250 {
+            self.send(stop)?;
+            match self.0.recv(reply) {
+                Ok(n) if reply[0] == super::REPLY => return Ok(n),
+                _ => continue,
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "udp peer never answered the stop",
+        ))
+    }
+}
+
+/// Two POSIX message queues, one per direction.
+pub struct Mq {
+    pub tx: Mailbox,
+    pub rx: Mailbox,
+    pub scratch: Vec<u8>,
+}
+
+impl Link for Mq {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.tx.send(msg, 0).map_err(io::Error::other)
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (len, _) = self
+            .rx
+            .receive(&mut self.scratch)
+            .map_err(io::Error::other)?;
+        let n = len.min(buf.len());
+        buf[..n].copy_from_slice(&self.scratch[..n]);
+        Ok(n)
+    }
+}
+
+/// Two shared-memory rings, one per direction, blocking (futex) or spinning.
+pub struct Shm {
+    pub tx: SharedRing,
+    pub rx: SharedRing,
+    pub mode: WaitMode,
+}
+
+/// Longest a bench message waits in a ring before the run is declared stuck.
+const SHM_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Link for Shm {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        ipc::shm::wait::push(&self.tx, msg, FullPolicy::Block(SHM_TIMEOUT), self.mode)
+            .map(|_| ())
+            .map_err(io::Error::other)
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        ipc::shm::wait::pop(&self.rx, buf, SHM_TIMEOUT, self.mode).map_err(io::Error::other)
+    }
+}

@@ -1,0 +1,217 @@
+//! `ipc bench`: one-way throughput and ping-pong latency of every mechanism, side by side in one
+//! run, then one `key=value` line.
+//!
+//! Each measurement is two real processes: this one and `ipc child bench-peer`, pinned to
+//! different CPUs where the machine has two. Throughput: the parent sends fixed-size messages for
+//! `--duration-s` (at most `--count`), then a stop marker; the peer counts what arrived and
+//! reports it, so lost UDP datagrams are not counted. Ping-pong: one 64-byte message there and
+//! back, `--pingpong-count` times or for `--duration-s`; the figures are round trips.
+//! `pipe_raw` is the plain C loop (`write(2)` of the size, `read(2)` into 64 KiB, no messages)
+//! that the framed mechanisms are compared with.
+
+pub mod link;
+pub mod mechs;
+pub mod peer;
+mod report;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use mechs::Mech;
+
+/// First byte of a data message.
+pub const DATA: u8 = 0;
+/// First byte of the stop marker.
+pub const STOP: u8 = 1;
+/// First byte of the sink's report.
+pub const REPLY: u8 = 2;
+/// Message sizes measured.
+pub const SIZES: [(usize, &str); 3] = [(64, "64B"), (1024, "1KiB"), (65536, "64KiB")];
+
+/// `bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds per measurement (there are about 40).
+    #[arg(long, default_value_t = 0.25)]
+    pub duration_s: f64,
+    /// Most messages per throughput measurement.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub count: u64,
+    /// Most round trips per ping-pong measurement.
+    #[arg(long, default_value_t = 200_000)]
+    pub pingpong_count: u64,
+    /// Do not pin the two processes to different CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Only these mechanisms (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Mech>,
+}
+
+/// One throughput figure.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub msgs_per_s: f64,
+    pub mb_per_s: f64,
+}
+
+/// Runs every measurement and prints the table and the key=value line.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = !args.no_pin && cpus >= 2;
+    if pin {
+        pin_to_cpu(0);
+    }
+    let dir = std::env::temp_dir().join(format!("ipc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut results = report::Results::default();
+    let all = [
+        Mech::PipeRaw,
+        Mech::Pipe,
+        Mech::Fifo,
+        Mech::UdsStream,
+        Mech::UdsDgram,
+        Mech::Tcp,
+        Mech::Udp,
+        Mech::Mq,
+        Mech::Shm,
+        Mech::ShmSpin,
+    ];
+    for mech in all
+        .into_iter()
+        .filter(|m| args.only.is_empty() || args.only.contains(m))
+    {
+        let cpu = pin.then_some(1);
+        for (size, label) in SIZES {
+            let rate = throughput(mech, size, &args, &dir, cpu);
+            mechs::clean_up(mech, &dir);
+            results.rate(mech, label, rate);
+        }
+        if mech != Mech::PipeRaw {
+            let lat = pingpong(mech, &args, &dir, cpu);
+            mechs::clean_up(mech, &dir);
+            results.latency(mech, lat);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    results.print(pin, args.duration_s);
+    Ok(())
+}
+
+/// Pins the calling process to `cpu` (`sched_setaffinity`); a failure only costs precision.
+pub fn pin_to_cpu(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+fn throughput(
+    mech: Mech,
+    size: usize,
+    args: &BenchArgs,
+    dir: &std::path::Path,
+    cpu: Option<usize>,
+) -> anyhow::Result<Rate> {
+    let duration = Duration::from_secs_f64(args.duration_s);
+    if mech == Mech::PipeRaw {
+        return raw_throughput(size, args.count, duration, cpu);
+    }
+    let (child, link) = mechs::open(mech, size, "sink", dir, cpu)?;
+    finish_child(child, |link| send_for(link, size, args), link)
+}
+
+/// Runs `body` on the link; on an error the peer is killed instead of left waiting.
+fn finish_child<T>(
+    mut child: std::process::Child,
+    body: impl FnOnce(&mut dyn link::Link) -> anyhow::Result<T>,
+    mut link: Box<dyn link::Link>,
+) -> anyhow::Result<T> {
+    let result = body(&mut *link);
+    if result.is_err() {
+        let _ = child.kill();
+    }
+    child.wait()?;
+    result
+}
+
+/// The throughput loop: data messages for the duration, then the stop marker and the report.
+fn send_for(link: &mut dyn link::Link, size: usize, args: &BenchArgs) -> anyhow::Result<Rate> {
+    let duration = Duration::from_secs_f64(args.duration_s);
+    let mut msg = vec![DATA; size];
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < args.count && (!sent.is_multiple_of(64) || start.elapsed() < duration) {
+        link.send(&msg)?;
+        sent += 1;
+    }
+    msg[0] = STOP;
+    let mut reply = vec![0u8; size];
+    link.finish(&msg, &mut reply)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let received = u64::from_le_bytes(reply[1..9].try_into()?);
+    Ok(rate(received, size, elapsed))
+}
+
+/// The plain loop: `write(2)` into the pipe, the child `read(2)`s and reports the byte count.
+fn raw_throughput(
+    size: usize,
+    count: u64,
+    duration: Duration,
+    cpu: Option<usize>,
+) -> anyhow::Result<Rate> {
+    let cmd = mechs::peer_command(Mech::PipeRaw, size, "sink", cpu)?;
+    let (mut child, mut tx, mut rx) = ipc::pipe::spawn_duplex(cmd)?;
+    let buf = vec![DATA; size];
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < count && (!sent.is_multiple_of(64) || start.elapsed() < duration) {
+        tx.write_all(&buf)?;
+        sent += 1;
+    }
+    drop(tx);
+    let mut total = [0u8; 8];
+    rx.read_exact(&mut total)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    child.wait()?;
+    Ok(rate(u64::from_le_bytes(total) / size as u64, size, elapsed))
+}
+
+fn pingpong(
+    mech: Mech,
+    args: &BenchArgs,
+    dir: &std::path::Path,
+    cpu: Option<usize>,
+) -> anyhow::Result<support::stats::Latencies> {
+    let (child, link) = mechs::open(mech, 64, "echo", dir, cpu)?;
+    finish_child(child, |link| round_trips(link, args), link)
+}
+
+/// The ping-pong loop: one message there and back, timed, until the count or the duration.
+fn round_trips(
+    link: &mut dyn link::Link,
+    args: &BenchArgs,
+) -> anyhow::Result<support::stats::Latencies> {
+    let duration = Duration::from_secs_f64(args.duration_s);
+    let mut msg = [DATA; 64];
+    let mut back = [0u8; 64];
+    let mut latencies = support::stats::Latencies::new();
+    let start = Instant::now();
+    while latencies.count() < args.pingpong_count && start.elapsed() < duration {
+        let t = Instant::now();
+        link.send(&msg)?;
+        link.recv(&mut back)?;
+        latencies.record(t.elapsed());
+    }
+    msg[0] = STOP;
+    link.send(&msg)?;
+    Ok(latencies)
+}
+
+fn rate(messages: u64, size: usize, seconds: f64) -> Rate {
+    Rate {
+        msgs_per_s: messages as f64 / seconds,
+        mb_per_s: (messages * size as u64) as f64 / seconds / 1e6,
+    }
+}

@@ -1,0 +1,76 @@
+//! `ipc child bench-peer`: the far end of one measurement: a sink that counts messages until the
+//! stop marker and reports the count, or an echo that sends every message back.
+
+use std::io::{Read, Write};
+
+use clap::Args;
+
+use super::mechs::{self, Mech};
+use super::{DATA, REPLY, STOP};
+
+/// What the peer does with the messages.
+#[derive(Debug, Args)]
+pub struct PeerArgs {
+    /// The mechanism.
+    #[arg(long, value_enum)]
+    pub mech: Mech,
+    /// `sink` (count, then report) or `echo`.
+    #[arg(long)]
+    pub role: String,
+    /// Message size in bytes.
+    #[arg(long)]
+    pub size: usize,
+    /// The directory, address or name the parent created.
+    #[arg(long, default_value = "")]
+    pub resource: String,
+    /// Pin this process to one CPU.
+    #[arg(long)]
+    pub cpu: Option<usize>,
+}
+
+/// Runs the peer until the parent's stop marker.
+pub fn run(args: PeerArgs) -> anyhow::Result<()> {
+    if let Some(cpu) = args.cpu {
+        super::pin_to_cpu(cpu);
+    }
+    if args.mech == Mech::PipeRaw {
+        return raw_sink();
+    }
+    let mut link = mechs::attach(args.mech, args.size, &args.resource)?;
+    let mut buf = vec![0u8; args.size];
+    let mut count = 0u64;
+    loop {
+        let n = link.recv(&mut buf)?;
+        match buf[0] {
+            DATA if args.role == "echo" => link.send(&buf[..n])?,
+            DATA => count += 1,
+            STOP if args.role == "echo" => return Ok(()),
+            STOP => return reply(&mut *link, count, args.size),
+            _ => {}
+        }
+    }
+}
+
+fn reply(link: &mut dyn super::link::Link, count: u64, size: usize) -> anyhow::Result<()> {
+    let mut message = vec![0u8; size];
+    message[0] = REPLY;
+    message[1..9].copy_from_slice(&count.to_le_bytes());
+    link.send(&message)?;
+    Ok(())
+}
+
+/// The C-style baseline: read(2) stdin into a 64 KiB buffer until EOF, report the bytes.
+fn raw_sink() -> anyhow::Result<()> {
+    let mut input =
+        std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        match input.read(&mut buf)? {
+            0 => break,
+            n => total += n as u64,
+        }
+    }
+    std::io::stdout().lock().write_all(&total.to_le_bytes())?;
+    Ok(())
+}
