@@ -19,10 +19,10 @@
 
 use std::time::Duration;
 
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use tokio_util::sync::CancellationToken;
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::main]
 async fn main() -> udp::Result<()> {

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::{CancellationToken, DropGuard};
 use proxy::udp::{FaultProxy, Faults, ProxyConfig, ProxyStats};
+use tokio_util::sync::{CancellationToken, DropGuard};
 use udp::client::{ClientStats, RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
 use udp::{DatagramSocket, UdpError};

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use udp::client::{RetryClient, RetryPolicy};
 use udp::echo::EchoServer;
 use udp::error::{Result, UdpError};
 use udp::packet::DatagramPacket;
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use udp::quote::{self, QuoteBook, QuoteReply, QuoteServer};
 use udp::socket::{DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
 

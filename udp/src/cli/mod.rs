@@ -95,9 +95,7 @@ impl Command {
     /// unless `RUST_LOG` asks (their output is the transcript).
     fn default_log_level(&self) -> support::log::Default {
         match self {
-            Command::EchoServer { .. } | Command::QuoteServer { .. } => {
-                support::log::Default::Warn
-            }
+            Command::EchoServer { .. } | Command::QuoteServer { .. } => support::log::Default::Warn,
             _ => support::log::Default::Off,
         }
     }
@@ -108,7 +106,6 @@ enum BenchCommand {
     /// Measure a UDP echo server: datagrams/s, loss, p50/p99 latency.
     Echo(BenchEchoArgs),
 }
-
 
 /// `udp bench echo` flags.
 #[derive(Args, Debug)]
