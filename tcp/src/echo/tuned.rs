@@ -30,10 +30,6 @@
 //! 6. **The burst state boxed** (`Box::pin(pump(..))`): the buffer handle and write timer
 //!    exist only while bytes flow, so an idle task stays small. Gain: memory per idle
 //!    connection (`tcp bench idle`).
-//! 7. **No `recv(2)` just to hear `EAGAIN`.** A read shorter than the buffer means the
-//!    socket was drained, so tokio's cached readiness is cleared by hand (`try_io` with a
-//!    closure that says `WouldBlock`) instead of by one more `recv(2)`. Gain: one system
-//!    call less per message (see the crate README for the measured CPU per round trip).
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
@@ -124,13 +120,6 @@ async fn pump(
             Ok(n) => {
                 write_back(stream, &buf, write_timeout).await?;
                 moved += n as u64;
-                if n < buf.capacity() {
-                    // A short read means the socket was drained: tell tokio so, instead of
-                    // paying one more recv(2) just to hear EAGAIN (trick 7).
-                    forget_readable(stream);
-                    *size = if bulk { buf.capacity() } else { FIRST_BUFFER };
-                    return Ok((moved, false));
-                }
                 // A client that never pauses would keep this loop (and its worker thread)
                 // busy forever: give other tasks a turn once our scheduling budget is spent.
                 tokio::task::consume_budget().await;
@@ -149,16 +138,6 @@ async fn pump(
             Err(err) => return Err(err),
         }
     }
-}
-
-/// Clears tokio's cached readiness for reading without a system call: `try_io` clears it
-/// when its closure says `WouldBlock`. Safe against a lost wake-up, because tokio clears it
-/// only if no new readiness event arrived since it was observed; bytes that came after our
-/// short read are such an event (`epoll(7)` reports each arrival in edge-triggered mode).
-fn forget_readable(stream: &TcpStream) {
-    let _ = stream.try_io(tokio::io::Interest::READABLE, || {
-        Err::<(), _>(io::ErrorKind::WouldBlock.into())
-    });
 }
 
 /// Writes all of `data`: first straight away (`send(2)` usually takes it all), and only if
