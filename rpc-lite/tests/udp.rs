@@ -10,11 +10,11 @@ use bytes::Bytes;
 use common::demo_service::{DemoError, demo};
 use common::*;
 use framing::{Long, Profile};
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::udp_transport::{UdpChannel, UdpServerConfig};
 use rpc_lite::{CallError, Channel, ErrorCode, Message, RpcError};
 use tokio::net::UdpSocket;
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 #[tokio::test]
 async fn through_a_lossy_duplicating_path_every_call_completes_and_runs_exactly_once() {

@@ -304,3 +304,41 @@ fn cpu_ticks(pid: u32) -> u64 {
     // Fields 14 and 15 of the full line (utime, stime) are 11 and 12 after the name.
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
+
+#[test]
+fn refused_connections_are_logged_at_most_ten_a_second() {
+    for mode in ["blocking", "async"] {
+        let mut child = tcp()
+            .args(["echo-server", "--bind", "127.0.0.1:0", "--mode", mode])
+            .args(["--max-conns", "1"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let addr = read_listening_line(&mut child);
+        let mut server = Server(child);
+        let mut held = TcpStream::connect(addr).unwrap();
+        held.write_all(b"x").unwrap();
+        held.read_exact(&mut [0u8; 1]).unwrap(); // the one slot is taken
+        for _ in 0..300 {
+            let _ = TcpStream::connect(addr); // each is accepted and closed at once
+        }
+        send_signal(&server, "-TERM");
+        assert_eq!(server.wait().unwrap().code(), Some(0), "{mode}");
+        let mut stderr = String::new();
+        server
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let refused = stderr.matches("connection cap reached").count();
+        // 300 refusals in well under a second: ten lines, perhaps a second burst of ten.
+        assert!(
+            (1..=20).contains(&refused),
+            "{mode}: {refused} warning lines for 300 refused connections"
+        );
+    }
+}

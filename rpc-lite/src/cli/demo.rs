@@ -9,11 +9,11 @@ use std::time::Duration;
 use super::demo_service::{DemoService, demo};
 use anyhow::Context;
 use framing::{Long, Profile};
+use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 use rpc_lite::registry::ServerStats;
 use rpc_lite::tcp_transport::{self, TcpServerConfig};
 use rpc_lite::udp_transport::{self, UdpChannel, UdpServerConfig};
 use rpc_lite::{CallError, Channel, Registry, Transport};
-use proxy::udp::{FaultProxy, Faults, ProxyConfig};
 
 /// Calls sent through the lossy path.
 const LOSSY_CALLS: u64 = 100;
