@@ -1,6 +1,6 @@
-//! The `tcp` binary as a user meets it: `--help` of every subcommand and the demo
-//! transcript as snapshots, the `listening on` line and SIGTERM, and one clear error line
-//! (exit 1) for the usual mistakes.
+//! The `tcp` binary as a user meets it: the `listening on` line and SIGTERM, and one clear
+//! error line (exit 1) for the usual mistakes. Its `--help` and `demo` are snapshotted once,
+//! in the workspace's `tests/` crate.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,75 +18,6 @@ fn tcp() -> Command {
 
 fn run(args: &[&str]) -> Output {
     tcp().args(args).output().expect("run tcp")
-}
-
-/// Replaces every port (`:` + digits after an address) with `:PORT`.
-fn redact_ports(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut prev = ' ';
-    while let Some(c) = chars.next() {
-        out.push(c);
-        let after_address = prev.is_ascii_digit() || prev == ']';
-        if c == ':' && after_address && chars.peek().is_some_and(char::is_ascii_digit) {
-            while chars.next_if(char::is_ascii_digit).is_some() {}
-            out.push_str("PORT");
-        }
-        prev = c;
-    }
-    out
-}
-
-#[test]
-fn redaction_keeps_everything_but_ports() {
-    assert_eq!(
-        redact_ports("on 127.0.0.1:4242 and [::1]:80, alice: 12"),
-        "on 127.0.0.1:PORT and [::1]:PORT, alice: 12"
-    );
-}
-
-#[test]
-fn help_of_every_subcommand() {
-    let subcommands: &[&[&str]] = &[
-        &[],
-        &["echo-server"],
-        &["echo-client"],
-        &["chat-server"],
-        &["chat-client"],
-        &["demo"],
-        &["bench"],
-        &["bench", "echo"],
-        &["bench", "stream"],
-        &["bench", "idle"],
-        &["bench", "chat"],
-    ];
-    for path in subcommands {
-        let output = run(&[*path, &["--help"]].concat());
-        assert!(output.status.success(), "{path:?} --help failed");
-        let name = format!(
-            "help_{}",
-            if path.is_empty() {
-                "tcp".to_owned()
-            } else {
-                path.join("_")
-            }
-        );
-        insta::assert_snapshot!(name, String::from_utf8_lossy(&output.stdout));
-    }
-}
-
-#[test]
-fn demo_transcript() {
-    let output = run(&["demo"]);
-    assert!(
-        output.status.success(),
-        "demo failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    insta::assert_snapshot!(
-        "demo",
-        redact_ports(&String::from_utf8_lossy(&output.stdout))
-    );
 }
 
 /// Asserts exit code 1 and exactly one stderr line containing every `needles`.

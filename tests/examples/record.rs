@@ -275,5 +275,8 @@ fn rpc_calls(proxy: SocketAddr, transport: &str, profile: &str) {
     // Over UDP the listing is refused with a small TOO_LARGE answer (no reply may be more
     // than 3x its request): that refusal is part of the session.
     let refused_by_design = transport == "udp" && code == Some(1);
-    assert!(code == Some(0) || refused_by_design, "rpc-lite list: {stderr}");
+    assert!(
+        code == Some(0) || refused_by_design,
+        "rpc-lite list: {stderr}"
+    );
 }

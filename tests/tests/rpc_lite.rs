@@ -81,7 +81,10 @@ fn list_over_udp_is_refused_with_a_small_answer_and_a_hint() {
     let (code, _stdout, stderr) = run("rpc-lite", &["list", &addr, "--transport", "udp"], b"");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("exceeds the limit"), "{stderr}");
-    assert!(stderr.contains("hint: over UDP the listing is refused by design"), "{stderr}");
+    assert!(
+        stderr.contains("hint: over UDP the listing is refused by design"),
+        "{stderr}"
+    );
     server.stop();
 }
 
