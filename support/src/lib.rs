@@ -20,11 +20,13 @@
 //! - [`shutdown`]: signal handlers feeding a cancellation token and a stop flag.
 //! - [`stats`]: [`stats::Latencies`], a latency histogram with the suite's percentile rule.
 //! - [`require`]: checks behind the visible test skips.
+//! - [`net`]: which socket errors a server survives (one datagram, one peer, one connection).
 //! - [`rng`]: SplitMix64, the seeded generator behind every fault and jitter, so runs repeat.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod log;
+pub mod net;
 pub mod require;
 pub mod rng;
 pub mod shutdown;

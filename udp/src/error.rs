@@ -81,21 +81,9 @@ impl UdpError {
     }
 }
 
-/// The `io::Error`s a UDP server survives (see [`UdpError::is_per_datagram`]).
-pub fn is_per_datagram_io(error: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        error.kind(),
-        ConnectionRefused
-            | ConnectionReset
-            | HostUnreachable
-            | NetworkUnreachable
-            | Interrupted
-            | WouldBlock
-            | TimedOut
-            | InvalidInput
-    ) || error.raw_os_error() == Some(rustix::io::Errno::MSGSIZE.raw_os_error())
-}
+/// The `io::Error`s a UDP server survives (see [`UdpError::is_per_datagram`]): the
+/// suite's one rule, [`support::net::is_per_datagram_error`].
+pub use support::net::is_per_datagram_error as is_per_datagram_io;
 
 /// Result alias for this crate.
 pub type Result<T, E = UdpError> = std::result::Result<T, E>;

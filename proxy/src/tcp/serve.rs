@@ -81,7 +81,7 @@ pub async fn serve<H, F>(
                 pause = ACCEPT_PAUSE_START;
                 accepted
             }
-            Err(err) if only_this_connection(&err) => continue,
+            Err(err) if support::net::only_this_connection(&err) => continue,
             Err(err) => {
                 tracing::warn!(error = %err, pause_ms = pause.as_millis() as u64, "accept failed; backing off");
                 tokio::time::sleep(pause).await;
@@ -109,14 +109,4 @@ pub async fn serve<H, F>(
         tracing::warn!(left = tasks.len(), "grace period over; closing the rest");
         tasks.shutdown().await;
     }
-}
-
-/// `accept(2)` errors that concern only the connection being accepted.
-fn only_this_connection(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
 }

@@ -45,18 +45,6 @@ impl From<ProxyError> for io::Error {
     }
 }
 
-/// True for errors that concern one datagram or one peer (log, keep forwarding).
-pub fn survivable(error: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        error.kind(),
-        ConnectionRefused
-            | ConnectionReset
-            | HostUnreachable
-            | NetworkUnreachable
-            | Interrupted
-            | WouldBlock
-            | TimedOut
-            | InvalidInput
-    ) || error.raw_os_error() == Some(rustix::io::Errno::MSGSIZE.raw_os_error())
-}
+/// True for errors that concern one datagram or one peer (log, keep forwarding): the
+/// suite's one rule, [`support::net::is_per_datagram_error`].
+pub use support::net::is_per_datagram_error as survivable;

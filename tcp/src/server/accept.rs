@@ -35,7 +35,7 @@ impl AcceptBackoff {
     /// How long to wait after `err`: zero for errors that concern only one connection,
     /// a doubling pause (capped at [`ACCEPT_BACKOFF_MAX`]) for resource errors.
     pub fn pause_after(&mut self, err: &io::Error) -> Duration {
-        if only_this_connection(err) {
+        if support::net::only_this_connection(err) {
             tracing::debug!(error = %err, "accept failed for one connection; retrying");
             return Duration::ZERO;
         }
@@ -49,16 +49,6 @@ impl AcceptBackoff {
     pub fn reset(&mut self) {
         self.next = ACCEPT_BACKOFF_START;
     }
-}
-
-/// Errors that say only the connection being accepted is gone.
-fn only_this_connection(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
 }
 
 /// Accepts the next connection on a tokio listener, backing off on errors; never fails.
