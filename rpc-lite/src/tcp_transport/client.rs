@@ -129,13 +129,7 @@ impl TcpChannel {
         header.call_id = next_call_id(&inner.next_id);
         header.deadline_ms = deadline::to_wire(timeout);
         let call = Message::new(header, body);
-        if call.len() > inner.format.max_frame() {
-            let max = inner.format.max_frame();
-            return Err(RpcError::TooLarge(format!(
-                "call of {} bytes, limit {max}",
-                call.len()
-            )));
-        }
+        RpcError::refuse_oversized(call.len(), inner.format.max_frame(), "a frame")?;
         let reply = inner.pending.register(header.call_id)?;
         let mut registration = Registration::new(&inner.pending, header.call_id);
         let wait = async {

@@ -146,11 +146,7 @@ impl UdpChannel {
         let until = Instant::now() + timeout;
         header.call_id = next_call_id(&inner.next_id);
         let len = crate::message::HEADER_LEN + body.len();
-        if len > DEFAULT_MAX_DATAGRAM {
-            return Err(RpcError::TooLarge(format!(
-                "call of {len} bytes, a datagram carries at most {DEFAULT_MAX_DATAGRAM}"
-            )));
-        }
+        RpcError::refuse_oversized(len, DEFAULT_MAX_DATAGRAM, "a datagram")?;
         let mut rng = SplitMix64::new(inner.policy.seed ^ header.call_id);
         let mut busy = None;
         for attempt in 0u32..=inner.policy.retries {
