@@ -19,6 +19,7 @@
 //! time-to-live of 1, never out of whatever interface the default route names. Sending
 //! elsewhere is an explicit [`MulticastSocket::set_interface`].
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
@@ -271,15 +272,10 @@ impl MulticastSocket {
         if ttl > 255 {
             return Err(MulticastError::BadTtl { ttl });
         }
-        if self.is_v6 {
-            self.raw()
-                .set_multicast_hops_v6(ttl)
-                .map_err(MulticastError::io("IPV6_MULTICAST_HOPS"))
-        } else {
-            self.raw()
-                .set_multicast_ttl_v4(ttl)
-                .map_err(MulticastError::io("IP_MULTICAST_TTL"))
-        }
+        self.per_family(
+            ("IP_MULTICAST_TTL", |s| s.set_multicast_ttl_v4(ttl)),
+            ("IPV6_MULTICAST_HOPS", |s| s.set_multicast_hops_v6(ttl)),
+        )
     }
 
     /// Reads `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS` (Java: `getTimeToLive`).
@@ -287,15 +283,10 @@ impl MulticastSocket {
     /// # Errors
     /// The kernel's refusal.
     pub fn time_to_live(&self) -> Result<u32> {
-        if self.is_v6 {
-            self.raw()
-                .multicast_hops_v6()
-                .map_err(MulticastError::io("IPV6_MULTICAST_HOPS"))
-        } else {
-            self.raw()
-                .multicast_ttl_v4()
-                .map_err(MulticastError::io("IP_MULTICAST_TTL"))
-        }
+        self.per_family(
+            ("IP_MULTICAST_TTL", |s| s.multicast_ttl_v4()),
+            ("IPV6_MULTICAST_HOPS", |s| s.multicast_hops_v6()),
+        )
     }
 
     /// `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`: `true` delivers this socket's own datagrams to
@@ -314,15 +305,10 @@ impl MulticastSocket {
     /// # Errors
     /// The kernel's refusal.
     pub fn set_loopback(&self, on: bool) -> Result<()> {
-        if self.is_v6 {
-            self.raw()
-                .set_multicast_loop_v6(on)
-                .map_err(MulticastError::io("IPV6_MULTICAST_LOOP"))
-        } else {
-            self.raw()
-                .set_multicast_loop_v4(on)
-                .map_err(MulticastError::io("IP_MULTICAST_LOOP"))
-        }
+        self.per_family(
+            ("IP_MULTICAST_LOOP", |s| s.set_multicast_loop_v4(on)),
+            ("IPV6_MULTICAST_LOOP", |s| s.set_multicast_loop_v6(on)),
+        )
     }
 
     /// Reads `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`: `true` if loopback is ON.
@@ -330,15 +316,10 @@ impl MulticastSocket {
     /// # Errors
     /// The kernel's refusal.
     pub fn loopback(&self) -> Result<bool> {
-        if self.is_v6 {
-            self.raw()
-                .multicast_loop_v6()
-                .map_err(MulticastError::io("IPV6_MULTICAST_LOOP"))
-        } else {
-            self.raw()
-                .multicast_loop_v4()
-                .map_err(MulticastError::io("IP_MULTICAST_LOOP"))
-        }
+        self.per_family(
+            ("IP_MULTICAST_LOOP", |s| s.multicast_loop_v4()),
+            ("IPV6_MULTICAST_LOOP", |s| s.multicast_loop_v6()),
+        )
     }
 
     /// `IP_MULTICAST_IF` (by the interface's IPv4 address) / `IPV6_MULTICAST_IF` (by its index):
@@ -390,15 +371,10 @@ impl MulticastSocket {
     /// # Errors
     /// The kernel's refusal.
     pub fn set_multicast_all(&self, on: bool) -> Result<()> {
-        if self.is_v6 {
-            self.raw()
-                .set_multicast_all_v6(on)
-                .map_err(MulticastError::io("IPV6_MULTICAST_ALL"))
-        } else {
-            self.raw()
-                .set_multicast_all_v4(on)
-                .map_err(MulticastError::io("IP_MULTICAST_ALL"))
-        }
+        self.per_family(
+            ("IP_MULTICAST_ALL", |s| s.set_multicast_all_v4(on)),
+            ("IPV6_MULTICAST_ALL", |s| s.set_multicast_all_v6(on)),
+        )
     }
 
     /// `sendto(2)` one datagram to `group` (Java: `send`). The group is checked first.
@@ -480,6 +456,20 @@ impl MulticastSocket {
     }
 
     /// The `socket2::Socket` under the datagram socket: where the options are set.
+    /// Runs the IPv4 or the IPv6 form of one socket option, whichever family this socket
+    /// is, and names that option in the error.
+    fn per_family<T>(
+        &self,
+        v4: (&'static str, impl FnOnce(&Socket) -> io::Result<T>),
+        v6: (&'static str, impl FnOnce(&Socket) -> io::Result<T>),
+    ) -> Result<T> {
+        if self.is_v6 {
+            (v6.1)(self.raw()).map_err(MulticastError::io(v6.0))
+        } else {
+            (v4.1)(self.raw()).map_err(MulticastError::io(v4.0))
+        }
+    }
+
     fn raw(&self) -> &Socket {
         self.socket.as_socket2()
     }
