@@ -286,7 +286,11 @@ impl<E> CallError<E> {
 impl RpcError {
     /// Refuses a call the transport cannot carry, before anything is sent: a call of
     /// `len` bytes where `carrier` (a frame, a datagram) holds at most `limit`.
-    pub(crate) fn refuse_oversized(len: usize, limit: usize, carrier: &str) -> Result<(), RpcError> {
+    pub(crate) fn refuse_oversized(
+        len: usize,
+        limit: usize,
+        carrier: &str,
+    ) -> Result<(), RpcError> {
         if len > limit {
             return Err(RpcError::TooLarge(format!(
                 "call of {len} bytes, {carrier} carries at most {limit}"

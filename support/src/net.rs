@@ -35,7 +35,9 @@ const EMSGSIZE: i32 = 90;
 pub fn only_this_connection(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
     )
 }
 
@@ -45,15 +47,23 @@ mod tests {
 
     #[test]
     fn per_datagram_errors_are_survived_and_others_are_not() {
-        assert!(is_per_datagram_error(&io::Error::from(io::ErrorKind::ConnectionRefused)));
-        assert!(is_per_datagram_error(&io::Error::from_raw_os_error(EMSGSIZE)));
-        assert!(!is_per_datagram_error(&io::Error::from(io::ErrorKind::PermissionDenied)));
+        assert!(is_per_datagram_error(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
+        assert!(is_per_datagram_error(&io::Error::from_raw_os_error(
+            EMSGSIZE
+        )));
+        assert!(!is_per_datagram_error(&io::Error::from(
+            io::ErrorKind::PermissionDenied
+        )));
         assert!(!is_per_datagram_error(&io::Error::from_raw_os_error(9))); // EBADF
     }
 
     #[test]
     fn accept_errors_of_one_connection_only() {
-        assert!(only_this_connection(&io::Error::from(io::ErrorKind::ConnectionAborted)));
+        assert!(only_this_connection(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
         assert!(!only_this_connection(&io::Error::from_raw_os_error(24))); // EMFILE
     }
 }

@@ -8,7 +8,6 @@
 //! doubling pause, not a busy loop; `ECONNABORTED` (the client gave up) is retried at once.
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
