@@ -360,14 +360,7 @@ fn overwrite_oldest_with_concurrent_consumers_never_duplicates() {
     };
     let mut dropped = 0;
     for i in 0..20_000u32 {
-        dropped += wait::push(
-            &r,
-            &i.to_le_bytes(),
-            FullPolicy::OverwriteOldest,
-            WaitMode::Block,
-        )
-        .unwrap()
-        .dropped;
+        dropped += push_overwriting(&r, i);
     }
     let seen = consumer.join().unwrap();
     assert!(
@@ -379,6 +372,25 @@ fn overwrite_oldest_with_concurrent_consumers_never_duplicates() {
         20_000,
         "every message either delivered or counted as dropped"
     );
+}
+
+/// Pushes with OverwriteOldest, trying again when it reports WouldBlock: the documented
+/// answer when the oldest slot is still being read (a consumer the machine paused mid-copy).
+/// Returns how many old messages were dropped to make room.
+fn push_overwriting(r: &Ring<HeapRegion>, i: u32) -> u32 {
+    for _ in 0..10_000 {
+        match wait::push(
+            r,
+            &i.to_le_bytes(),
+            FullPolicy::OverwriteOldest,
+            WaitMode::Block,
+        ) {
+            Ok(pushed) => return pushed.dropped,
+            Err(WaitError::WouldBlock) => std::thread::yield_now(),
+            Err(other) => panic!("push {i}: {other}"),
+        }
+    }
+    panic!("push {i}: the oldest slot stayed busy through 10,000 tries");
 }
 
 /// The example in PROTOCOL.md, byte for byte.
