@@ -1,5 +1,5 @@
 //! What the integration tests share beyond `support::require`: recognising a refused
-//! network namespace.
+//! network namespace, so that a test skips visibly (`support::skip!`) instead of failing.
 #![allow(dead_code)]
 
 /// True when a failed `ip` command's error text says it lacked the privilege (`EPERM`), as
