@@ -247,6 +247,28 @@ fn parse_port(text: &str) -> Result<u16, String> {
     u16::try_from(number).map_err(|_| format!("port {number} is out of range (0-65535)"))
 }
 
+/// Longest time any `--*-ms` flag of the suite accepts: one hour.
+pub const MAX_MILLIS: u64 = 3_600_000;
+
+/// clap value parser for a `--*-ms` duration, 1 ms to one hour (a usage error otherwise).
+pub fn millis(text: &str) -> Result<u64, String> {
+    match millis_or_zero(text)? {
+        0 => Err("must be at least 1 millisecond".into()),
+        ms => Ok(ms),
+    }
+}
+
+/// clap value parser for a `--*-ms` duration where 0 means "none", 0 to one hour.
+pub fn millis_or_zero(text: &str) -> Result<u64, String> {
+    let ms: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of milliseconds"))?;
+    if ms > MAX_MILLIS {
+        return Err(format!("{ms} ms is more than one hour ({MAX_MILLIS} ms)"));
+    }
+    Ok(ms)
+}
+
 /// Prints a server's first stdout line, exactly `listening on IP:PORT` (IPv6 as
 /// `[::1]:PORT`), and flushes it at once so a script reading the pipe sees it.
 pub fn print_listening(addr: SocketAddr) {
@@ -326,6 +348,19 @@ mod tests {
         assert!(host_port("h:70000").unwrap_err().contains("out of range"));
         assert!(host_port("::1:7").is_err(), "bare IPv6 needs brackets");
         assert!(host_port(":7").is_err());
+    }
+
+    #[test]
+    fn millis_are_bounded_to_an_hour_and_zero_only_where_allowed() {
+        assert_eq!(millis("250"), Ok(250));
+        assert!(millis("0").unwrap_err().contains("at least 1"));
+        assert_eq!(millis_or_zero("0"), Ok(0));
+        assert!(
+            millis_or_zero("3600001")
+                .unwrap_err()
+                .contains("more than one hour")
+        );
+        assert!(millis("1.5").unwrap_err().contains("whole number"));
     }
 
     #[test]

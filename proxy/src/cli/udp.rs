@@ -9,9 +9,6 @@ use clap::Args;
 use proxy::udp::{self, FaultProxy, Faults, ProxyConfig};
 use support::cli::HostPort;
 
-/// Longest accepted delay or idle time: one hour (more is surely a typo).
-const MAX_MILLIS: u64 = 3_600_000;
-
 /// Flags of `proxy udp`.
 #[derive(Args, Debug)]
 pub struct UdpArgs {
@@ -31,7 +28,7 @@ pub struct UdpArgs {
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     reorder: f64,
     /// Delay added to every datagram, in milliseconds.
-    #[arg(long, default_value_t = 0, value_parser = millis_or_zero)]
+    #[arg(long, default_value_t = 0, value_parser = support::cli::millis_or_zero)]
     delay_ms: u64,
     /// Seed of the fault decisions (same seed, same faults).
     #[arg(long, default_value_t = 0)]
@@ -43,7 +40,7 @@ pub struct UdpArgs {
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
     /// Close a client's session after this long without traffic, in milliseconds.
-    #[arg(long, default_value_t = udp::DEFAULT_IDLE.as_millis() as u64, value_parser = millis)]
+    #[arg(long, default_value_t = udp::DEFAULT_IDLE.as_millis() as u64, value_parser = support::cli::millis)]
     idle_ms: u64,
     /// Most client sessions at once.
     #[arg(long, default_value_t = udp::DEFAULT_MAX_SESSIONS)]
@@ -103,25 +100,6 @@ pub fn run(args: UdpArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
-}
-
-/// Parses milliseconds, 1 to one hour.
-fn millis(text: &str) -> Result<u64, String> {
-    match millis_or_zero(text)? {
-        0 => Err("must be at least 1 millisecond".into()),
-        ms => Ok(ms),
-    }
-}
-
-/// Parses milliseconds, 0 to one hour.
-fn millis_or_zero(text: &str) -> Result<u64, String> {
-    let ms: u64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a whole number of milliseconds"))?;
-    if ms > MAX_MILLIS {
-        return Err(format!("{ms} ms is more than one hour ({MAX_MILLIS} ms)"));
-    }
-    Ok(ms)
 }
 
 /// Parses a probability in `[0, 1]` (a usage error otherwise, exit 2).

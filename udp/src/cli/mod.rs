@@ -50,7 +50,7 @@ enum Command {
         #[arg(value_parser = host_port)]
         addr: HostPort,
         /// Wait for the first attempt, in milliseconds (doubles with each retry).
-        #[arg(long, default_value_t = 500, value_parser = millis)]
+        #[arg(long, default_value_t = 500, value_parser = support::cli::millis)]
         timeout_ms: u64,
         /// Extra attempts when no reply comes.
         #[arg(long, default_value_t = 3)]
@@ -77,7 +77,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         count: u32,
         /// Wait for the first attempt, in milliseconds.
-        #[arg(long, default_value_t = 500, value_parser = millis)]
+        #[arg(long, default_value_t = 500, value_parser = support::cli::millis)]
         timeout_ms: u64,
         /// Extra attempts when no reply comes.
         #[arg(long, default_value_t = 3)]
@@ -126,7 +126,7 @@ struct BenchEchoArgs {
     #[arg(long, default_value_t = 16)]
     window: usize,
     /// No reply within this many milliseconds: lost.
-    #[arg(long, default_value_t = 200, value_parser = millis)]
+    #[arg(long, default_value_t = 200, value_parser = support::cli::millis)]
     loss_timeout_ms: u64,
 }
 
@@ -214,28 +214,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Most `--threads` of a blocking or batched echo server.
 const MAX_ECHO_THREADS: u16 = 64;
-
-/// Longest time any `--*-ms` flag accepts: one hour.
-const MAX_MILLIS: u64 = 3_600_000;
-
-/// Parses milliseconds, 1 to one hour (a usage error otherwise, exit 2).
-fn millis(text: &str) -> Result<u64, String> {
-    match millis_or_zero(text)? {
-        0 => Err("must be at least 1 millisecond".into()),
-        ms => Ok(ms),
-    }
-}
-
-/// Parses milliseconds, 0 to one hour.
-fn millis_or_zero(text: &str) -> Result<u64, String> {
-    let ms: u64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a whole number of milliseconds"))?;
-    if ms > MAX_MILLIS {
-        return Err(format!("{ms} ms is more than one hour ({MAX_MILLIS} ms)"));
-    }
-    Ok(ms)
-}
 
 fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
     let timeout = Duration::from_millis(timeout_ms);
