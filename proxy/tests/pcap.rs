@@ -277,8 +277,13 @@ async fn a_proxy_capture_converts_back_to_the_conversation() {
         }
     }
     let file = std::fs::File::open(&path).unwrap();
-    let converted =
-        proxy::pcap::read::pcap_to_transcript(file, None, &[], Sink(out.clone())).unwrap();
+    let converted = proxy::pcap::read::pcap_to_transcript(
+        file,
+        proxy::pcap::read::ConvertOptions::default(),
+        &[],
+        Sink(out.clone()),
+    )
+    .unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!((converted.retransmitted, converted.out_of_order), (0, 0));
     let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();

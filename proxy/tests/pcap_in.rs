@@ -11,7 +11,9 @@ use std::time::Duration;
 use etherparse::PacketBuilder;
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-use proxy::pcap::read::{ConvertError, Converted, pcap_to_transcript};
+use proxy::pcap::read::{
+    ConvertError, ConvertOptions, Converted, PACKET_OVERHEAD, pcap_to_transcript,
+};
 use proxy::transcript::{Direction, Record, Transcript};
 
 const CLIENT: &str = "192.0.2.1:40000";
@@ -162,9 +164,21 @@ impl std::io::Write for Shared {
 }
 
 fn convert(capture: &Capture, flow: Option<usize>) -> Result<(Converted, String), ConvertError> {
+    let options = ConvertOptions {
+        flow,
+        ..ConvertOptions::default()
+    };
+    convert_with(capture, options)
+}
+
+fn convert_with(
+    capture: &Capture,
+    options: ConvertOptions,
+) -> Result<(Converted, String), ConvertError> {
     let out = Shared::default();
     let header = vec!["# server: tcp echo-server".to_string()];
-    let converted = pcap_to_transcript(Cursor::new(capture.bytes()), flow, &header, out.clone())?;
+    let converted =
+        pcap_to_transcript(Cursor::new(capture.bytes()), options, &header, out.clone())?;
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
     Ok((converted, text))
 }
@@ -386,7 +400,7 @@ fn a_file_that_is_not_pcap_is_refused() {
     let out = Shared::default();
     let err = pcap_to_transcript(
         Cursor::new(b"not a capture at all".to_vec()),
-        None,
+        ConvertOptions::default(),
         &[],
         out,
     )
@@ -409,6 +423,32 @@ impl std::io::Write for Full {
 fn a_transcript_that_cannot_be_written_is_an_error_not_a_success() {
     let mut capture = Capture::default();
     echo_conversation(&mut capture);
-    let result = pcap_to_transcript(Cursor::new(capture.bytes()), None, &[], Full);
+    let result = pcap_to_transcript(
+        Cursor::new(capture.bytes()),
+        ConvertOptions::default(),
+        &[],
+        Full,
+    );
     assert!(matches!(result, Err(ConvertError::Io(_))), "{result:?}");
+}
+
+#[test]
+fn a_capture_above_the_memory_limit_is_refused_and_one_just_below_converts() {
+    let mut capture = Capture::default();
+    echo_conversation(&mut capture);
+    // Everything the converter keeps: the payload bytes plus the per-packet overhead.
+    let (converted, _) = convert(&capture, None).unwrap();
+    let payload = 2 * ("hello ".len() + "world\n".len()) as u64;
+    let needed = payload + converted.flow.packets as u64 * PACKET_OVERHEAD;
+    let at = |max_bytes| ConvertOptions {
+        flow: None,
+        max_bytes,
+    };
+    assert!(convert_with(&capture, at(needed)).is_ok());
+    let err = convert_with(&capture, at(needed - 1)).unwrap_err();
+    assert!(
+        matches!(err, ConvertError::TooLarge { limit } if limit == needed - 1),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--max-bytes"), "{err}");
 }

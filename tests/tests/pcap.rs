@@ -52,7 +52,18 @@ fn a_captured_echo_session_converts_and_replays() {
         ],
         b"",
     );
+    // The same capture under a memory limit it crosses: refused in one line, no file left.
+    let small = scratch("echo-small.tr");
+    let (small_code, _, small_err) = run(
+        "proxy",
+        &["pcap-to-transcript", &capture, &small, "--max-bytes", "200"],
+        b"",
+    );
     let _ = std::fs::remove_file(&capture);
+    assert_eq!(small_code, Some(1), "{small_err}");
+    assert_eq!(small_err.lines().count(), 1, "{small_err}");
+    assert!(small_err.contains("more than 200 bytes"), "{small_err}");
+    assert!(!std::path::Path::new(&small).exists());
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.starts_with("converted tcp 127.0.0.1:"), "{stderr}");
     let text = std::fs::read_to_string(&transcript).unwrap();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use proxy::pcap::read::pcap_to_transcript;
+use proxy::pcap::read::{ConvertOptions, DEFAULT_MAX_BYTES, pcap_to_transcript};
 
 /// Flags of `proxy pcap-to-transcript`.
 #[derive(Debug, Args)]
@@ -19,6 +19,10 @@ pub struct ConvertArgs {
     /// The server command a replay starts, written as `# server: CMD` (e.g. "tcp echo-server").
     #[arg(long, value_name = "CMD")]
     server: Option<String>,
+    /// Most bytes of packets held in memory while converting (payload plus 128 per packet);
+    /// a larger capture is refused with a hint to cut it first.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BYTES)]
+    max_bytes: u64,
 }
 
 /// Converts, and says what it found on stderr.
@@ -32,7 +36,11 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         .iter()
         .map(|cmd| format!("# server: {cmd}"))
         .collect();
-    let converted = pcap_to_transcript(std::io::BufReader::new(input), args.flow, &header, output);
+    let options = ConvertOptions {
+        flow: args.flow,
+        max_bytes: args.max_bytes,
+    };
+    let converted = pcap_to_transcript(std::io::BufReader::new(input), options, &header, output);
     let converted = match converted {
         Ok(converted) => converted,
         Err(err) => {

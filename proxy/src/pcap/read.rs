@@ -80,9 +80,44 @@ pub enum ConvertError {
         /// First byte present again.
         to: u64,
     },
+    /// The capture holds more packet bytes than the converter keeps in memory at once.
+    #[error(
+        "the capture holds more than {limit} bytes of TCP and UDP packets (the limit, --max-bytes); cut it to one conversation first, e.g. `tshark -r IN -w OUT -Y 'tcp.stream == 0'`"
+    )]
+    TooLarge {
+        /// The limit that was crossed.
+        limit: u64,
+    },
     /// Reading the file or writing the transcript.
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+/// How much of a capture the converter holds in memory by default: every TCP and UDP packet
+/// is kept until the chosen flow is known, so a huge capture is refused instead of exhausting
+/// memory. Counted as payload bytes plus [`PACKET_OVERHEAD`] per packet.
+pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// What one kept packet costs beyond its payload (addresses, flags, bookkeeping), counted
+/// against the limit so that a flood of empty packets is bounded too.
+pub const PACKET_OVERHEAD: u64 = 128;
+
+/// What to convert, and how much memory the conversion may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvertOptions {
+    /// Flow number (1-based, as the error listing several flows numbers them); `None`: the
+    /// only one.
+    pub flow: Option<usize>,
+    /// Most packet bytes held at once (see [`DEFAULT_MAX_BYTES`]).
+    pub max_bytes: u64,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            flow: None,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 fn list(flows: &[FlowSummary]) -> String {
@@ -176,19 +211,19 @@ pub struct Converted {
     pub out_of_order: usize,
 }
 
-/// Converts flow number `choose` (1-based; `None`: the only one) of the capture in `input`
-/// into a transcript written to `out`. `header` lines (`# server: ...`) go after the
-/// transcript's first line.
+/// Converts flow `options.flow` of the capture in `input` into a transcript written to
+/// `out`, holding at most `options.max_bytes` of packets. `header` lines (`# server: ...`)
+/// go after the transcript's first line.
 ///
 /// # Errors
 /// See [`ConvertError`]: every reason names what to do about it.
 pub fn pcap_to_transcript<R: Read, W: Write + Send + 'static>(
     input: R,
-    choose: Option<usize>,
+    options: ConvertOptions,
     header: &[String],
     out: W,
 ) -> Result<Converted, ConvertError> {
-    let packets = read_packets(input)?;
+    let packets = read_packets(input, options.max_bytes)?;
     let mut order: Vec<(Transport, SocketAddr, SocketAddr)> = Vec::new();
     let mut flows: HashMap<(Transport, SocketAddr, SocketAddr), Vec<Packet>> = HashMap::new();
     for p in packets {
@@ -209,7 +244,7 @@ pub fn pcap_to_transcript<R: Read, W: Write + Send + 'static>(
             }
         })
         .collect();
-    let index = match (choose, summaries.len()) {
+    let index = match (options.flow, summaries.len()) {
         (_, 0) => return Err(ConvertError::Empty),
         (None, 1) => 0,
         (None, _) => return Err(ConvertError::SeveralFlows(summaries)),
@@ -255,7 +290,7 @@ pub fn pcap_to_transcript<R: Read, W: Write + Send + 'static>(
     })
 }
 
-fn read_packets<R: Read>(input: R) -> Result<Vec<Packet>, ConvertError> {
+fn read_packets<R: Read>(input: R, max_bytes: u64) -> Result<Vec<Packet>, ConvertError> {
     let mut reader = PcapReader::new(input).map_err(|e| ConvertError::Format(e.to_string()))?;
     let link = reader.header().datalink;
     if !matches!(
@@ -265,6 +300,7 @@ fn read_packets<R: Read>(input: R) -> Result<Vec<Packet>, ConvertError> {
         return Err(ConvertError::LinkType(link));
     }
     let mut packets = Vec::new();
+    let mut held = HeldBytes { held: 0, max_bytes };
     let mut number = 0;
     while let Some(next) = reader.next_packet() {
         number += 1;
@@ -273,6 +309,7 @@ fn read_packets<R: Read>(input: R) -> Result<Vec<Packet>, ConvertError> {
         if data.len() < packet.orig_len as usize {
             // Cut by the snap length: enough to know whose it is, not what it said.
             if let Some(p) = decode_cut(number, link, data, packet.orig_len as usize) {
+                held.keep(&p)?;
                 packets.push(p);
             }
             continue;
@@ -285,10 +322,31 @@ fn read_packets<R: Read>(input: R) -> Result<Vec<Packet>, ConvertError> {
         // Not IP at all (ARP, ...) or malformed: not part of any flow.
         let Ok(sliced) = sliced else { continue };
         if let Some(p) = decode(number, &sliced) {
+            held.keep(&p)?;
             packets.push(p);
         }
     }
     Ok(packets)
+}
+
+/// The running count of bytes kept, against the limit.
+struct HeldBytes {
+    held: u64,
+    max_bytes: u64,
+}
+
+impl HeldBytes {
+    fn keep(&mut self, p: &Packet) -> Result<(), ConvertError> {
+        self.held = self
+            .held
+            .saturating_add(p.payload.len() as u64 + PACKET_OVERHEAD);
+        if self.held > self.max_bytes {
+            return Err(ConvertError::TooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Linux "cooked" capture header (`tcpdump -i any`): 16 bytes before the IP header.
