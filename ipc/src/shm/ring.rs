@@ -161,7 +161,7 @@ impl<R: Region> Ring<R> {
                     buf: room,
                 });
             }
-            match self.cas(W_HEAD, pos) {
+            match self.advance(W_HEAD, pos, 1) {
                 Err(now) => pos = now,
                 Ok(()) => return self.finish_take(pos, start, len, read),
             }
@@ -169,7 +169,7 @@ impl<R: Region> Ring<R> {
     }
 
     /// After a consumer's claim: copy (if the length is sane) and hand the slot to the next lap.
-    fn finish_take(
+    pub(super) fn finish_take(
         &self,
         pos: u32,
         start: usize,
@@ -202,31 +202,32 @@ impl<R: Region> Ring<R> {
                 pos = self.word(counter).load(Ordering::Relaxed);
                 continue;
             }
-            match self.cas(counter, pos) {
+            match self.advance(counter, pos, 1) {
                 Ok(()) => return Some(pos),
                 Err(now) => pos = now,
             }
         }
     }
 
-    /// `counter: pos -> pos + 1`, or the value that beat us.
-    fn cas(&self, counter: usize, pos: u32) -> Result<(), u32> {
+    /// `counter: pos -> pos + by` (one compare-and-swap), or the value that beat us.
+    pub(super) fn advance(&self, counter: usize, pos: u32, by: u32) -> Result<(), u32> {
         self.word(counter)
             .compare_exchange_weak(
                 pos,
-                pos.wrapping_add(1),
+                pos.wrapping_add(by),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
             .map(|_| ())
     }
 
-    fn slot_start(&self, pos: u32) -> usize {
+    /// Word index of the slot of position `pos`.
+    pub(super) fn slot_start(&self, pos: u32) -> usize {
         self.geometry.slot_start(pos & (self.geometry.capacity - 1))
     }
 
     /// Stores `len` and the payload, four bytes per atomic word (little-endian, zero padded).
-    fn write_payload(&self, start: usize, message: &[u8]) {
+    pub(super) fn write_payload(&self, start: usize, message: &[u8]) {
         self.word(start + 1)
             .store(message.len() as u32, Ordering::Relaxed);
         let payload = start + SLOT_HEADER_WORDS;
@@ -246,7 +247,7 @@ impl<R: Region> Ring<R> {
     }
 
     /// Copies a payload of `out.len()` bytes (at most the slot size) out of the slot.
-    fn read_payload(&self, start: usize, out: &mut [u8]) {
+    pub(super) fn read_payload(&self, start: usize, out: &mut [u8]) {
         let payload = start + SLOT_HEADER_WORDS;
         let i = out.len() / 4;
         let mut chunks = out.chunks_exact_mut(4);

@@ -122,6 +122,96 @@ pub fn pop<R: Region>(
     len.map_err(WaitError::Pop)
 }
 
+/// What a successful batch push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushedBatch {
+    /// Messages enqueued: the first `pushed` of the batch.
+    pub pushed: usize,
+    /// Older messages dropped to make room (only with `OverwriteOldest`).
+    pub dropped: u32,
+}
+
+/// The batch variant of [`push`] (see [`super::batch`]), with one wakeup for the whole batch.
+/// Like `write(2)`, `Block` and `Fail` enqueue the longest prefix that fits as soon as at least
+/// one message fits (`Block` waits for that, `Fail` does not); the caller sends the rest.
+/// `OverwriteOldest` never waits, so it enqueues all of them, dropping old messages as needed.
+pub fn push_batch<R: Region>(
+    ring: &Ring<R>,
+    messages: &[&[u8]],
+    policy: FullPolicy,
+    mode: WaitMode,
+) -> Result<PushedBatch, WaitError> {
+    let attempt = || match ring.try_push_batch(messages) {
+        Err(PushError::Full) => None,
+        other => Some(other),
+    };
+    let pushed = match policy {
+        FullPolicy::Fail => attempt().unwrap_or(Err(PushError::Full)),
+        FullPolicy::Block(timeout) => wait_for(&ring.spaces(), mode, timeout, attempt)?,
+        FullPolicy::OverwriteOldest => return push_batch_overwriting(ring, messages),
+    };
+    let pushed = pushed.map_err(|err| match err {
+        PushError::Full => WaitError::WouldBlock,
+        other => WaitError::Push(other),
+    })?;
+    ring.items().notify();
+    Ok(PushedBatch { pushed, dropped: 0 })
+}
+
+/// The batch variant of [`pop`]: waits up to `timeout` for the first message, then takes up to
+/// `max` (see [`Ring::try_pop_batch`] for `scratch` and `each`), with one wakeup for the batch.
+pub fn pop_batch<R: Region>(
+    ring: &Ring<R>,
+    max: usize,
+    scratch: &mut [u8],
+    timeout: Duration,
+    mode: WaitMode,
+    mut each: impl FnMut(Result<&[u8], PopError>),
+) -> Result<usize, WaitError> {
+    let taken = wait_for(&ring.items(), mode, timeout, || {
+        match ring.try_pop_batch(max, scratch, &mut each) {
+            Err(PopError::Empty) => None,
+            other => Some(other),
+        }
+    })?;
+    ring.spaces().notify();
+    taken.map_err(WaitError::Pop)
+}
+
+/// `OverwriteOldest` for a batch: push what fits, drop the oldest message, repeat; at most
+/// [`OVERWRITE_RETRIES`] attempts in a row that push nothing.
+fn push_batch_overwriting<R: Region>(
+    ring: &Ring<R>,
+    messages: &[&[u8]],
+) -> Result<PushedBatch, WaitError> {
+    let mut done = PushedBatch {
+        pushed: 0,
+        dropped: 0,
+    };
+    let mut misses = 0;
+    while done.pushed < messages.len() && misses < OVERWRITE_RETRIES {
+        match ring.try_push_batch(&messages[done.pushed..]) {
+            Ok(n) => {
+                done.pushed += n;
+                misses = 0;
+            }
+            Err(PushError::Full) => {
+                misses += 1;
+                match ring.try_discard() {
+                    Ok(_) | Err(PopError::Corrupt { .. }) => done.dropped += 1,
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            Err(other) => return Err(WaitError::Push(other)),
+        }
+    }
+    ring.items().notify();
+    if done.pushed == 0 && !messages.is_empty() {
+        return Err(WaitError::WouldBlock);
+    }
+    Ok(done)
+}
+
 fn try_push<R: Region>(ring: &Ring<R>, message: &[u8]) -> Result<(), WaitError> {
     ring.try_push(message).map_err(|err| match err {
         PushError::Full => WaitError::WouldBlock,
