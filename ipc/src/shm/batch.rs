@@ -124,3 +124,47 @@ impl<R: Region> Ring<R> {
         seq.wrapping_sub(pos.wrapping_add(ready)) as i32
     }
 }
+
+/// Every interleaving of a batch producer lapping a two-slot ring against a batch consumer:
+/// `RUSTFLAGS="--cfg ipc_loom" cargo test -p ipc --lib loom`.
+#[cfg(all(test, ipc_loom))]
+mod loom_tests {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use crate::shm::{Geometry, HeapRegion, PopError, PushError, Ring};
+
+    #[test]
+    fn loom_a_batch_producer_lapping_the_ring_meets_a_batch_consumer_in_order() {
+        loom::model(|| {
+            let geometry = Geometry::new(2, 4).unwrap();
+            let ring =
+                Arc::new(Ring::create(HeapRegion::for_geometry(geometry), geometry).unwrap());
+            let producer = {
+                let ring = Arc::clone(&ring);
+                thread::spawn(move || {
+                    let messages: [&[u8]; 3] = [&[1], &[2], &[3]];
+                    let mut sent = 0;
+                    while sent < messages.len() {
+                        match ring.try_push_batch(&messages[sent..]) {
+                            Ok(n) => sent += n,
+                            Err(PushError::Full) => thread::yield_now(),
+                            Err(other) => panic!("{other}"),
+                        }
+                    }
+                })
+            };
+            let mut got = Vec::new();
+            let mut scratch = [0u8; 4];
+            while got.len() < 3 {
+                match ring.try_pop_batch(2, &mut scratch, |m| got.push(m.unwrap()[0])) {
+                    Ok(_) => {}
+                    Err(PopError::Empty) => thread::yield_now(),
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+}
