@@ -300,3 +300,28 @@ fn a_writer_process_messages_are_drained_here_in_batches_in_order() {
     assert!(writer.wait().unwrap().success());
     assert_eq!(got, messages);
 }
+
+#[test]
+fn the_bench_measures_the_batch_variant_and_names_its_ratio_to_the_pipe() {
+    let out = run(&[
+        "bench",
+        "--duration-s",
+        "0.01",
+        "--pingpong-count",
+        "100",
+        "--only",
+        "pipe,shm,shm-batch",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap_or_default();
+    for key in [
+        "shm_batch_64B_msgs_per_s=",
+        "shm_batch_64KiB_MB_per_s=",
+        "shm_batch_64B_pingpong_p50_us=",
+        "shm_batch_vs_pipe_64B_msgs_ratio=",
+        "shm_batch_vs_shm_64B_msgs_ratio=",
+    ] {
+        assert!(last.contains(key), "{key} missing from {last:?}");
+    }
+}
