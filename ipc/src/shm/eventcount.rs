@@ -1,6 +1,6 @@
 //! The event count: how a process sleeps until the other side of the ring has done something,
-//! with no lost wakeup, and with no locked instruction and no system call for the side that
-//! does the work while nobody sleeps.
+//! with no lost wakeup; while nobody sleeps, the side that does the work pays neither a locked
+//! instruction nor a system call to notify.
 //!
 //! Two words of the segment make one event count: `count`, the futex word a sleeper waits on,
 //! and `waiters`, how many sleepers have announced themselves. Consumers wait on the `items`

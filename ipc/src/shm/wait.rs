@@ -17,8 +17,8 @@
 //! **Sleeping** ([`WaitMode`]): `Sleep` and `Block` sleep in the kernel on a futex word in the
 //! segment, through an event count ([`super::eventcount`]): the sleeper announces itself,
 //! retries once, then sleeps only if nothing changed; a notifier bumps the futex word and makes
-//! the `futex(FUTEX_WAKE)` system call only while someone is announced, so the uncontended path
-//! has no system call and no locked instruction at all, just a fence. Before its first sleep,
+//! the `futex(FUTEX_WAKE)` system call only while someone is announced, so while nobody sleeps
+//! a notify costs no system call and no locked instruction, just a fence. Before its first sleep,
 //! `Block` spins briefly ([`SPINS_BEFORE_SLEEP`]), so a busy ring rarely needs the futex at all.
 //! `Spin` polls with `spin_loop` instead: the lowest latency, one full CPU per waiter. Each
 //! sleep is capped at [`MAX_NAP`], so even a lost or forged wakeup from a hostile peer costs at
