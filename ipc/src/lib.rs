@@ -25,7 +25,9 @@
 //!   file descriptor, the abstract namespace.
 //! - [`shm`]: POSIX shared memory and the bounded MPMC ring in it: [`shm::layout`] (the bytes),
 //!   [`shm::ring`] (the protocol), [`shm::wait`] (full/empty policies, futex or spin),
-//!   [`shm::segment`] (names, 0600, stale segments), [`shm::map`] (the `mmap`).
+//!   [`shm::eventcount`] (futex sleeps without lost wakeups), [`shm::segment`] (names, 0600,
+//!   stale segments), [`shm::map`] (the `mmap`), and the tuned [`shm::batch`] (many messages
+//!   per compare-and-swap).
 //! - [`mq`]: POSIX message queues as a mailbox: priorities, capacity, `EAGAIN`.
 //! - [`error`]: [`IpcError`], one error type with the operation that failed.
 //!

@@ -1,5 +1,5 @@
 //! The ring in one process over an ordinary heap buffer: model tests (proptest), many threads,
-//! hostile headers and slots, the full/empty policies.
+//! hostile headers and slots, the full/empty policies, and the same for the batch calls.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use std::time::Duration;
 use ipc::shm::layout::{self, W_CAPACITY, W_HEAD, W_MAGIC, W_SLOT_BYTES, W_TAIL, W_VERSION};
 use ipc::shm::wait;
 use ipc::shm::{
-    FullPolicy, Geometry, HeapRegion, LayoutError, PopError, PushError, Region, Ring, WaitError,
-    WaitMode,
+    FullPolicy, Geometry, HeapRegion, LayoutError, PopError, PushError, PushedBatch, Region, Ring,
+    WaitError, WaitMode,
 };
 use proptest::prelude::*;
 
@@ -413,7 +413,8 @@ fn the_protocol_example_is_what_the_ring_writes() {
             ],
         ),
         (0x040, &[1, 0, 0, 0]),
-        (0x0c0, &[1, 0, 0, 0]),
+        // items stays 0: nobody was asleep, so the push bumped no futex word.
+        (0x0c0, &[0, 0, 0, 0]),
         (0x100, &[1, 0, 0, 0, 2, 0, 0, 0, 0x68, 0x69]),
         (0x118, &[1, 0, 0, 0]),
         (0x130, &[2, 0, 0, 0]),
@@ -425,4 +426,315 @@ fn the_protocol_example_is_what_the_ring_writes() {
         expected[offset..offset + field.len()].copy_from_slice(field);
     }
     assert_eq!(bytes, expected);
+}
+
+// ---- The batch calls (the tuned variant) ----
+
+/// Pops one batch of at most `max`, returning each slot's outcome as owned bytes.
+fn pop_batch(
+    ring: &Ring<HeapRegion>,
+    max: usize,
+) -> Result<Vec<Result<Vec<u8>, PopError>>, PopError> {
+    let mut scratch = vec![0u8; ring.geometry().slot_bytes as usize];
+    let mut got = Vec::new();
+    let taken = ring.try_pop_batch(max, &mut scratch, |m| got.push(m.map(<[u8]>::to_vec)))?;
+    assert_eq!(
+        taken,
+        got.len(),
+        "the count is the number of slots handed out"
+    );
+    Ok(got)
+}
+
+#[derive(Debug, Clone)]
+enum BatchOp {
+    Push(Vec<Vec<u8>>),
+    Pop(usize),
+}
+
+fn batch_op() -> impl Strategy<Value = BatchOp> {
+    let message = proptest::collection::vec(any::<u8>(), 0..=12);
+    prop_oneof![
+        proptest::collection::vec(message, 0..7).prop_map(BatchOp::Push),
+        (0usize..7).prop_map(BatchOp::Pop),
+    ]
+}
+
+proptest! {
+    /// Any sequence of batch pushes and pops behaves like a bounded FIFO queue, with short
+    /// batches exactly when fewer slots are free or fewer messages published.
+    #[test]
+    fn batches_behave_like_a_bounded_fifo(ops in proptest::collection::vec(batch_op(), 0..200)) {
+        let ring = ring(4, 12);
+        let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+        for op in ops {
+            match op {
+                BatchOp::Push(batch) => {
+                    let slices: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+                    let room = 4 - model.len();
+                    let expected = match batch.len().min(room) {
+                        0 if !batch.is_empty() => Err(PushError::Full),
+                        n => Ok(n),
+                    };
+                    prop_assert_eq!(ring.try_push_batch(&slices), expected);
+                    model.extend(batch.into_iter().take(room));
+                }
+                BatchOp::Pop(max) => match pop_batch(&ring, max) {
+                    Err(err) => {
+                        prop_assert_eq!(err, PopError::Empty);
+                        prop_assert!(model.is_empty() && max > 0);
+                    }
+                    Ok(got) => {
+                        prop_assert_eq!(got.len(), max.min(model.len()));
+                        for message in got {
+                            prop_assert_eq!(message, Ok(model.pop_front().unwrap()));
+                        }
+                    }
+                },
+            }
+            prop_assert_eq!(ring.len() as usize, model.len());
+        }
+    }
+}
+
+#[test]
+fn a_push_batch_is_short_when_fewer_slots_are_free() {
+    let r = ring(4, 8);
+    r.try_push(b"old").unwrap();
+    let batch: [&[u8]; 5] = [b"a", b"b", b"c", b"d", b"e"];
+    assert_eq!(r.try_push_batch(&batch), Ok(3), "three slots were free");
+    assert_eq!(r.try_push_batch(&batch), Err(PushError::Full));
+    let got = pop_batch(&r, 10).unwrap();
+    let expected: Vec<Result<Vec<u8>, PopError>> = [&b"old"[..], b"a", b"b", b"c"]
+        .iter()
+        .map(|m| Ok(m.to_vec()))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_message_too_large_refuses_the_whole_batch() {
+    let r = ring(4, 8);
+    let batch: [&[u8]; 3] = [b"fits", b"nine bytes", b"fits"];
+    assert_eq!(
+        r.try_push_batch(&batch),
+        Err(PushError::TooLarge { len: 10, max: 8 })
+    );
+    assert!(r.is_empty(), "nothing of the batch was written");
+}
+
+#[test]
+fn a_pop_batch_stops_at_a_claimed_but_unpublished_slot() {
+    let r = ring(4, 8);
+    r.try_push(b"one").unwrap();
+    // A producer claimed position 1 and has not published it (still writing, or killed).
+    store(&r, W_TAIL, 2);
+    r.try_push(b"three").unwrap();
+    assert_eq!(pop_batch(&r, 4).unwrap(), vec![Ok(b"one".to_vec())]);
+    assert_eq!(
+        pop_batch(&r, 4),
+        Err(PopError::Empty),
+        "position 1 is not a message"
+    );
+}
+
+#[test]
+fn a_lying_length_inside_a_batch_is_corrupt_for_that_slot_only() {
+    let r = ring(4, 8);
+    let batch: [&[u8]; 3] = [b"first", b"second", b"third"];
+    assert_eq!(r.try_push_batch(&batch), Ok(3));
+    let slot1 = layout::HEADER_BYTES / 4 + r.geometry().slot_words();
+    store(&r, slot1 + 1, u32::MAX);
+    let got = pop_batch(&r, 8).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Ok(b"first".to_vec()),
+            Err(PopError::Corrupt {
+                len: u32::MAX,
+                max: 8
+            }),
+            Ok(b"third".to_vec()),
+        ]
+    );
+    assert_eq!(
+        r.try_push_batch(&batch),
+        Ok(3),
+        "every slot was released, the corrupt one too"
+    );
+}
+
+#[test]
+fn a_pop_batch_needs_scratch_for_a_whole_slot_and_consumes_nothing_without() {
+    let r = ring(4, 8);
+    r.try_push(b"x").unwrap();
+    let mut small = [0u8; 7];
+    assert_eq!(
+        r.try_pop_batch(4, &mut small, |_| panic!("nothing is handed out")),
+        Err(PopError::BufferTooSmall { len: 8, buf: 7 })
+    );
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn push_batch_when_full_fail_would_block_and_block_times_out() {
+    let r = ring(2, 8);
+    let batch: [&[u8]; 3] = [b"1", b"2", b"3"];
+    let pushed = wait::push_batch(&r, &batch, FullPolicy::Fail, WaitMode::Block).unwrap();
+    assert_eq!(
+        pushed,
+        PushedBatch {
+            pushed: 2,
+            dropped: 0
+        }
+    );
+    assert_eq!(
+        wait::push_batch(&r, &batch[2..], FullPolicy::Fail, WaitMode::Block),
+        Err(WaitError::WouldBlock)
+    );
+    let timeout = Duration::from_millis(20);
+    for mode in [WaitMode::Sleep, WaitMode::Block, WaitMode::Spin] {
+        assert_eq!(
+            wait::push_batch(&r, &batch[2..], FullPolicy::Block(timeout), mode),
+            Err(WaitError::Timeout(timeout))
+        );
+    }
+}
+
+#[test]
+fn pop_batch_on_an_empty_ring_times_out() {
+    let r = ring(2, 8);
+    let timeout = Duration::from_millis(20);
+    let mut scratch = [0u8; 8];
+    let got = wait::pop_batch(&r, 2, &mut scratch, timeout, WaitMode::Sleep, |_| {});
+    assert_eq!(got, Err(WaitError::Timeout(timeout)));
+}
+
+#[test]
+fn a_blocked_batch_producer_wakes_when_a_consumer_frees_slots() {
+    let r = Arc::new(ring(2, 8));
+    let batch: [&[u8]; 2] = [b"a", b"b"];
+    wait::push_batch(&r, &batch, FullPolicy::Fail, WaitMode::Sleep).unwrap();
+    let producer = {
+        let r = Arc::clone(&r);
+        std::thread::spawn(move || {
+            let more: [&[u8]; 2] = [b"c", b"d"];
+            let forever = FullPolicy::Block(Duration::from_secs(10));
+            wait::push_batch(&r, &more, forever, WaitMode::Sleep)
+        })
+    };
+    let mut seen = Vec::new();
+    let mut scratch = [0u8; 8];
+    while seen.len() < 3 {
+        wait::pop_batch(
+            &r,
+            2,
+            &mut scratch,
+            Duration::from_secs(10),
+            WaitMode::Sleep,
+            |m| seen.push(m.unwrap()[0]),
+        )
+        .unwrap();
+    }
+    let pushed = producer.join().unwrap().unwrap().pushed;
+    assert!(pushed >= 1, "at least one message once a slot was free");
+    let rest = pop_batch(&r, 2).unwrap_or_default();
+    seen.extend(rest.into_iter().map(|m| m.unwrap()[0]));
+    assert_eq!(
+        seen,
+        &b"abcd"[..2 + pushed],
+        "order kept, the pushed prefix delivered"
+    );
+}
+
+#[test]
+fn overwrite_oldest_with_a_batch_drops_the_oldest_and_pushes_all() {
+    let r = ring(2, 8);
+    let batch: [&[u8]; 5] = [b"1", b"2", b"3", b"4", b"5"];
+    let pushed =
+        wait::push_batch(&r, &batch, FullPolicy::OverwriteOldest, WaitMode::Block).unwrap();
+    assert_eq!(
+        pushed,
+        PushedBatch {
+            pushed: 5,
+            dropped: 3
+        }
+    );
+    let left: Vec<u8> = pop_batch(&r, 8)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.unwrap()[0])
+        .collect();
+    assert_eq!(left, b"45");
+}
+
+#[test]
+fn batch_producers_and_consumers_deliver_every_message_once_in_producer_order() {
+    const PRODUCERS: u32 = 3;
+    const PER_PRODUCER: u32 = 6000;
+    let r = Arc::new(ring(16, 8));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let r = Arc::clone(&r);
+            std::thread::spawn(move || push_numbered_batches(&r, p, PER_PRODUCER))
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let r = Arc::clone(&r);
+            std::thread::spawn(move || pop_numbered_batches(&r))
+        })
+        .collect();
+    producers.into_iter().for_each(|p| p.join().unwrap());
+    let per_consumer: Vec<Vec<(u32, u32)>> =
+        consumers.into_iter().map(|c| c.join().unwrap()).collect();
+    for got in &per_consumer {
+        for p in 0..PRODUCERS {
+            let order: Vec<u32> = got.iter().filter(|m| m.0 == p).map(|m| m.1).collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "producer {p} in order"
+            );
+        }
+    }
+    let all: HashSet<(u32, u32)> = per_consumer.iter().flatten().copied().collect();
+    let total: usize = per_consumer.iter().map(Vec::len).sum();
+    assert_eq!(total, (PRODUCERS * PER_PRODUCER) as usize);
+    assert_eq!(all.len(), total, "no message twice");
+}
+
+/// Pushes `(producer, 0..count)` as 8-byte messages, in batches of up to 5.
+fn push_numbered_batches(r: &Ring<HeapRegion>, producer: u32, count: u32) {
+    let messages: Vec<[u8; 8]> = (0..count)
+        .map(|i| {
+            let mut m = [0u8; 8];
+            m[..4].copy_from_slice(&producer.to_le_bytes());
+            m[4..].copy_from_slice(&i.to_le_bytes());
+            m
+        })
+        .collect();
+    let mut sent = 0;
+    while sent < messages.len() {
+        let end = (sent + 5).min(messages.len());
+        let batch: Vec<&[u8]> = messages[sent..end].iter().map(|m| &m[..]).collect();
+        let forever = FullPolicy::Block(Duration::from_secs(10));
+        sent += wait::push_batch(r, &batch, forever, WaitMode::Block)
+            .unwrap()
+            .pushed;
+    }
+}
+
+/// Pops batches of up to 7 until none comes for 500 ms.
+fn pop_numbered_batches(r: &Ring<HeapRegion>) -> Vec<(u32, u32)> {
+    let mut got = Vec::new();
+    let mut scratch = [0u8; 8];
+    let quiet = Duration::from_millis(500);
+    while wait::pop_batch(r, 7, &mut scratch, quiet, WaitMode::Block, |m| {
+        let m = m.unwrap();
+        let word = |at: usize| u32::from_le_bytes(m[at..at + 4].try_into().unwrap());
+        got.push((word(0), word(4)));
+    })
+    .is_ok()
+    {}
+    got
 }

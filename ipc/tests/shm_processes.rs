@@ -1,5 +1,6 @@
 //! The shared-memory ring between real processes: several producers and consumers, 0600 names,
-//! refused segments, a stale name, a killed producer, a stopped consumer, and a Python reader.
+//! refused segments, a stale name, a killed producer, a stopped consumer, a Python reader, and
+//! the batch calls against a process that uses the one-message calls.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{ipc, run, stderr, stdout, unique};
-use ipc::shm::{self, Geometry, WaitError, WaitMode};
+use ipc::shm::{self, FullPolicy, Geometry, WaitError, WaitMode};
 
 /// Removes the segment when the test ends, pass or fail.
 struct Segment(String);
@@ -256,4 +257,71 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
             .status
             .success()
     );
+}
+
+#[test]
+fn batches_pushed_here_reach_a_reader_process_whole_and_in_order() {
+    let seg = Segment::create("batch-out", 8, 16);
+    let reader = ipc(&["shm-read", &seg.0, "--count", "500", "--timeout-ms", "5000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ring = shm::open(&seg.0).unwrap();
+    let messages: Vec<String> = (0..500).map(|i| format!("batch-{i}")).collect();
+    let mut sent = 0;
+    while sent < messages.len() {
+        let end = (sent + 6).min(messages.len());
+        let batch: Vec<&[u8]> = messages[sent..end].iter().map(|m| m.as_bytes()).collect();
+        let policy = FullPolicy::Block(Duration::from_secs(5));
+        sent += shm::wait::push_batch(&ring, &batch, policy, WaitMode::Block)
+            .unwrap()
+            .pushed;
+    }
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), messages.join("\n") + "\n");
+}
+
+#[test]
+fn a_writer_process_messages_are_drained_here_in_batches_in_order() {
+    let seg = Segment::create("batch-in", 8, 16);
+    let ring = shm::open(&seg.0).unwrap();
+    let messages: Vec<String> = (0..300).map(|i| format!("w-{i}")).collect();
+    let mut args = vec!["shm-write", &seg.0, "--timeout-ms", "5000"];
+    args.extend(messages.iter().map(String::as_str));
+    let mut writer = ipc(&args).spawn().unwrap();
+    let mut got = Vec::new();
+    let mut scratch = [0u8; 16];
+    while got.len() < messages.len() {
+        let each = |m: Result<&[u8], _>| got.push(String::from_utf8(m.unwrap().to_vec()).unwrap());
+        let timeout = Duration::from_secs(5);
+        shm::wait::pop_batch(&ring, 8, &mut scratch, timeout, WaitMode::Block, each).unwrap();
+    }
+    assert!(writer.wait().unwrap().success());
+    assert_eq!(got, messages);
+}
+
+#[test]
+fn the_bench_measures_the_batch_variant_and_names_its_ratio_to_the_pipe() {
+    let out = run(&[
+        "bench",
+        "--duration-s",
+        "0.01",
+        "--pingpong-count",
+        "100",
+        "--only",
+        "pipe,shm,shm-batch",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap_or_default();
+    for key in [
+        "shm_batch_64B_msgs_per_s=",
+        "shm_batch_64KiB_MB_per_s=",
+        "shm_batch_64B_pingpong_p50_us=",
+        "shm_batch_vs_pipe_64B_msgs_ratio=",
+        "shm_batch_vs_shm_64B_msgs_ratio=",
+    ] {
+        assert!(last.contains(key), "{key} missing from {last:?}");
+    }
 }

@@ -45,9 +45,9 @@ pub const W_SLOT_BYTES: usize = 3;
 pub const W_TAIL: usize = 16;
 /// Word index of the dequeue counter (next position a consumer claims).
 pub const W_HEAD: usize = 32;
-/// Word index of the futex word producers bump after publishing a message.
+/// Word index of the futex word producers bump after publishing, when consumers are asleep.
 pub const W_ITEMS: usize = 48;
-/// Word index of the futex word consumers bump after freeing a slot.
+/// Word index of the futex word consumers bump after freeing a slot, when producers are asleep.
 pub const W_SPACES: usize = 49;
 /// Word index of the count of consumers asleep on `W_ITEMS`.
 pub const W_CONSUMERS_WAITING: usize = 50;

@@ -4,7 +4,9 @@
 //! The operating system maps one region into several processes ([`segment`], [`map`]); the
 //! processes themselves must agree on where things live ([`layout`], drawn in PROTOCOL.md) and
 //! on who may touch what when ([`ring`]: per-slot sequence numbers, Vyukov's bounded MPMC queue).
-//! What to do when the ring is full or empty, and how to wait without spinning, is in [`wait`].
+//! What to do when the ring is full or empty, and how to wait without spinning, is in [`wait`],
+//! on top of [`eventcount`] (sleeping on a futex without lost wakeups). [`batch`] is the tuned
+//! variant: many messages per compare-and-swap and per wakeup.
 //! Java: `FileChannel.map` returns a `MappedByteBuffer` over `/dev/shm/NAME`.
 //!
 //! The ring logic is written against [`Region`], a slice of atomic words: [`SharedRing`] puts it
@@ -15,6 +17,9 @@
 //! `shm_unlink(3)`, `futex(2)`; see `shm_overview(7)`.
 
 mod atomic;
+pub mod batch;
+pub mod eventcount;
+mod futex;
 pub mod layout;
 #[cfg(not(ipc_loom))]
 #[allow(unsafe_code)]
@@ -31,7 +36,7 @@ pub use layout::{Geometry, LayoutError};
 pub use map::Mapping;
 pub use ring::{PopError, PushError, Ring};
 #[cfg(not(ipc_loom))]
-pub use wait::{FullPolicy, WaitError, WaitMode};
+pub use wait::{FullPolicy, PushedBatch, WaitError, WaitMode};
 
 #[cfg(not(ipc_loom))]
 use crate::error::Result;

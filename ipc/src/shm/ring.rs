@@ -161,7 +161,7 @@ impl<R: Region> Ring<R> {
                     buf: room,
                 });
             }
-            match self.cas(W_HEAD, pos) {
+            match self.advance(W_HEAD, pos, 1) {
                 Err(now) => pos = now,
                 Ok(()) => return self.finish_take(pos, start, len, read),
             }
@@ -169,7 +169,7 @@ impl<R: Region> Ring<R> {
     }
 
     /// After a consumer's claim: copy (if the length is sane) and hand the slot to the next lap.
-    fn finish_take(
+    pub(super) fn finish_take(
         &self,
         pos: u32,
         start: usize,
@@ -202,63 +202,69 @@ impl<R: Region> Ring<R> {
                 pos = self.word(counter).load(Ordering::Relaxed);
                 continue;
             }
-            match self.cas(counter, pos) {
+            match self.advance(counter, pos, 1) {
                 Ok(()) => return Some(pos),
                 Err(now) => pos = now,
             }
         }
     }
 
-    /// `counter: pos -> pos + 1`, or the value that beat us.
-    fn cas(&self, counter: usize, pos: u32) -> Result<(), u32> {
+    /// `counter: pos -> pos + by` (one compare-and-swap), or the value that beat us.
+    pub(super) fn advance(&self, counter: usize, pos: u32, by: u32) -> Result<(), u32> {
         self.word(counter)
             .compare_exchange_weak(
                 pos,
-                pos.wrapping_add(1),
+                pos.wrapping_add(by),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
             .map(|_| ())
     }
 
-    fn slot_start(&self, pos: u32) -> usize {
+    /// Word index of the slot of position `pos`.
+    pub(super) fn slot_start(&self, pos: u32) -> usize {
         self.geometry.slot_start(pos & (self.geometry.capacity - 1))
     }
 
     /// Stores `len` and the payload, four bytes per atomic word (little-endian, zero padded).
-    fn write_payload(&self, start: usize, message: &[u8]) {
+    /// The payload's words are sliced once, so the loop has no bounds check per word; relaxed
+    /// atomic stores compile to plain `mov`s (the release store of `seq` orders them).
+    pub(super) fn write_payload(&self, start: usize, message: &[u8]) {
         self.word(start + 1)
             .store(message.len() as u32, Ordering::Relaxed);
-        let payload = start + SLOT_HEADER_WORDS;
+        let words = self.payload_words(start, message.len());
         let mut chunks = message.chunks_exact(4);
-        for (i, chunk) in (&mut chunks).enumerate() {
-            let word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            self.word(payload + i).store(word, Ordering::Relaxed);
+        for (word, chunk) in words.iter().zip(&mut chunks) {
+            let value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            word.store(value, Ordering::Relaxed);
         }
         let rest = chunks.remainder();
-        if !rest.is_empty() {
+        if let (false, Some(word)) = (rest.is_empty(), words.last()) {
             let mut last = [0u8; 4];
             last[..rest.len()].copy_from_slice(rest);
-            let i = message.len() / 4;
-            self.word(payload + i)
-                .store(u32::from_le_bytes(last), Ordering::Relaxed);
+            word.store(u32::from_le_bytes(last), Ordering::Relaxed);
         }
     }
 
     /// Copies a payload of `out.len()` bytes (at most the slot size) out of the slot.
-    fn read_payload(&self, start: usize, out: &mut [u8]) {
-        let payload = start + SLOT_HEADER_WORDS;
-        let i = out.len() / 4;
+    pub(super) fn read_payload(&self, start: usize, out: &mut [u8]) {
+        let words = self.payload_words(start, out.len());
         let mut chunks = out.chunks_exact_mut(4);
-        for (i, chunk) in (&mut chunks).enumerate() {
-            chunk.copy_from_slice(&self.word(payload + i).load(Ordering::Relaxed).to_le_bytes());
+        for (word, chunk) in words.iter().zip(&mut chunks) {
+            chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
         }
         let rest = chunks.into_remainder();
-        if !rest.is_empty() {
-            let last = self.word(payload + i).load(Ordering::Relaxed).to_le_bytes();
+        if let (false, Some(word)) = (rest.is_empty(), words.last()) {
             let n = rest.len();
-            rest.copy_from_slice(&last[..n]);
+            rest.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes()[..n]);
         }
+    }
+
+    /// The words holding `len` payload bytes of the slot at `start` (`len` is at most the slot
+    /// size, so they lie inside the slot).
+    fn payload_words(&self, start: usize, len: usize) -> &[AtomicU32] {
+        let first = start + SLOT_HEADER_WORDS;
+        &self.region.words()[first..first + len.div_ceil(4)]
     }
 }
 

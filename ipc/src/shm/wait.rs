@@ -14,26 +14,23 @@
 //!
 //! **When empty**, a consumer waits up to its timeout ([`pop`]); `Duration::ZERO` means try once.
 //!
-//! **Sleeping** ([`WaitMode`]): `Sleep` and `Block` sleep in the kernel on a futex word in the segment (an
-//! "event count": `W_ITEMS` is bumped after every publish, `W_SPACES` after every free). The
-//! sleeper reads the count, announces itself in a waiter counter, retries once, then sleeps only
-//! if the count is unchanged, so a wakeup between its retry and its sleep is never lost.
-//! Notifiers make the `futex(FUTEX_WAKE)` system call only while someone is announced, so the
-//! uncontended path has no system call at all. Before its first sleep, `Block` spins briefly
-//! ([`SPINS_BEFORE_SLEEP`]), so a busy ring rarely needs the futex at all. `Spin` polls with `spin_loop` instead: the lowest
-//! latency, one full CPU per waiter. Each sleep is capped at [`MAX_NAP`], so even a lost or forged
-//! wakeup from a hostile peer costs at most that long.
+//! **Sleeping** ([`WaitMode`]): `Sleep` and `Block` sleep in the kernel on a futex word in the
+//! segment, through an event count ([`super::eventcount`]): the sleeper announces itself,
+//! retries once, then sleeps only if nothing changed; a notifier bumps the futex word and makes
+//! the `futex(FUTEX_WAKE)` system call only while someone is announced, so while nobody sleeps
+//! a notify costs no system call and no locked instruction, just a fence. Before its first sleep,
+//! `Block` spins briefly ([`SPINS_BEFORE_SLEEP`]), so a busy ring rarely needs the futex at all.
+//! `Spin` polls with `spin_loop` instead: the lowest latency, one full CPU per waiter. Each
+//! sleep is capped at [`MAX_NAP`], so even a lost or forged wakeup from a hostile peer costs at
+//! most that long.
 //!
 //! System calls: `futex(2)` with `FUTEX_WAIT`/`FUTEX_WAKE` *without* `FUTEX_PRIVATE_FLAG`
 //! (the flag would restrict the futex to one process).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use rustix::thread::futex;
-
 use super::Region;
-use super::layout::{W_CONSUMERS_WAITING, W_ITEMS, W_PRODUCERS_WAITING, W_SPACES};
+use super::eventcount::EventCount;
 use super::ring::{PopError, PushError, Ring};
 
 /// The longest single futex sleep before the waiter looks again.
@@ -105,7 +102,7 @@ pub fn push<R: Region>(
         FullPolicy::Block(timeout) => push_blocking(ring, message, timeout, mode),
         FullPolicy::OverwriteOldest => push_overwriting(ring, message),
     }?;
-    notify(ring.word(W_ITEMS), ring.word(W_CONSUMERS_WAITING));
+    ring.items().notify();
     Ok(pushed)
 }
 
@@ -116,17 +113,103 @@ pub fn pop<R: Region>(
     timeout: Duration,
     mode: WaitMode,
 ) -> Result<usize, WaitError> {
-    let waiting = EventCount {
-        count: ring.word(W_ITEMS),
-        waiters: ring.word(W_CONSUMERS_WAITING),
-    };
-    let len = waiting.wait_for(mode, timeout, || match ring.try_pop(buf) {
+    let len = wait_for(&ring.items(), mode, timeout, || match ring.try_pop(buf) {
         Err(PopError::Empty) => None,
         other => Some(other),
     })?;
     // A corrupt slot was released too: producers may have room either way.
-    notify(ring.word(W_SPACES), ring.word(W_PRODUCERS_WAITING));
+    ring.spaces().notify();
     len.map_err(WaitError::Pop)
+}
+
+/// What a successful batch push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushedBatch {
+    /// Messages enqueued: the first `pushed` of the batch.
+    pub pushed: usize,
+    /// Older messages dropped to make room (only with `OverwriteOldest`).
+    pub dropped: u32,
+}
+
+/// The batch variant of [`push`] (see [`super::batch`]), with one wakeup for the whole batch.
+/// Like `write(2)`, `Block` and `Fail` enqueue the longest prefix that fits as soon as at least
+/// one message fits (`Block` waits for that, `Fail` does not); the caller sends the rest.
+/// `OverwriteOldest` never waits, so it enqueues all of them, dropping old messages as needed.
+pub fn push_batch<R: Region>(
+    ring: &Ring<R>,
+    messages: &[&[u8]],
+    policy: FullPolicy,
+    mode: WaitMode,
+) -> Result<PushedBatch, WaitError> {
+    let attempt = || match ring.try_push_batch(messages) {
+        Err(PushError::Full) => None,
+        other => Some(other),
+    };
+    let pushed = match policy {
+        FullPolicy::Fail => attempt().unwrap_or(Err(PushError::Full)),
+        FullPolicy::Block(timeout) => wait_for(&ring.spaces(), mode, timeout, attempt)?,
+        FullPolicy::OverwriteOldest => return push_batch_overwriting(ring, messages),
+    };
+    let pushed = pushed.map_err(|err| match err {
+        PushError::Full => WaitError::WouldBlock,
+        other => WaitError::Push(other),
+    })?;
+    ring.items().notify();
+    Ok(PushedBatch { pushed, dropped: 0 })
+}
+
+/// The batch variant of [`pop`]: waits up to `timeout` for the first message, then takes up to
+/// `max` (see [`Ring::try_pop_batch`] for `scratch` and `each`), with one wakeup for the batch.
+pub fn pop_batch<R: Region>(
+    ring: &Ring<R>,
+    max: usize,
+    scratch: &mut [u8],
+    timeout: Duration,
+    mode: WaitMode,
+    mut each: impl FnMut(Result<&[u8], PopError>),
+) -> Result<usize, WaitError> {
+    let taken = wait_for(&ring.items(), mode, timeout, || {
+        match ring.try_pop_batch(max, scratch, &mut each) {
+            Err(PopError::Empty) => None,
+            other => Some(other),
+        }
+    })?;
+    ring.spaces().notify();
+    taken.map_err(WaitError::Pop)
+}
+
+/// `OverwriteOldest` for a batch: push what fits, drop the oldest message, repeat; at most
+/// [`OVERWRITE_RETRIES`] attempts in a row that push nothing.
+fn push_batch_overwriting<R: Region>(
+    ring: &Ring<R>,
+    messages: &[&[u8]],
+) -> Result<PushedBatch, WaitError> {
+    let mut done = PushedBatch {
+        pushed: 0,
+        dropped: 0,
+    };
+    let mut misses = 0;
+    while done.pushed < messages.len() && misses < OVERWRITE_RETRIES {
+        match ring.try_push_batch(&messages[done.pushed..]) {
+            Ok(n) => {
+                done.pushed += n;
+                misses = 0;
+            }
+            Err(PushError::Full) => {
+                misses += 1;
+                match ring.try_discard() {
+                    Ok(_) | Err(PopError::Corrupt { .. }) => done.dropped += 1,
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            Err(other) => return Err(WaitError::Push(other)),
+        }
+    }
+    ring.items().notify();
+    if done.pushed == 0 && !messages.is_empty() {
+        return Err(WaitError::WouldBlock);
+    }
+    Ok(done)
 }
 
 fn try_push<R: Region>(ring: &Ring<R>, message: &[u8]) -> Result<(), WaitError> {
@@ -142,17 +225,14 @@ fn push_blocking<R: Region>(
     timeout: Duration,
     mode: WaitMode,
 ) -> Result<Pushed, WaitError> {
-    let waiting = EventCount {
-        count: ring.word(W_SPACES),
-        waiters: ring.word(W_PRODUCERS_WAITING),
-    };
-    waiting
-        .wait_for(mode, timeout, || match ring.try_push(message) {
+    wait_for(&ring.spaces(), mode, timeout, || {
+        match ring.try_push(message) {
             Err(PushError::Full) => None,
             other => Some(other),
-        })?
-        .map(|()| Pushed { dropped: 0 })
-        .map_err(WaitError::Push)
+        }
+    })?
+    .map(|()| Pushed { dropped: 0 })
+    .map_err(WaitError::Push)
 }
 
 fn push_overwriting<R: Region>(ring: &Ring<R>, message: &[u8]) -> Result<Pushed, WaitError> {
@@ -171,61 +251,48 @@ fn push_overwriting<R: Region>(ring: &Ring<R>, message: &[u8]) -> Result<Pushed,
     Err(WaitError::WouldBlock)
 }
 
-/// A futex word bumped on every event, plus the number of sleepers announced on it.
-struct EventCount<'a> {
-    count: &'a AtomicU32,
-    waiters: &'a AtomicU32,
+/// Retries `attempt` until it yields `Some`, sleeping on `events` or spinning in between, up to
+/// `timeout`.
+fn wait_for<T>(
+    events: &EventCount<'_>,
+    mode: WaitMode,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Option<T>,
+) -> Result<T, WaitError> {
+    let deadline = Instant::now() + timeout;
+    let mut spins = 0u32;
+    loop {
+        if let Some(done) = attempt() {
+            return Ok(done);
+        }
+        let step = match mode {
+            WaitMode::Sleep => sleep_once(events, deadline, &mut attempt),
+            WaitMode::Block if spins >= SPINS_BEFORE_SLEEP => {
+                sleep_once(events, deadline, &mut attempt)
+            }
+            WaitMode::Block | WaitMode::Spin => spin_once(&mut spins, deadline),
+        };
+        if let Some(done) = step.done {
+            return Ok(done);
+        }
+        if step.timed_out {
+            return Err(WaitError::Timeout(timeout));
+        }
+    }
 }
 
-impl EventCount<'_> {
-    /// Retries `attempt` until it yields `Some`, sleeping or spinning in between, up to `timeout`.
-    fn wait_for<T>(
-        &self,
-        mode: WaitMode,
-        timeout: Duration,
-        mut attempt: impl FnMut() -> Option<T>,
-    ) -> Result<T, WaitError> {
-        let deadline = Instant::now() + timeout;
-        let mut spins = 0u32;
-        loop {
-            if let Some(done) = attempt() {
-                return Ok(done);
-            }
-            let expired = match mode {
-                WaitMode::Sleep => self.sleep_until(deadline, &mut attempt),
-                WaitMode::Block if spins >= SPINS_BEFORE_SLEEP => {
-                    self.sleep_until(deadline, &mut attempt)
-                }
-                WaitMode::Block | WaitMode::Spin => spin_once(&mut spins, deadline),
-            };
-            if let Some(done) = expired.done {
-                return Ok(done);
-            }
-            if expired.timed_out {
-                return Err(WaitError::Timeout(timeout));
-            }
-        }
-    }
-
-    /// Announce, retry, sleep if nothing changed. Returns what the retry found, if anything.
-    fn sleep_until<T>(
-        &self,
-        deadline: Instant,
-        attempt: &mut impl FnMut() -> Option<T>,
-    ) -> Slept<T> {
-        let seen = self.count.load(Ordering::SeqCst);
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        let done = attempt();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if done.is_none() && !remaining.is_zero() {
-            let nap = timespec(remaining.min(MAX_NAP));
-            // EAGAIN (the count moved), ETIMEDOUT and EINTR all mean "look again".
-            let _ = futex::wait(self.count, futex::Flags::empty(), seen, Some(&nap));
-        }
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        let timed_out = done.is_none() && Instant::now() >= deadline;
-        Slept { done, timed_out }
-    }
+/// One sleep on the event count, at most until `deadline` and at most [`MAX_NAP`].
+fn sleep_once<T>(
+    events: &EventCount<'_>,
+    deadline: Instant,
+    attempt: &mut impl FnMut() -> Option<T>,
+) -> Slept<T> {
+    let nap = deadline
+        .saturating_duration_since(Instant::now())
+        .min(MAX_NAP);
+    let done = events.sleep_unless(Some(nap), attempt);
+    let timed_out = done.is_none() && Instant::now() >= deadline;
+    Slept { done, timed_out }
 }
 
 /// The outcome of one wait step.
@@ -241,21 +308,5 @@ fn spin_once<T>(spins: &mut u32, deadline: Instant) -> Slept<T> {
     Slept {
         done: None,
         timed_out,
-    }
-}
-
-/// Bumps the event count and wakes sleepers, but only if any announced themselves.
-fn notify(count: &AtomicU32, waiters: &AtomicU32) {
-    count.fetch_add(1, Ordering::SeqCst);
-    if waiters.load(Ordering::SeqCst) > 0 {
-        // Wake all: a woken waiter whose message another consumer took simply sleeps again.
-        let _ = futex::wake(count, futex::Flags::empty(), i32::MAX as u32);
-    }
-}
-
-fn timespec(d: Duration) -> futex::Timespec {
-    futex::Timespec {
-        tv_sec: d.as_secs() as i64,
-        tv_nsec: i64::from(d.subsec_nanos()),
     }
 }

@@ -4,7 +4,12 @@ every published message, written from ipc/PROTOCOL.md alone.
     python3 ring_reader.py NAME     # prints one message per line, then "drained N"
 
 Python has no compare-and-swap, so this reader must be the ONLY consumer attached (PROTOCOL.md,
-"Other languages"). Producers may keep running.
+"A consumer without compare-and-swap"). Producers may keep running.
+
+It makes no futex calls: a producer asleep on a full ring is not woken by this reader and looks
+again by itself within 100 ms (PROTOCOL.md, "Waking sleepers": after freeing slots a waker
+would need a full fence, then read producers_waiting, and only if it is non-zero bump `spaces`
+and call FUTEX_WAKE; plain Python has neither the fence nor the system call).
 """
 import struct
 import sys

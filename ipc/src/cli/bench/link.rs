@@ -11,12 +11,16 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use ipc::mq::Mailbox;
-use ipc::shm::{FullPolicy, SharedRing, WaitMode};
+use ipc::shm::{FullPolicy, PopError, SharedRing, WaitMode};
 
 /// Both directions of one mechanism.
 pub trait Link {
     /// Sends one message.
     fn send(&mut self, msg: &[u8]) -> io::Result<()>;
+    /// Sends `msg` `n` times (links with a batch call override this).
+    fn send_many(&mut self, msg: &[u8], n: usize) -> io::Result<()> {
+        (0..n).try_for_each(|_| self.send(msg))
+    }
     /// Receives one message into `buf` (stream links fill it exactly).
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     /// Sends `stop` and waits for the reply (lossy links override this to retry).
@@ -157,5 +161,100 @@ impl Link for Shm {
     }
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         ipc::shm::wait::pop(&self.rx, buf, SHM_TIMEOUT, self.mode).map_err(io::Error::other)
+    }
+}
+
+/// Two shared-memory rings used through the batch calls (the tuned variant): the sender hands
+/// over up to a ring's worth of messages per call, the receiver takes everything published per
+/// call into an inbox and hands it out one by one. One CAS and one wakeup check per batch.
+pub struct ShmBatch {
+    pub tx: SharedRing,
+    pub rx: SharedRing,
+    pub inbox: Inbox,
+}
+
+/// Messages taken from the ring by one batch, not yet handed out.
+#[derive(Default)]
+pub struct Inbox {
+    bytes: Vec<u8>,
+    lens: Vec<usize>,
+    next: usize,
+    at: usize,
+    scratch: Vec<u8>,
+}
+
+impl ShmBatch {
+    /// The link over `tx` and `rx` (rings of the same geometry).
+    pub fn new(tx: SharedRing, rx: SharedRing) -> Self {
+        let slot = rx.geometry().slot_bytes as usize;
+        let inbox = Inbox {
+            scratch: vec![0; slot],
+            ..Inbox::default()
+        };
+        ShmBatch { tx, rx, inbox }
+    }
+
+    /// Takes every published message (at least one, waiting for it) into the inbox.
+    fn refill(&mut self) -> io::Result<()> {
+        let inbox = &mut self.inbox;
+        inbox.bytes.clear();
+        inbox.lens.clear();
+        (inbox.next, inbox.at) = (0, 0);
+        let mut corrupt = None;
+        let max = self.rx.geometry().capacity as usize;
+        let each = |got: Result<&[u8], PopError>| match got {
+            Ok(payload) => {
+                inbox.bytes.extend_from_slice(payload);
+                inbox.lens.push(payload.len());
+            }
+            Err(err) => corrupt = Some(err),
+        };
+        ipc::shm::wait::pop_batch(
+            &self.rx,
+            max,
+            &mut inbox.scratch,
+            SHM_TIMEOUT,
+            BATCH_MODE,
+            each,
+        )
+        .map_err(io::Error::other)?;
+        corrupt.map_or(Ok(()), |err| Err(io::Error::other(err)))
+    }
+}
+
+/// How the batch link waits: a short spin, then the futex.
+const BATCH_MODE: WaitMode = WaitMode::Block;
+
+impl Link for ShmBatch {
+    fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.send_many(msg, 1)
+    }
+    fn send_many(&mut self, msg: &[u8], n: usize) -> io::Result<()> {
+        let batch = vec![msg; n.min(self.tx.geometry().capacity as usize)];
+        let mut left = n;
+        while left > 0 {
+            let policy = FullPolicy::Block(SHM_TIMEOUT);
+            let pushed = ipc::shm::wait::push_batch(
+                &self.tx,
+                &batch[..left.min(batch.len())],
+                policy,
+                BATCH_MODE,
+            )
+            .map_err(io::Error::other)?;
+            left -= pushed.pushed;
+        }
+        Ok(())
+    }
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.inbox.next == self.inbox.lens.len() {
+            self.refill()?;
+        }
+        let inbox = &mut self.inbox;
+        let len = inbox.lens[inbox.next];
+        let n = len.min(buf.len());
+        buf[..n].copy_from_slice(&inbox.bytes[inbox.at..inbox.at + n]);
+        inbox.next += 1;
+        inbox.at += len;
+        Ok(n)
     }
 }

@@ -14,7 +14,7 @@ use ipc::mq::Mailbox;
 use ipc::shm::{self, Geometry, WaitMode};
 use ipc::uds::{datagram, stream};
 
-use super::link::{FileLink, Link, Mq, Shm, Stream, Udp, UnixDgram};
+use super::link::{FileLink, Link, Mq, Shm, ShmBatch, Stream, Udp, UnixDgram};
 use crate::cli::child_command;
 
 /// Slots per direction in the bench's shared-memory rings.
@@ -49,6 +49,8 @@ pub enum Mech {
     Shm,
     /// Two shared-memory rings, spinning waits.
     ShmSpin,
+    /// Two shared-memory rings through the batch calls: one CAS and one wakeup per batch.
+    ShmBatch,
 }
 
 impl Mech {
@@ -66,6 +68,7 @@ impl Mech {
             Mech::ShmSleep => "shm_sleep",
             Mech::Shm => "shm",
             Mech::ShmSpin => "shm_spin",
+            Mech::ShmBatch => "shm_batch",
         }
     }
 
@@ -181,19 +184,12 @@ fn start(
                 }),
             ))
         }
-        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin | Mech::ShmBatch => {
             let geometry = Geometry::new(RING_SLOTS, size.next_multiple_of(4) as u32)?;
             let tx = shm::create(&format!("{resource}-a2b"), geometry)?;
             let rx = shm::create(&format!("{resource}-b2a"), geometry)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
-            Ok((
-                child,
-                Box::new(Shm {
-                    tx,
-                    rx,
-                    mode: wait_mode(mech),
-                }),
-            ))
+            Ok((child, shm_link(mech, tx, rx)))
         }
     }
 }
@@ -273,11 +269,11 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
                 scratch: vec![0; size],
             })
         }
-        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => Box::new(Shm {
-            rx: shm::open(&format!("{resource}-a2b"))?,
-            tx: shm::open(&format!("{resource}-b2a"))?,
-            mode: wait_mode(mech),
-        }),
+        Mech::ShmSleep | Mech::Shm | Mech::ShmSpin | Mech::ShmBatch => shm_link(
+            mech,
+            shm::open(&format!("{resource}-b2a"))?,
+            shm::open(&format!("{resource}-a2b"))?,
+        ),
     })
 }
 
@@ -288,7 +284,7 @@ pub fn clean_up(mech: Mech, dir: &Path) {
         let name = format!("{resource}-{dir_name}");
         match mech {
             Mech::Mq => drop(ipc::mq::unlink(&name)),
-            Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => drop(shm::unlink(&name)),
+            Mech::ShmSleep | Mech::Shm | Mech::ShmSpin | Mech::ShmBatch => drop(shm::unlink(&name)),
             _ => {}
         }
     }
@@ -300,10 +296,22 @@ pub fn clean_up(mech: Mech, dir: &Path) {
 /// Paths for file-system mechanisms, a per-process name for shm and mq.
 fn resource_name(mech: Mech, dir: &Path) -> String {
     match mech {
-        Mech::Mq | Mech::ShmSleep | Mech::Shm | Mech::ShmSpin => {
+        Mech::Mq | Mech::ShmSleep | Mech::Shm | Mech::ShmSpin | Mech::ShmBatch => {
             format!("ipc-bench-{}", std::process::id())
         }
         _ => dir.to_string_lossy().into_owned(),
+    }
+}
+
+/// The link over two rings: the batch calls for `shm-batch`, one message per call otherwise.
+fn shm_link(mech: Mech, tx: shm::SharedRing, rx: shm::SharedRing) -> Box<dyn Link> {
+    match mech {
+        Mech::ShmBatch => Box::new(ShmBatch::new(tx, rx)),
+        _ => Box::new(Shm {
+            tx,
+            rx,
+            mode: wait_mode(mech),
+        }),
     }
 }
 

@@ -110,6 +110,12 @@ impl Results {
         if let Some(r) = ratio(Mech::Shm, Mech::Pipe) {
             out.push(format!("shm_vs_pipe_64B_msgs_ratio={r:.1}"));
         }
+        if let Some(r) = ratio(Mech::ShmBatch, Mech::Pipe) {
+            out.push(format!("shm_batch_vs_pipe_64B_msgs_ratio={r:.1}"));
+        }
+        if let Some(r) = ratio(Mech::ShmBatch, Mech::Shm) {
+            out.push(format!("shm_batch_vs_shm_64B_msgs_ratio={r:.1}"));
+        }
         if let Some(r) = ratio(Mech::Shm, Mech::ShmSleep) {
             out.push(format!("shm_vs_shm_sleep_64B_msgs_ratio={r:.1}"));
         }
