@@ -27,8 +27,6 @@ const SOCKET_TIMEOUT: Duration = Duration::from_secs(5);
 /// The mechanisms the bench compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mech {
-    /// pipe(2) with a plain write/read loop, no messages at all: the baseline.
-    PipeRaw,
     /// Two pipes (the child's stdin and stdout).
     Pipe,
     /// Two FIFOs.
@@ -55,7 +53,6 @@ impl Mech {
     /// The key prefix in the final `key=value` line.
     pub fn key(self) -> &'static str {
         match self {
-            Mech::PipeRaw => "pipe_raw",
             Mech::Pipe => "pipe",
             Mech::Fifo => "fifo",
             Mech::UdsStream => "uds_stream",
@@ -105,7 +102,7 @@ fn start(
     let mut cmd = peer_command(mech, size, role, cpu)?;
     cmd.stdout(Stdio::null());
     match mech {
-        Mech::PipeRaw | Mech::Pipe => {
+        Mech::Pipe => {
             let (child, tx, rx) = ipc::pipe::spawn_duplex(cmd)?;
             Ok((child, Box::new(FileLink { rx, tx })))
         }
@@ -224,7 +221,7 @@ pub fn peer_command(
 pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn Link>> {
     let dir = Path::new(resource);
     Ok(match mech {
-        Mech::PipeRaw | Mech::Pipe => Box::new(FileLink {
+        Mech::Pipe => Box::new(FileLink {
             rx: stdio(0)?,
             tx: stdio(1)?,
         }),
