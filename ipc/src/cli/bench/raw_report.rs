@@ -19,6 +19,11 @@ impl PlainRates {
             .push((mech, size, rate.map_err(|e| one_line(&e))));
     }
 
+    /// Whether the plain loop of `mech` at `size` ran already (the `shm` flavours share one).
+    pub fn has(&self, mech: Mech, size: &str) -> bool {
+        self.rates.iter().any(|(m, s, _)| *m == mech && *s == size)
+    }
+
     /// The plain rows (`MECH_raw`), then one row of ratios per mechanism that has a plain loop.
     pub fn print(&self, mechanisms: &Rates) {
         if self.rates.is_empty() {
