@@ -1,5 +1,6 @@
 //! The shared-memory ring between real processes: several producers and consumers, 0600 names,
-//! refused segments, a stale name, a killed producer, a stopped consumer, and a Python reader.
+//! refused segments, a stale name, a killed producer, a stopped consumer, a Python reader and a
+//! Java reader (`tests/java/RingReader.java`).
 
 mod common;
 
@@ -256,4 +257,59 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
             .status
             .success()
     );
+}
+
+/// `java RingReader.java NAME COUNT` (source-launch mode) on `name`.
+fn java_reader(name: &str, count: &str) -> std::process::Output {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/java/RingReader.java");
+    std::process::Command::new("java")
+        .args([source, name, count])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn java_attaches_with_filechannel_map_and_consumes_by_compare_and_swap() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = Segment::create("java", 4, 32);
+    assert!(
+        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
+            .status
+            .success()
+    );
+    let out = java_reader(&seg.0, "3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello\nfrom rust\n3\nread 3\n");
+    // Java freed the slots: Rust sees the ring empty, and a full ring's worth fits again.
+    let empty = run(&["shm-read", &seg.0, "--timeout-ms", "10"]);
+    assert_eq!(stdout(&empty), "");
+    assert!(
+        run(&["shm-write", &seg.0, "--policy", "fail", "1", "2", "3", "4"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn java_refuses_a_segment_with_a_wrong_magic() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = Segment(unique("java-magic"));
+    let mut bytes = vec![0u8; 256 + 4 * (8 + 16)];
+    bytes[0..4].copy_from_slice(b"XXXX");
+    std::fs::write(seg.path(), &bytes).unwrap();
+    std::fs::set_permissions(seg.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = java_reader(&seg.0, "1");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong magic 0x58585858"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "nothing read from a refused segment");
 }

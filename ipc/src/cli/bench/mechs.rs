@@ -14,7 +14,7 @@ use ipc::mq::Mailbox;
 use ipc::shm::{self, Geometry, WaitMode};
 use ipc::uds::{datagram, stream};
 
-use super::link::{FileLink, Link, Mq, Shm, Stream, Udp, UnixDgram};
+use super::link::{FileLink, Link, Mq, Shm, Stream, Udp, UnixDgram, buffered};
 use crate::cli::child_command;
 
 /// Slots per direction in the bench's shared-memory rings.
@@ -104,7 +104,13 @@ fn start(
     match mech {
         Mech::Pipe => {
             let (child, tx, rx) = ipc::pipe::spawn_duplex(cmd)?;
-            Ok((child, Box::new(FileLink { rx, tx })))
+            Ok((
+                child,
+                Box::new(FileLink {
+                    rx: buffered(rx),
+                    tx,
+                }),
+            ))
         }
         Mech::Fifo => {
             let (a2b, b2a) = (dir.join("a2b"), dir.join("b2a"));
@@ -113,7 +119,13 @@ fn start(
             let child = cmd.args(["--resource", &resource]).spawn()?;
             let tx = ipc::fifo::open_writer(&a2b)?;
             let rx = ipc::fifo::open_reader(&b2a)?;
-            Ok((child, Box::new(FileLink { rx, tx })))
+            Ok((
+                child,
+                Box::new(FileLink {
+                    rx: buffered(rx),
+                    tx,
+                }),
+            ))
         }
         Mech::UdsStream => {
             let listener = stream::listen(&dir.join("s.sock"))?;
@@ -123,7 +135,7 @@ fn start(
             Ok((
                 child,
                 Box::new(Stream {
-                    rx: socket.try_clone()?,
+                    rx: buffered(socket.try_clone()?),
                     tx: socket,
                 }),
             ))
@@ -147,7 +159,7 @@ fn start(
             Ok((
                 child,
                 Box::new(Stream {
-                    rx: socket.try_clone()?,
+                    rx: buffered(socket.try_clone()?),
                     tx: socket,
                 }),
             ))
@@ -167,7 +179,6 @@ fn start(
         Mech::Mq => {
             let tx = Mailbox::create(&format!("{resource}-a2b"), MQ_DEPTH, size as i64)?;
             let rx = Mailbox::create(&format!("{resource}-b2a"), MQ_DEPTH, size as i64)?;
-            rx.set_nonblocking(true)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
             Ok((
                 child,
@@ -222,19 +233,22 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
     let dir = Path::new(resource);
     Ok(match mech {
         Mech::Pipe => Box::new(FileLink {
-            rx: stdio(0)?,
+            rx: buffered(stdio(0)?),
             tx: stdio(1)?,
         }),
         Mech::Fifo => {
             let rx = ipc::fifo::open_reader(&dir.join("a2b"))?;
             let tx = ipc::fifo::open_writer(&dir.join("b2a"))?;
-            Box::new(FileLink { rx, tx })
+            Box::new(FileLink {
+                rx: buffered(rx),
+                tx,
+            })
         }
         Mech::UdsStream => {
             let socket = stream::connect(&dir.join("s.sock"))?;
             socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
             Box::new(Stream {
-                rx: socket.try_clone()?,
+                rx: buffered(socket.try_clone()?),
                 tx: socket,
             })
         }
@@ -250,7 +264,7 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
             socket.set_nodelay(true)?;
             socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
             Box::new(Stream {
-                rx: socket.try_clone()?,
+                rx: buffered(socket.try_clone()?),
                 tx: socket,
             })
         }
@@ -263,7 +277,6 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
         }
         Mech::Mq => {
             let rx = Mailbox::open(&format!("{resource}-a2b"))?;
-            rx.set_nonblocking(true)?;
             Box::new(Mq {
                 rx,
                 tx: Mailbox::open(&format!("{resource}-b2a"))?,
