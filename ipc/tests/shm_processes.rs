@@ -236,12 +236,7 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
         "python3",
         "apt-get install python3"
     ));
-    let seg = Segment::create("python", 4, 32);
-    assert!(
-        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
-            .status
-            .success()
-    );
+    let seg = three_messages_waiting("python");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/ring_reader.py");
     let out = std::process::Command::new("python3")
         .args([script, &seg.0])
@@ -249,7 +244,22 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello\nfrom rust\n3\ndrained 3\n");
-    // Python freed the slots: a full ring's worth fits again, and Rust sees it empty before.
+    the_reader_freed_every_slot(&seg);
+}
+
+/// A ring of 4 x 32 bytes holding "hello", "from rust" and "3".
+fn three_messages_waiting(what: &str) -> Segment {
+    let seg = Segment::create(what, 4, 32);
+    assert!(
+        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
+            .status
+            .success()
+    );
+    seg
+}
+
+/// After another language's reader: Rust sees the ring empty, and a full ring's worth (4) fits.
+fn the_reader_freed_every_slot(seg: &Segment) {
     let empty = run(&["shm-read", &seg.0, "--timeout-ms", "10"]);
     assert_eq!(stdout(&empty), "");
     assert!(
@@ -274,23 +284,11 @@ fn java_attaches_with_filechannel_map_and_consumes_by_compare_and_swap() {
         "java",
         "apt-get install openjdk-17-jdk-headless"
     ));
-    let seg = Segment::create("java", 4, 32);
-    assert!(
-        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
-            .status
-            .success()
-    );
+    let seg = three_messages_waiting("java");
     let out = java_reader(&seg.0, "3");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello\nfrom rust\n3\nread 3\n");
-    // Java freed the slots: Rust sees the ring empty, and a full ring's worth fits again.
-    let empty = run(&["shm-read", &seg.0, "--timeout-ms", "10"]);
-    assert_eq!(stdout(&empty), "");
-    assert!(
-        run(&["shm-write", &seg.0, "--policy", "fail", "1", "2", "3", "4"])
-            .status
-            .success()
-    );
+    the_reader_freed_every_slot(&seg);
 }
 
 #[test]

@@ -82,13 +82,19 @@ pub fn open(
     dir: &Path,
     cpu: Option<usize>,
 ) -> anyhow::Result<(Child, Box<dyn Link>)> {
-    let (mut child, mut link) = start(mech, size, role, dir, cpu)?;
-    if let Err(err) = link.recv(&mut vec![0u8; size]) {
+    let (child, mut link) = start(mech, size, role, dir, cpu)?;
+    let ready = link.recv(&mut vec![0u8; size]).map(drop);
+    Ok((ready_or_kill(child, ready)?, link))
+}
+
+/// The child once it said it is attached; killed and reaped if it never did.
+pub fn ready_or_kill(mut child: Child, ready: std::io::Result<()>) -> anyhow::Result<Child> {
+    if let Err(err) = ready {
         let _ = child.kill();
         let _ = child.wait();
         return Err(err).context("waiting for the bench peer to attach");
     }
-    Ok((child, link))
+    Ok(child)
 }
 
 fn start(
@@ -149,13 +155,7 @@ fn start(
             Ok((child, Box::new(UnixDgram(socket))))
         }
         Mech::Tcp => {
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let child = cmd
-                .args(["--resource", &listener.local_addr()?.to_string()])
-                .spawn()?;
-            let (socket, _) = listener.accept()?;
-            socket.set_nodelay(true)?;
-            socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+            let (child, socket) = tcp_pair(cmd)?;
             Ok((
                 child,
                 Box::new(Stream {
@@ -165,15 +165,7 @@ fn start(
             ))
         }
         Mech::Udp => {
-            let socket = UdpSocket::bind("127.0.0.1:0")?;
-            socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
-            let child = cmd
-                .args(["--resource", &socket.local_addr()?.to_string()])
-                .spawn()?;
-            let (_, peer) = socket
-                .recv_from(&mut [0u8; 8])
-                .context("hello from the child")?;
-            socket.connect(peer)?;
+            let (child, socket) = udp_pair(cmd)?;
             Ok((child, Box::new(Udp(socket))))
         }
         Mech::Mq => {
@@ -204,6 +196,32 @@ fn start(
             ))
         }
     }
+}
+
+/// A TCP connection on 127.0.0.1 from the child, `TCP_NODELAY` as the mechanism uses it.
+pub fn tcp_pair(mut cmd: std::process::Command) -> anyhow::Result<(Child, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let child = cmd
+        .args(["--resource", &listener.local_addr()?.to_string()])
+        .spawn()?;
+    let (socket, _) = listener.accept()?;
+    socket.set_nodelay(true)?;
+    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    Ok((child, socket))
+}
+
+/// A UDP socket on 127.0.0.1, connected to the child once its hello arrived.
+pub fn udp_pair(mut cmd: std::process::Command) -> anyhow::Result<(Child, UdpSocket)> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    let child = cmd
+        .args(["--resource", &socket.local_addr()?.to_string()])
+        .spawn()?;
+    let (_, peer) = socket
+        .recv_from(&mut [0u8; 8])
+        .context("hello from the child")?;
+    socket.connect(peer)?;
+    Ok((child, socket))
 }
 
 /// `ipc child bench-peer ...` for one measurement.

@@ -9,7 +9,6 @@
 //! The reader reports what it counted, so lost UDP datagrams do not count here either.
 
 use std::io;
-use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -261,13 +260,9 @@ fn open(
     if mech != Mech::Pipe {
         cmd.stdout(Stdio::null());
     }
-    let (mut child, plain) = start(mech, size, dir, name, cmd)?;
-    if let Err(err) = wait_ready(&plain) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(err).context("waiting for the plain loop's peer to attach");
-    }
-    Ok((child, plain))
+    let (child, plain) = start(mech, size, dir, name, cmd)?;
+    let ready = wait_ready(&plain);
+    Ok((mechs::ready_or_kill(child, ready)?, plain))
 }
 
 fn start(
@@ -322,25 +317,11 @@ fn start(
             )
         }
         Mech::Tcp => {
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let child = cmd
-                .args(["--resource", &listener.local_addr()?.to_string()])
-                .spawn()?;
-            let (socket, _) = listener.accept()?;
-            socket.set_nodelay(true)?;
-            socket.set_read_timeout(Some(TIMEOUT))?;
+            let (child, socket) = mechs::tcp_pair(cmd)?;
             (child, Plain::Stream(socket.into()))
         }
         Mech::Udp => {
-            let socket = UdpSocket::bind("127.0.0.1:0")?;
-            socket.set_read_timeout(Some(TIMEOUT))?;
-            let child = cmd
-                .args(["--resource", &socket.local_addr()?.to_string()])
-                .spawn()?;
-            let (_, peer) = socket
-                .recv_from(&mut [0u8; 8])
-                .context("hello from the child")?;
-            socket.connect(peer)?;
+            let (child, socket) = mechs::udp_pair(cmd)?;
             let lossy = true;
             (
                 child,

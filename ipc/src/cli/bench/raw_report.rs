@@ -4,7 +4,7 @@
 use super::Rate;
 use super::mechs::Mech;
 use super::raw;
-use super::report::{Rates, cell, one_line};
+use super::report::{Rates, cell, msgs, one_line};
 
 /// The plain loops' figures, in the order measured.
 #[derive(Default)]
@@ -106,16 +106,6 @@ fn raw_key(mech: Mech) -> String {
 /// Mechanism over plain loop, messages per second, at one size.
 fn ratio(mechanisms: &Rates, plain: &Rates, mech: Mech, base: Mech, size: &str) -> Option<f64> {
     Some(msgs(mechanisms, mech, size)? / msgs(plain, base, size)?)
-}
-
-fn msgs(rates: &Rates, mech: Mech, size: &str) -> Option<f64> {
-    rates
-        .iter()
-        .find(|(m, s, _)| *m == mech && *s == size)?
-        .2
-        .as_ref()
-        .ok()
-        .map(|r| r.msgs_per_s)
 }
 
 /// The figures grouped by mechanism, in the order first measured.

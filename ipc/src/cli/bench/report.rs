@@ -111,7 +111,8 @@ impl Results {
                 out.push(format!("{}_64B_pingpong_p99_us={p99:.2}", mech.key()));
             }
         }
-        let ratio = |a: Mech, b: Mech| Some(self.msgs(a, "64B")? / self.msgs(b, "64B")?);
+        let msgs = |m: Mech| msgs(&self.rates, m, "64B");
+        let ratio = |a: Mech, b: Mech| Some(msgs(a)? / msgs(b)?);
         if let Some(r) = ratio(Mech::Shm, Mech::Pipe) {
             out.push(format!("shm_vs_pipe_64B_msgs_ratio={r:.1}"));
         }
@@ -121,16 +122,17 @@ impl Results {
         out.extend(self.plain.key_values(&self.rates));
         out
     }
+}
 
-    fn msgs(&self, mech: Mech, size: &str) -> Option<f64> {
-        self.rates
-            .iter()
-            .find(|(m, s, _)| *m == mech && *s == size)?
-            .2
-            .as_ref()
-            .ok()
-            .map(|r| r.msgs_per_s)
-    }
+/// Messages per second of `mech` at `size`, if measured.
+pub fn msgs(rates: &Rates, mech: Mech, size: &str) -> Option<f64> {
+    rates
+        .iter()
+        .find(|(m, s, _)| *m == mech && *s == size)?
+        .2
+        .as_ref()
+        .ok()
+        .map(|r| r.msgs_per_s)
 }
 
 /// One throughput cell of a table.
