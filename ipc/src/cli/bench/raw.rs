@@ -5,7 +5,7 @@
 //! per message where the mechanism needs one: byte streams (pipe, FIFO, Unix stream, TCP) are
 //! `write(2)`/`send(2)` of the size, and the reader `read(2)`s/`recv(2)`s into 64 KiB and counts
 //! bytes until end of file; datagrams (Unix datagram, UDP) and queues (`mq_send(3)`) carry one
-//! message each and end with an empty one; shared memory is [`super::raw_ring`], no system call.
+//! message each and end with an empty one (`mq_timedreceive(3)`: a deadline, as the `mq` link); shared memory is [`super::raw_ring`], no system call.
 //! The reader reports what it counted, so lost UDP datagrams do not count here either.
 
 use std::io;
@@ -114,7 +114,10 @@ impl Plain {
             Plain::Stream(socket) | Plain::Datagram { socket, .. } => {
                 Ok(rustix::net::recv(socket, buf, RecvFlags::empty())?.0)
             }
-            Plain::Queue { rx, .. } => Ok(rx.receive(buf).map_err(io::Error::other)?.0),
+            // A deadline, so that a vanished sender never leaves the reader waiting.
+            Plain::Queue { rx, .. } => {
+                Ok(rx.receive_within(buf, TIMEOUT).map_err(io::Error::other)?.0)
+            }
             Plain::Ring(ring) => Ok(if ring.pop(buf)? { buf.len() } else { 0 }),
         }
     }
@@ -155,9 +158,6 @@ impl Plain {
     /// The peer's count: 8 bytes, little-endian.
     fn read_report(&self) -> io::Result<u64> {
         let mut report = vec![0u8; STREAM_BUFFER];
-        if let Plain::Queue { rx, .. } = self {
-            readable_within(rx, TIMEOUT)?;
-        }
         let mut got = 0;
         while got < 8 {
             match self.recv(&mut report[got..])? {
@@ -229,22 +229,6 @@ fn end_lossy(socket: &OwnedFd) -> io::Result<u64> {
         io::ErrorKind::TimedOut,
         "the udp peer never answered the end",
     ))
-}
-
-/// `poll(2)` for one readable descriptor, at most `timeout` (`mq_receive` has no timeout).
-pub fn readable_within(fd: impl AsFd, timeout: Duration) -> io::Result<()> {
-    let mut fds = [rustix::event::PollFd::new(
-        &fd,
-        rustix::event::PollFlags::IN,
-    )];
-    let timeout = rustix::event::Timespec {
-        tv_sec: timeout.as_secs() as i64,
-        tv_nsec: 0,
-    };
-    match rustix::event::poll(&mut fds, Some(&timeout))? {
-        0 => Err(io::Error::new(io::ErrorKind::TimedOut, "no message")),
-        _ => Ok(()),
-    }
 }
 
 /// The parent's side: creates the resource, starts `ipc child bench-peer --role raw`, waits
@@ -350,10 +334,7 @@ fn wait_ready(plain: &Plain) -> io::Result<()> {
     match plain {
         Plain::Datagram { .. } => Ok(()),
         Plain::Ring(ring) => ring.wait_ready(),
-        Plain::Queue { rx, .. } => {
-            readable_within(rx, TIMEOUT)?;
-            plain.recv(&mut vec![0u8; STREAM_BUFFER]).map(drop)
-        }
+        Plain::Queue { .. } => plain.recv(&mut vec![0u8; STREAM_BUFFER]).map(drop),
         _ => match plain.recv(&mut [0u8; 1])? {
             1 => Ok(()),
             _ => Err(io::Error::other("the peer closed before it was ready")),
