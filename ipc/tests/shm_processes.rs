@@ -311,3 +311,17 @@ fn java_refuses_a_segment_with_a_wrong_magic() {
     );
     assert_eq!(stdout(&out), "", "nothing read from a refused segment");
 }
+
+#[test]
+fn java_refuses_a_segment_open_to_others() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = three_messages_waiting("java-public");
+    std::fs::set_permissions(seg.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = java_reader(&seg.0, "1");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not private"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing read from a refused segment");
+}

@@ -36,6 +36,8 @@ public class RingReader {
             MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+
         Refused(String why) {
             super(why);
         }
