@@ -30,7 +30,7 @@ fn the_demo_runs_every_mechanism_and_prints_the_same_transcript_twice() {
 
 #[test]
 fn the_bench_ends_with_one_key_value_line() {
-    let (_, last) = tiny_bench("pipe,shm");
+    let (_, last) = tiny_bench("pipe,shm", "1");
     for key in [
         "pipe_64B_msgs_per_s=",
         "shm_64KiB_MB_per_s=",
@@ -52,7 +52,7 @@ fn the_bench_ends_with_one_key_value_line() {
 /// missing or failing plain loop leaves its keys out; UDP and mq have no 64 KiB cell).
 #[test]
 fn every_mechanism_is_measured_beside_its_plain_loop() {
-    let (text, last) = tiny_bench("fifo,uds-stream,uds-dgram,tcp,udp,mq,shm-spin");
+    let (text, last) = tiny_bench("fifo,uds-stream,uds-dgram,tcp,udp,mq,shm-spin", "2");
     let pairs = [
         ("fifo", "fifo"),
         ("uds_stream", "uds_stream"),
@@ -75,9 +75,16 @@ fn every_mechanism_is_measured_beside_its_plain_loop() {
     assert!(text.contains("mechanism / its plain loop"), "{text}");
 }
 
-/// `ipc bench` of 0.01 s cells on `only`: the whole output and its last line.
-fn tiny_bench(only: &str) -> (String, String) {
-    let args = ["--duration-s", "0.01", "--pingpong-count", "10"];
+/// `ipc bench` of 0.01 s cells on `only`, each `repeat` times: the whole output and its last line.
+fn tiny_bench(only: &str, repeat: &str) -> (String, String) {
+    let args = [
+        "--duration-s",
+        "0.01",
+        "--pingpong-count",
+        "10",
+        "--repeat",
+        repeat,
+    ];
     let out = run(&[&["bench", "--only", only], &args[..]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
