@@ -115,3 +115,16 @@ fn bad_names_are_refused_before_any_system_call() {
         );
     }
 }
+
+#[test]
+fn a_timed_receive_takes_a_waiting_message_and_times_out_on_an_empty_queue() {
+    let q = Queue(unique("timed"));
+    let mailbox = Mailbox::create(&q.0, DEFAULT_MAX_MESSAGES, 64).expect("create");
+    mailbox.send(b"here", 3).expect("send");
+    let mut buf = [0u8; 64];
+    let wait = std::time::Duration::from_millis(10);
+    let (len, priority) = mailbox.receive_within(&mut buf, wait).expect("a message");
+    assert_eq!((&buf[..len], priority), (&b"here"[..], 3));
+    let empty = mailbox.receive_within(&mut buf, wait).expect_err("empty");
+    assert!(mq::is_timed_out(&empty), "{empty}");
+}

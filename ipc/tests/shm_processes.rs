@@ -1,6 +1,7 @@
 //! The shared-memory ring between real processes: several producers and consumers, 0600 names,
-//! refused segments, a stale name, a killed producer, a stopped consumer, a Python reader, and
-//! the batch calls against a process that uses the one-message calls.
+//! refused segments, a stale name, a killed producer, a stopped consumer, a Python reader, a
+//! Java reader (`tests/java/RingReader.java`), and the batch calls against a process that uses
+//! the one-message calls.
 
 mod common;
 
@@ -236,12 +237,7 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
         "python3",
         "apt-get install python3"
     ));
-    let seg = Segment::create("python", 4, 32);
-    assert!(
-        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
-            .status
-            .success()
-    );
+    let seg = three_messages_waiting("python");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/ring_reader.py");
     let out = std::process::Command::new("python3")
         .args([script, &seg.0])
@@ -249,7 +245,22 @@ fn python_attaches_with_multiprocessing_shared_memory_from_the_protocol_alone() 
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello\nfrom rust\n3\ndrained 3\n");
-    // Python freed the slots: a full ring's worth fits again, and Rust sees it empty before.
+    the_reader_freed_every_slot(&seg);
+}
+
+/// A ring of 4 x 32 bytes holding "hello", "from rust" and "3".
+fn three_messages_waiting(what: &str) -> Segment {
+    let seg = Segment::create(what, 4, 32);
+    assert!(
+        run(&["shm-write", &seg.0, "hello", "from rust", "3"])
+            .status
+            .success()
+    );
+    seg
+}
+
+/// After another language's reader: Rust sees the ring empty, and a full ring's worth (4) fits.
+fn the_reader_freed_every_slot(seg: &Segment) {
     let empty = run(&["shm-read", &seg.0, "--timeout-ms", "10"]);
     assert_eq!(stdout(&empty), "");
     assert!(
@@ -324,4 +335,61 @@ fn the_bench_measures_the_batch_variant_and_names_its_ratio_to_the_pipe() {
     ] {
         assert!(last.contains(key), "{key} missing from {last:?}");
     }
+}
+
+/// `java RingReader.java NAME COUNT` (source-launch mode) on `name`.
+fn java_reader(name: &str, count: &str) -> std::process::Output {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/java/RingReader.java");
+    std::process::Command::new("java")
+        .args([source, name, count])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn java_attaches_with_filechannel_map_and_consumes_by_compare_and_swap() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = three_messages_waiting("java");
+    let out = java_reader(&seg.0, "3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello\nfrom rust\n3\nread 3\n");
+    the_reader_freed_every_slot(&seg);
+}
+
+#[test]
+fn java_refuses_a_segment_with_a_wrong_magic() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = Segment(unique("java-magic"));
+    let mut bytes = vec![0u8; 256 + 4 * (8 + 16)];
+    bytes[0..4].copy_from_slice(b"XXXX");
+    std::fs::write(seg.path(), &bytes).unwrap();
+    std::fs::set_permissions(seg.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = java_reader(&seg.0, "1");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong magic 0x58585858"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "nothing read from a refused segment");
+}
+
+#[test]
+fn java_refuses_a_segment_open_to_others() {
+    support::skip_unless!(support::require::command(
+        "java",
+        "apt-get install openjdk-17-jdk-headless"
+    ));
+    let seg = three_messages_waiting("java-public");
+    std::fs::set_permissions(seg.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = java_reader(&seg.0, "1");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not private"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing read from a refused segment");
 }

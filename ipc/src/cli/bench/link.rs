@@ -5,7 +5,7 @@
 //! framing beyond that: `recv` reads exactly `buf.len()` bytes. Datagram links return one message.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::UdpSocket;
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
@@ -30,10 +30,20 @@ pub trait Link {
     }
 }
 
-/// A byte stream in each direction (the same socket twice, or two pipes).
+/// A byte stream in each direction (the same socket twice, or two pipes). Give `rx` through
+/// [`buffered`]: fixed-size messages read one by one cost a `read(2)` each; from a 64 KiB buffer
+/// one `read(2)` brings every message already waiting, as in the plain loop.
 pub struct Stream<R, W> {
     pub rx: R,
     pub tx: W,
+}
+
+/// Bytes a stream link reads ahead (the plain loop's read size).
+pub const READ_AHEAD: usize = 64 * 1024;
+
+/// `rx` behind a [`READ_AHEAD`] buffer (a message at least that long bypasses it).
+pub fn buffered<R: Read>(rx: R) -> BufReader<R> {
+    BufReader::with_capacity(READ_AHEAD, rx)
 }
 
 impl<R: Read, W: Write> Link for Stream<R, W> {
@@ -46,8 +56,8 @@ impl<R: Read, W: Write> Link for Stream<R, W> {
     }
 }
 
-/// Pipes or FIFOs: a read end and a write end.
-pub type FileLink = Stream<File, File>;
+/// Pipes or FIFOs: a (buffered) read end and a write end.
+pub type FileLink = Stream<BufReader<File>, File>;
 
 /// A connected Unix datagram socket.
 pub struct UnixDgram(pub UnixDatagram);
@@ -107,36 +117,26 @@ impl Link for Mq {
         self.tx.send(msg, 0).map_err(io::Error::other)
     }
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // rx is O_NONBLOCK: one mq_receive when a message waits, poll(2) only when none does.
-        let (len, _) = loop {
-            match self.rx.receive(&mut self.scratch) {
-                Err(err) if ipc::mq::is_would_block(&err) => wait_readable(&self.rx)?,
-                other => break other,
-            }
+        // One mq_timedreceive per message: straight into `buf` when it holds a whole message,
+        // through `scratch` (then copied) only when it is shorter.
+        if buf.len() >= self.scratch.len() {
+            return receive(&self.rx, buf);
         }
-        .map_err(io::Error::other)?;
+        let len = receive(&self.rx, &mut self.scratch)?;
         let n = len.min(buf.len());
         buf[..n].copy_from_slice(&self.scratch[..n]);
         Ok(n)
     }
 }
 
-/// Waits until a message is there, at most [`MQ_TIMEOUT`] (`mq_receive` itself has none here).
-fn wait_readable(mailbox: &Mailbox) -> io::Result<()> {
-    let mut fds = [rustix::event::PollFd::new(
-        mailbox,
-        rustix::event::PollFlags::IN,
-    )];
-    let timeout = rustix::event::Timespec {
-        tv_sec: MQ_TIMEOUT.as_secs() as i64,
-        tv_nsec: 0,
-    };
-    match rustix::event::poll(&mut fds, Some(&timeout))? {
-        0 => Err(io::Error::new(
+fn receive(mailbox: &Mailbox, buf: &mut [u8]) -> io::Result<usize> {
+    match mailbox.receive_within(buf, MQ_TIMEOUT) {
+        Ok((len, _)) => Ok(len),
+        Err(err) if ipc::mq::is_timed_out(&err) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "no message from the bench peer",
         )),
-        _ => Ok(()),
+        Err(err) => Err(io::Error::other(err)),
     }
 }
 

@@ -14,7 +14,7 @@ use ipc::mq::Mailbox;
 use ipc::shm::{self, Geometry, WaitMode};
 use ipc::uds::{datagram, stream};
 
-use super::link::{FileLink, Link, Mq, Shm, ShmBatch, Stream, Udp, UnixDgram};
+use super::link::{FileLink, Link, Mq, Shm, ShmBatch, Stream, Udp, UnixDgram, buffered};
 use crate::cli::child_command;
 
 /// Slots per direction in the bench's shared-memory rings.
@@ -27,8 +27,6 @@ const SOCKET_TIMEOUT: Duration = Duration::from_secs(5);
 /// The mechanisms the bench compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mech {
-    /// pipe(2) with a plain write/read loop, no messages at all: the baseline.
-    PipeRaw,
     /// Two pipes (the child's stdin and stdout).
     Pipe,
     /// Two FIFOs.
@@ -57,7 +55,6 @@ impl Mech {
     /// The key prefix in the final `key=value` line.
     pub fn key(self) -> &'static str {
         match self {
-            Mech::PipeRaw => "pipe_raw",
             Mech::Pipe => "pipe",
             Mech::Fifo => "fifo",
             Mech::UdsStream => "uds_stream",
@@ -88,13 +85,19 @@ pub fn open(
     dir: &Path,
     cpu: Option<usize>,
 ) -> anyhow::Result<(Child, Box<dyn Link>)> {
-    let (mut child, mut link) = start(mech, size, role, dir, cpu)?;
-    if let Err(err) = link.recv(&mut vec![0u8; size]) {
+    let (child, mut link) = start(mech, size, role, dir, cpu)?;
+    let ready = link.recv(&mut vec![0u8; size]).map(drop);
+    Ok((ready_or_kill(child, ready)?, link))
+}
+
+/// The child once it said it is attached; killed and reaped if it never did.
+pub fn ready_or_kill(mut child: Child, ready: std::io::Result<()>) -> anyhow::Result<Child> {
+    if let Err(err) = ready {
         let _ = child.kill();
         let _ = child.wait();
         return Err(err).context("waiting for the bench peer to attach");
     }
-    Ok((child, link))
+    Ok(child)
 }
 
 fn start(
@@ -108,9 +111,15 @@ fn start(
     let mut cmd = peer_command(mech, size, role, cpu)?;
     cmd.stdout(Stdio::null());
     match mech {
-        Mech::PipeRaw | Mech::Pipe => {
+        Mech::Pipe => {
             let (child, tx, rx) = ipc::pipe::spawn_duplex(cmd)?;
-            Ok((child, Box::new(FileLink { rx, tx })))
+            Ok((
+                child,
+                Box::new(FileLink {
+                    rx: buffered(rx),
+                    tx,
+                }),
+            ))
         }
         Mech::Fifo => {
             let (a2b, b2a) = (dir.join("a2b"), dir.join("b2a"));
@@ -119,7 +128,13 @@ fn start(
             let child = cmd.args(["--resource", &resource]).spawn()?;
             let tx = ipc::fifo::open_writer(&a2b)?;
             let rx = ipc::fifo::open_reader(&b2a)?;
-            Ok((child, Box::new(FileLink { rx, tx })))
+            Ok((
+                child,
+                Box::new(FileLink {
+                    rx: buffered(rx),
+                    tx,
+                }),
+            ))
         }
         Mech::UdsStream => {
             let listener = stream::listen(&dir.join("s.sock"))?;
@@ -129,7 +144,7 @@ fn start(
             Ok((
                 child,
                 Box::new(Stream {
-                    rx: socket.try_clone()?,
+                    rx: buffered(socket.try_clone()?),
                     tx: socket,
                 }),
             ))
@@ -143,37 +158,22 @@ fn start(
             Ok((child, Box::new(UnixDgram(socket))))
         }
         Mech::Tcp => {
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let child = cmd
-                .args(["--resource", &listener.local_addr()?.to_string()])
-                .spawn()?;
-            let (socket, _) = listener.accept()?;
-            socket.set_nodelay(true)?;
-            socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+            let (child, socket) = tcp_pair(cmd)?;
             Ok((
                 child,
                 Box::new(Stream {
-                    rx: socket.try_clone()?,
+                    rx: buffered(socket.try_clone()?),
                     tx: socket,
                 }),
             ))
         }
         Mech::Udp => {
-            let socket = UdpSocket::bind("127.0.0.1:0")?;
-            socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
-            let child = cmd
-                .args(["--resource", &socket.local_addr()?.to_string()])
-                .spawn()?;
-            let (_, peer) = socket
-                .recv_from(&mut [0u8; 8])
-                .context("hello from the child")?;
-            socket.connect(peer)?;
+            let (child, socket) = udp_pair(cmd)?;
             Ok((child, Box::new(Udp(socket))))
         }
         Mech::Mq => {
             let tx = Mailbox::create(&format!("{resource}-a2b"), MQ_DEPTH, size as i64)?;
             let rx = Mailbox::create(&format!("{resource}-b2a"), MQ_DEPTH, size as i64)?;
-            rx.set_nonblocking(true)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
             Ok((
                 child,
@@ -192,6 +192,32 @@ fn start(
             Ok((child, shm_link(mech, tx, rx)))
         }
     }
+}
+
+/// A TCP connection on 127.0.0.1 from the child, `TCP_NODELAY` as the mechanism uses it.
+pub fn tcp_pair(mut cmd: std::process::Command) -> anyhow::Result<(Child, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let child = cmd
+        .args(["--resource", &listener.local_addr()?.to_string()])
+        .spawn()?;
+    let (socket, _) = listener.accept()?;
+    socket.set_nodelay(true)?;
+    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    Ok((child, socket))
+}
+
+/// A UDP socket on 127.0.0.1, connected to the child once its hello arrived.
+pub fn udp_pair(mut cmd: std::process::Command) -> anyhow::Result<(Child, UdpSocket)> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
+    let child = cmd
+        .args(["--resource", &socket.local_addr()?.to_string()])
+        .spawn()?;
+    let (_, peer) = socket
+        .recv_from(&mut [0u8; 8])
+        .context("hello from the child")?;
+    socket.connect(peer)?;
+    Ok((child, socket))
 }
 
 /// `ipc child bench-peer ...` for one measurement.
@@ -220,20 +246,23 @@ pub fn peer_command(
 pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn Link>> {
     let dir = Path::new(resource);
     Ok(match mech {
-        Mech::PipeRaw | Mech::Pipe => Box::new(FileLink {
-            rx: stdio(0)?,
+        Mech::Pipe => Box::new(FileLink {
+            rx: buffered(stdio(0)?),
             tx: stdio(1)?,
         }),
         Mech::Fifo => {
             let rx = ipc::fifo::open_reader(&dir.join("a2b"))?;
             let tx = ipc::fifo::open_writer(&dir.join("b2a"))?;
-            Box::new(FileLink { rx, tx })
+            Box::new(FileLink {
+                rx: buffered(rx),
+                tx,
+            })
         }
         Mech::UdsStream => {
             let socket = stream::connect(&dir.join("s.sock"))?;
             socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
             Box::new(Stream {
-                rx: socket.try_clone()?,
+                rx: buffered(socket.try_clone()?),
                 tx: socket,
             })
         }
@@ -249,7 +278,7 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
             socket.set_nodelay(true)?;
             socket.set_read_timeout(Some(SOCKET_TIMEOUT))?;
             Box::new(Stream {
-                rx: socket.try_clone()?,
+                rx: buffered(socket.try_clone()?),
                 tx: socket,
             })
         }
@@ -262,7 +291,6 @@ pub fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Box<dyn
         }
         Mech::Mq => {
             let rx = Mailbox::open(&format!("{resource}-a2b"))?;
-            rx.set_nonblocking(true)?;
             Box::new(Mq {
                 rx,
                 tx: Mailbox::open(&format!("{resource}-b2a"))?,

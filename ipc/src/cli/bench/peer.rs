@@ -1,7 +1,6 @@
 //! `ipc child bench-peer`: the far end of one measurement: a sink that counts messages until the
-//! stop marker and reports the count, or an echo that sends every message back.
-
-use std::io::{Read, Write};
+//! stop marker and reports the count, an echo that sends every message back, or the reader of
+//! a plain loop ([`super::raw_peer`]).
 
 use clap::Args;
 
@@ -14,7 +13,7 @@ pub struct PeerArgs {
     /// The mechanism.
     #[arg(long, value_enum)]
     pub mech: Mech,
-    /// `sink` (count, then report) or `echo`.
+    /// `sink` (count, then report), `echo`, or `raw` (the reader of a plain loop).
     #[arg(long)]
     pub role: String,
     /// Message size in bytes.
@@ -33,8 +32,8 @@ pub fn run(args: PeerArgs) -> anyhow::Result<()> {
     if let Some(cpu) = args.cpu {
         super::pin_to_cpu(cpu);
     }
-    if args.mech == Mech::PipeRaw {
-        return raw_sink();
+    if args.role == "raw" {
+        return super::raw_peer::run(args.mech, args.size, &args.resource);
     }
     let mut link = mechs::attach(args.mech, args.size, &args.resource)?;
     let mut buf = vec![0u8; args.size];
@@ -59,26 +58,5 @@ fn reply(link: &mut dyn super::link::Link, count: u64, size: usize) -> anyhow::R
     message[0] = REPLY;
     message[1..9].copy_from_slice(&count.to_le_bytes());
     link.send(&message)?;
-    Ok(())
-}
-
-/// The C-style baseline: read(2) stdin into a 64 KiB buffer until EOF, report the bytes.
-fn raw_sink() -> anyhow::Result<()> {
-    let mut input =
-        std::fs::File::from(std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned()?);
-    // Started: tell the parent to start its clock (flushed: std's stdout is line-buffered).
-    let mut out = std::io::stdout().lock();
-    out.write_all(&[READY])?;
-    out.flush()?;
-    drop(out);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        match input.read(&mut buf)? {
-            0 => break,
-            n => total += n as u64,
-        }
-    }
-    std::io::stdout().lock().write_all(&total.to_le_bytes())?;
     Ok(())
 }

@@ -6,6 +6,10 @@ use support::stats::Latencies;
 
 use super::Rate;
 use super::mechs::Mech;
+use super::raw_report::PlainRates;
+
+/// Throughput figures in the order measured: mechanism, size label, figure or why none.
+pub type Rates = [(Mech, &'static str, Result<Rate, String>)];
 
 /// p50 and p99 in microseconds, or why there are none.
 type Percentiles = Result<(f64, f64), String>;
@@ -15,6 +19,8 @@ type Percentiles = Result<(f64, f64), String>;
 pub struct Results {
     rates: Vec<(Mech, &'static str, Result<Rate, String>)>,
     latencies: Vec<(Mech, Percentiles)>,
+    /// The plain loops beside the mechanisms.
+    pub plain: PlainRates,
 }
 
 impl Results {
@@ -41,15 +47,12 @@ impl Results {
         };
         println!("one-way throughput, {duration_s} s per cell, {pinning}");
         println!(
-            "{:<12} {:>22} {:>22} {:>22}",
+            "{:<14} {:>22} {:>22} {:>22}",
             "mechanism", "64 B", "1 KiB", "64 KiB"
         );
         let mut by_mech: BTreeMap<usize, (Mech, Vec<String>)> = BTreeMap::new();
         for (i, (mech, _, rate)) in self.rates.iter().enumerate() {
-            let cell = match rate {
-                Ok(r) => format!("{:>10.0}/s {:>7.1} MB/s", r.msgs_per_s, r.mb_per_s),
-                Err(_) => "n/a".to_string(),
-            };
+            let cell = cell(rate);
             by_mech
                 .entry(position(&self.rates, *mech).unwrap_or(i))
                 .or_insert((*mech, Vec::new()))
@@ -58,15 +61,16 @@ impl Results {
         }
         for (mech, cells) in by_mech.values() {
             let cells: Vec<String> = cells.iter().map(|c| format!("{c:>22}")).collect();
-            println!("{:<12} {}", mech.key(), cells.join(" "));
+            println!("{:<14} {}", mech.key(), cells.join(" "));
         }
+        self.plain.print(&self.rates);
         println!();
         println!("ping-pong round trip, 64 B, microseconds");
-        println!("{:<12} {:>9} {:>9}", "mechanism", "p50", "p99");
+        println!("{:<14} {:>9} {:>9}", "mechanism", "p50", "p99");
         for (mech, lat) in &self.latencies {
             match lat {
-                Ok((p50, p99)) => println!("{:<12} {p50:>9.2} {p99:>9.2}", mech.key()),
-                Err(_) => println!("{:<12} {:>9}", mech.key(), "n/a"),
+                Ok((p50, p99)) => println!("{:<14} {p50:>9.2} {p99:>9.2}", mech.key()),
+                Err(_) => println!("{:<14} {:>9}", mech.key(), "n/a"),
             }
         }
         self.print_missing();
@@ -85,9 +89,10 @@ impl Results {
         for (mech, what, err) in rate_errors.chain(lat_errors) {
             println!("n/a {mech} {what}: {err}");
         }
+        self.plain.print_missing();
     }
 
-    /// `MECH_SIZE_FIGURE=value` for every figure measured, plus the two ratios.
+    /// `MECH_SIZE_FIGURE=value` for every figure measured, plus the ratios.
     pub fn key_values(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (mech, size, rate) in &self.rates {
@@ -106,7 +111,8 @@ impl Results {
                 out.push(format!("{}_64B_pingpong_p99_us={p99:.2}", mech.key()));
             }
         }
-        let ratio = |a: Mech, b: Mech| Some(self.msgs(a, "64B")? / self.msgs(b, "64B")?);
+        let msgs = |m: Mech| msgs(&self.rates, m, "64B");
+        let ratio = |a: Mech, b: Mech| Some(msgs(a)? / msgs(b)?);
         if let Some(r) = ratio(Mech::Shm, Mech::Pipe) {
             out.push(format!("shm_vs_pipe_64B_msgs_ratio={r:.1}"));
         }
@@ -119,25 +125,32 @@ impl Results {
         if let Some(r) = ratio(Mech::Shm, Mech::ShmSleep) {
             out.push(format!("shm_vs_shm_sleep_64B_msgs_ratio={r:.1}"));
         }
-        if let Some(r) = ratio(Mech::Pipe, Mech::PipeRaw) {
-            out.push(format!("pipe_vs_pipe_raw_64B_msgs_ratio={r:.2}"));
-        }
+        out.extend(self.plain.key_values(&self.rates));
         out
     }
+}
 
-    fn msgs(&self, mech: Mech, size: &str) -> Option<f64> {
-        self.rates
-            .iter()
-            .find(|(m, s, _)| *m == mech && *s == size)?
-            .2
-            .as_ref()
-            .ok()
-            .map(|r| r.msgs_per_s)
+/// Messages per second of `mech` at `size`, if measured.
+pub fn msgs(rates: &Rates, mech: Mech, size: &str) -> Option<f64> {
+    rates
+        .iter()
+        .find(|(m, s, _)| *m == mech && *s == size)?
+        .2
+        .as_ref()
+        .ok()
+        .map(|r| r.msgs_per_s)
+}
+
+/// One throughput cell of a table.
+pub fn cell(rate: &Result<Rate, String>) -> String {
+    match rate {
+        Ok(r) => format!("{:>10.0}/s {:>7.1} MB/s", r.msgs_per_s, r.mb_per_s),
+        Err(_) => "n/a".to_string(),
     }
 }
 
 /// The error chain with each text once (a typed error often prints its source already).
-fn one_line(err: &anyhow::Error) -> String {
+pub fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in err.chain().map(|c| c.to_string()) {
         if !line.contains(&cause) {
