@@ -37,6 +37,32 @@ pub const WARNINGS_PER_SECOND: u32 = 10;
 
 pub(crate) static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
 
+/// Threads receiving on one echo socket by default (`udp echo-server --threads`). Two, so that
+/// while one waits for a CPU (preempted by other work on the machine) the other takes the
+/// datagrams queued meanwhile; one thread means every queued datagram waits a whole scheduler
+/// slice.
+pub const DEFAULT_THREADS: u16 = 2;
+
+/// Most threads on one echo socket (`--threads`).
+pub const MAX_THREADS: u16 = 64;
+
+/// Binds an echo server's socket; `recv_buffer` bytes of receive buffer
+/// (`setsockopt(SO_RCVBUF)` before `bind(2)`) if given, else the system's default.
+///
+/// The receive queue is the one thing peers fill: the kernel bounds it (`net.core.rmem_default`,
+/// 208 KiB on most Linux systems, where each small datagram counts about 1 KiB of buffer, not its
+/// payload) and drops what does not fit. A bigger queue is not free: datagrams then wait in it
+/// instead of being dropped, and the wait is the queue's length divided by the server's rate
+/// (Little's law); `udp/README.md` has the measurement.
+pub fn bind_echo_socket(addr: SocketAddr, recv_buffer: Option<usize>) -> Result<DatagramSocket> {
+    let builder = DatagramSocket::builder();
+    match recv_buffer {
+        Some(bytes) => builder.recv_buffer_size(bytes),
+        None => builder,
+    }
+    .bind(addr)
+}
+
 /// How often the blocking server wakes up to check for shutdown.
 pub const BLOCKING_POLL: Duration = Duration::from_millis(100);
 
@@ -69,17 +95,21 @@ pub struct EchoServer {
 }
 
 impl EchoServer {
-    /// Binds the server socket (`SO_REUSEADDR`); port 0 picks a free port.
+    /// Binds the server socket (the system's receive buffer); port 0 picks a free port.
     pub async fn bind(addr: SocketAddr) -> Result<Self> {
-        Ok(Self {
-            socket: AsyncDatagramSocket::bind(addr).await?,
-            stats: Arc::default(),
-        })
+        let socket = bind_echo_socket(addr, None)?.into_async()?;
+        Ok(Self::from_socket(socket, Arc::default()))
     }
 
     /// The address the server is bound to.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// Wraps a socket already bound; its counts go to `stats` (shared by several loops on one
+    /// socket, see [`serve_async_threads`]).
+    pub fn from_socket(socket: AsyncDatagramSocket, stats: Arc<EchoStats>) -> Self {
+        Self { socket, stats }
     }
 
     /// Counters shared with the running server.
@@ -107,6 +137,63 @@ impl EchoServer {
             }
         }
     }
+}
+
+/// Runs the async loop on `threads` threads, all receiving on the one `socket`: each thread has
+/// its own single-threaded tokio runtime and its own `epoll(7)` registration of a duplicate of
+/// the descriptor (`dup(2)`), so a thread that waits for a CPU while datagrams queue leaves
+/// them to the other; no datagram is handed from one thread to another. Returns when
+/// `shutdown` is cancelled and every loop has stopped, or with the first fatal error (which
+/// also stops the other loops).
+pub fn serve_async_threads(
+    socket: &DatagramSocket,
+    threads: usize,
+    shutdown: &CancellationToken,
+    stats: &Arc<EchoStats>,
+) -> Result<()> {
+    let workers = (0..threads.max(1))
+        .map(|n| {
+            let (copy, stop, stats) = (socket.try_clone()?, shutdown.clone(), Arc::clone(stats));
+            std::thread::Builder::new()
+                .name(format!("echo-{n}"))
+                .spawn(move || run_on_own_runtime(copy, stop, stats))
+                .map_err(|e| UdpError::io("spawn an echo thread", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut first_error = None;
+    for worker in workers {
+        let outcome = worker.join().unwrap_or_else(|_| {
+            Err(UdpError::io(
+                "echo thread",
+                std::io::Error::other("an echo thread panicked"),
+            ))
+        });
+        if let Err(e) = outcome {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// One thread of [`serve_async_threads`]: a single-threaded runtime that polls `epoll` and runs
+/// the loop on the same thread. A fatal error cancels `shutdown` so the other threads stop too.
+fn run_on_own_runtime(
+    socket: DatagramSocket,
+    shutdown: CancellationToken,
+    stats: Arc<EchoStats>,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| UdpError::io("start a tokio runtime", e))?;
+    let outcome = runtime.block_on(async {
+        let server = EchoServer::from_socket(socket.into_async()?, stats);
+        server.run(shutdown.clone()).await
+    });
+    if outcome.is_err() {
+        shutdown.cancel();
+    }
+    outcome
 }
 
 /// Counts an echo, or logs and counts a per-datagram error; passes a fatal error on.

@@ -272,3 +272,33 @@ fn batched_server_takes_queued_datagrams_in_batches() {
         "{n} queued datagrams should take 4 recvmmsg calls of up to 32"
     );
 }
+
+#[test]
+fn async_server_on_two_threads_keeps_the_contract_and_stops() {
+    let socket = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let shutdown = Shutdown::manual();
+    let stats = Arc::new(EchoStats::default());
+    let (token, st) = (shutdown.token(), Arc::clone(&stats));
+    let threads =
+        std::thread::spawn(move || udp::echo::serve_async_threads(&socket, 2, &token, &st));
+    echo_contract(addr);
+    largest_datagram_contract(addr);
+    // hello, garbage, empty, three words, three clients, the largest datagram.
+    assert_eq!(stats.snapshot(), (10, 0));
+    shutdown.trigger();
+    threads.join().unwrap().unwrap();
+}
+
+#[test]
+fn an_echo_socket_gets_the_receive_buffer_it_asks_for() {
+    let asked = 50_000; // no system default is twice this
+    let default = udp::echo::bind_echo_socket("127.0.0.1:0".parse().unwrap(), None).unwrap();
+    let sized = udp::echo::bind_echo_socket("127.0.0.1:0".parse().unwrap(), Some(asked)).unwrap();
+    // Linux stores twice the value asked for (its bookkeeping), capped at net.core.rmem_max.
+    assert!(sized.receive_buffer_size().unwrap() >= asked);
+    assert_ne!(
+        sized.receive_buffer_size().unwrap(),
+        default.receive_buffer_size().unwrap()
+    );
+}
