@@ -9,7 +9,8 @@
 #   (cd bench && cargo build --release -p loadgen -p peer-udp-echo-tokio)
 # Knobs: REPS=3 DUR=2 SENDERS="1 4 16 64" SIZES="64" SERVERS="peer ours-async ..." where a
 # server name is peer, ours-MODE (the default threads), ours-MODE-1t or ours-MODE-2t;
-# EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`.
+# EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`; PIN=1 runs every server
+# and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh.
 # Every server binds 127.0.0.1:0 and is stopped by its PID; every client run is bounded.
 set -uo pipefail
 
@@ -17,6 +18,8 @@ UDP=${UDP:-target/release/udp}
 BIN=${BIN:-bench/target/release}
 SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
 REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-}
+PINNED=()
+[[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0)
 RAW=$(mktemp)
 OUT=$(mktemp)
 trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
@@ -35,11 +38,11 @@ for rep in $(seq "$REPS"); do
         for senders in $SENDERS; do
             for name in $SERVERS; do
                 : >"$OUT"
-                timeout $((DUR * 4 + 60)) $(server_cmd "$name") >"$OUT" 2>/dev/null &
+                timeout $((DUR * 4 + 60)) "${PINNED[@]}" $(server_cmd "$name") >"$OUT" 2>/dev/null &
                 SPID=$!
                 for _ in $(seq 50); do [[ -s $OUT ]] && break; sleep 0.1; done
                 addr=$(head -1 "$OUT" | awk '{print $3}')
-                line=$(timeout $((DUR + 40)) "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
+                line=$(timeout $((DUR + 40)) "${PINNED[@]}" "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
                     --size "$size" --duration-s "$DUR" 2>/dev/null | tail -1)
                 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
                 get() { grep -o " $1=[0-9.]*" <<<" $line" | cut -d= -f2; }

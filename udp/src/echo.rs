@@ -7,7 +7,7 @@
 //!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices the shutdown flag.
 //!
 //! Several threads may receive on the one socket ([`serve_async_threads`]; the blocking and
-//! batched loops take `--threads` too), two by default ([`DEFAULT_THREADS`]): a datagram queued
+//! batched loops take `--threads` too), two by default on two CPUs or more ([`default_threads`]): a datagram queued
 //! while one thread waits for a CPU is taken by the other instead of waiting for the first to
 //! be scheduled again, which on a busy machine is what sets the tail latency.
 //!
@@ -42,11 +42,20 @@ pub const WARNINGS_PER_SECOND: u32 = 10;
 
 pub(crate) static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
 
-/// Threads receiving on one echo socket by default (`udp echo-server --threads`). Two, so that
-/// while one waits for a CPU (preempted by other work on the machine) the other takes the
-/// datagrams queued meanwhile; one thread means every queued datagram waits a whole scheduler
-/// slice.
+/// Most threads receiving on one echo socket by default (`udp echo-server --threads`; see
+/// [`default_threads`]). Two, so that while one waits for a CPU (preempted by other work on the
+/// machine) the other takes the datagrams queued meanwhile; with one thread every datagram
+/// queued meanwhile waits a whole scheduler slice.
 pub const DEFAULT_THREADS: u16 = 2;
+
+/// The default number of echo threads: one per CPU this process may run on
+/// (`sched_getaffinity(2)`, through [`std::thread::available_parallelism`]), at most
+/// [`DEFAULT_THREADS`]. On one CPU (`taskset -c 0`) a second thread cannot run while the first
+/// is off the CPU, so it would only add wake-ups.
+pub fn default_threads() -> u16 {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.min(usize::from(DEFAULT_THREADS)) as u16
+}
 
 /// Most threads on one echo socket (`--threads`).
 pub const MAX_THREADS: u16 = 64;
@@ -261,6 +270,27 @@ mod tests {
         assert!(survive(Err(too_big), &stats).is_ok());
         assert!(survive(Ok(()), &stats).is_ok());
         assert_eq!(stats.snapshot(), (1, 2));
+    }
+
+    #[test]
+    fn default_threads_follow_the_cpus_this_process_may_use() {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let all = sched_getaffinity(Pid::from_raw(0)).unwrap();
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(default_threads(), cpus.min(2) as u16);
+        // Pinned to one CPU (what `taskset -c N` does), in a thread of its own so that the
+        // other tests keep every CPU.
+        let first = (0..CpuSet::count())
+            .find(|&c| all.is_set(c).unwrap())
+            .unwrap();
+        let pinned = std::thread::spawn(move || {
+            let mut one = CpuSet::new();
+            one.set(first).unwrap();
+            sched_setaffinity(Pid::from_raw(0), &one).unwrap();
+            default_threads()
+        });
+        assert_eq!(pinned.join().unwrap(), 1);
     }
 
     #[test]

@@ -99,8 +99,8 @@ struct EchoOptions {
     #[arg(long, value_enum, default_value_t = Mode::Async)]
     mode: Mode,
     /// Threads receiving on the one socket: with 2, a datagram waits less when one thread is
-    /// off the CPU.
-    #[arg(long, default_value_t = echo::DEFAULT_THREADS,
+    /// off the CPU. Default: the CPUs this process may use, at most 2.
+    #[arg(long, default_value_t = echo::default_threads(),
           value_parser = clap::value_parser!(u16).range(1..=echo::MAX_THREADS as i64))]
     threads: u16,
     /// Receive buffer (SO_RCVBUF) in bytes; the system's default (net.core.rmem_default) if
