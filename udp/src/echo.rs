@@ -7,9 +7,10 @@
 //!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices the shutdown flag.
 //!
 //! Several threads may receive on the one socket ([`serve_async_threads`]; the blocking and
-//! batched loops take `--threads` too), two by default on two CPUs or more ([`default_threads`]): a datagram queued
-//! while one thread waits for a CPU is taken by the other instead of waiting for the first to
-//! be scheduled again, which on a busy machine is what sets the tail latency.
+//! batched loops take `--threads` too), two by default on two CPUs or more
+//! ([`default_threads`]): a datagram queued while one thread waits for a CPU is taken by the
+//! other instead of waiting for the first to be scheduled again, which on a busy machine is
+//! what sets the tail latency.
 //!
 //! A per-datagram error (an ICMP "port unreachable" left by an earlier reply, a send that fails
 //! for one peer) is logged (at most [`WARNINGS_PER_SECOND`] lines a second, the rest counted) and the loop
