@@ -99,10 +99,10 @@ struct EchoOptions {
     #[arg(long, value_enum, default_value_t = Mode::Async)]
     mode: Mode,
     /// Threads receiving on the one socket: with 2, a datagram waits less when one thread is
-    /// off the CPU. Default: the CPUs this process may use, at most 2.
-    #[arg(long, default_value_t = echo::default_threads(),
-          value_parser = clap::value_parser!(u16).range(1..=echo::MAX_THREADS as i64))]
-    threads: u16,
+    /// off the CPU, but two datagrams from one client may come back in the other order.
+    /// [default: the CPUs this process may use, at most 2]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=echo::MAX_THREADS as i64))]
+    threads: Option<u16>,
     /// Receive buffer (SO_RCVBUF) in bytes; the system's default (net.core.rmem_default) if
     /// not given. Linux doubles it and caps it at net.core.rmem_max; datagrams queued beyond it
     /// are dropped, and a bigger one makes them wait instead (see the README).
@@ -247,7 +247,8 @@ async fn echo_server(options: EchoOptions) -> anyhow::Result<()> {
     let socket = echo::bind_echo_socket(options.bind, options.recv_buffer.map(|b| b as usize))?;
     print_listening(socket.local_addr()?);
     let stats = Arc::new(EchoStats::default());
-    match (options.mode, options.threads) {
+    let threads = options.threads.unwrap_or_else(echo::default_threads);
+    match (options.mode, threads) {
         (Mode::Async, 1) => {
             let server = EchoServer::from_socket(socket.into_async()?, Arc::clone(&stats));
             server.run(shutdown.token()).await?;
