@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cpu-per-datagram.sh: datagrams/s, p99 and server CPU time per echoed datagram, for the textbook
-# tokio echo loop (examples/tokio_echo_loop.rs) and the three modes of `udp echo-server`, side
-# by side in one run, all measured by `udp bench echo`.
+# tokio echo loop (examples/tokio_echo_loop.rs) and the three modes of `udp echo-server` (with
+# their default 2 threads, and with `--threads 1`: the names ending in -1t), side by side in one
+# run, all measured by `udp bench echo`.
 #
 # Datagrams/s on a shared 2-vCPU machine moves by tens of percent between runs; the CPU the
 # server itself spends per datagram (utime + stime from /proc/PID/stat, divided by datagrams
@@ -15,7 +16,7 @@ set -uo pipefail
 
 UDP=${UDP:-target/release/udp}
 LOOP=${LOOP:-target/release/examples/tokio_echo_loop}
-SERVERS=${SERVERS:-tokio-loop ours-async ours-blocking ours-batch ours-blocking-2t ours-batch-2t}
+SERVERS=${SERVERS:-tokio-loop ours-async-1t ours-async ours-blocking-1t ours-blocking ours-batch-1t ours-batch}
 REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-4} WINDOW=${WINDOW:-16} SIZE=${SIZE:-64}
 TCK=$(getconf CLK_TCK)
 OUT=$(mktemp)
@@ -25,7 +26,7 @@ trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
 server_cmd() {
     case $1 in
     tokio-loop) echo "$LOOP --bind 127.0.0.1:0" ;;
-    *-2t) local m=${1%-2t}; echo "$UDP echo-server --mode ${m#ours-} --threads 2 --bind 127.0.0.1:0" ;;
+    *-[0-9]t) local m=${1%-*t} t=${1##*-}; echo "$UDP echo-server --mode ${m#ours-} --threads ${t%t} --bind 127.0.0.1:0" ;;
     *) echo "$UDP echo-server --mode ${1#ours-} --bind 127.0.0.1:0" ;;
     esac
 }

@@ -6,6 +6,12 @@
 //! - [`serve_blocking`], the loop a Java programmer writes with `DatagramSocket.receive` and
 //!   `send`, on a blocking socket with a short `SO_RCVTIMEO` so it notices the shutdown flag.
 //!
+//! Several threads may receive on the one socket ([`serve_async_threads`]; the blocking and
+//! batched loops take `--threads` too), two by default on two CPUs or more
+//! ([`default_threads`]): a datagram queued while one thread waits for a CPU is taken by the
+//! other instead of waiting for the first to be scheduled again, which on a busy machine is
+//! what sets the tail latency.
+//!
 //! A per-datagram error (an ICMP "port unreachable" left by an earlier reply, a send that fails
 //! for one peer) is logged (at most [`WARNINGS_PER_SECOND`] lines a second, the rest counted) and the loop
 //! goes on ([`crate::UdpError::is_per_datagram`]). Memory
@@ -36,6 +42,41 @@ pub const DEFAULT_PORT: u16 = 7007;
 pub const WARNINGS_PER_SECOND: u32 = 10;
 
 pub(crate) static PEER_WARNINGS: Throttle = Throttle::per_second(WARNINGS_PER_SECOND);
+
+/// Most threads receiving on one echo socket by default (`udp echo-server --threads`; see
+/// [`default_threads`]). Two, so that while one waits for a CPU (preempted by other work on the
+/// machine) the other takes the datagrams queued meanwhile; with one thread every datagram
+/// queued meanwhile waits a whole scheduler slice.
+pub const DEFAULT_THREADS: u16 = 2;
+
+/// The default number of echo threads: one per CPU this process may run on
+/// (`sched_getaffinity(2)`, through [`std::thread::available_parallelism`]), at most
+/// [`DEFAULT_THREADS`]. On one CPU (`taskset -c 0`) a second thread cannot run while the first
+/// is off the CPU, so it would only add wake-ups.
+pub fn default_threads() -> u16 {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.min(usize::from(DEFAULT_THREADS)) as u16
+}
+
+/// Most threads on one echo socket (`--threads`).
+pub const MAX_THREADS: u16 = 64;
+
+/// Binds an echo server's socket; `recv_buffer` bytes of receive buffer
+/// (`setsockopt(SO_RCVBUF)` before `bind(2)`) if given, else the system's default.
+///
+/// The receive queue is the one thing peers fill: the kernel bounds it (`net.core.rmem_default`,
+/// 208 KiB on most Linux systems, where each small datagram counts about 1 KiB of buffer, not its
+/// payload) and drops what does not fit. A bigger queue is not free: datagrams then wait in it
+/// instead of being dropped, and the wait is the queue's length divided by the server's rate
+/// (Little's law); `udp/README.md` has the measurement.
+pub fn bind_echo_socket(addr: SocketAddr, recv_buffer: Option<usize>) -> Result<DatagramSocket> {
+    let builder = DatagramSocket::builder();
+    match recv_buffer {
+        Some(bytes) => builder.recv_buffer_size(bytes),
+        None => builder,
+    }
+    .bind(addr)
+}
 
 /// How often the blocking server wakes up to check for shutdown.
 pub const BLOCKING_POLL: Duration = Duration::from_millis(100);
@@ -69,17 +110,21 @@ pub struct EchoServer {
 }
 
 impl EchoServer {
-    /// Binds the server socket (`SO_REUSEADDR`); port 0 picks a free port.
+    /// Binds the server socket (the system's receive buffer); port 0 picks a free port.
     pub async fn bind(addr: SocketAddr) -> Result<Self> {
-        Ok(Self {
-            socket: AsyncDatagramSocket::bind(addr).await?,
-            stats: Arc::default(),
-        })
+        let socket = bind_echo_socket(addr, None)?.into_async()?;
+        Ok(Self::from_socket(socket, Arc::default()))
     }
 
     /// The address the server is bound to.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// Wraps a socket already bound; its counts go to `stats` (shared by several loops on one
+    /// socket, see [`serve_async_threads`]).
+    pub fn from_socket(socket: AsyncDatagramSocket, stats: Arc<EchoStats>) -> Self {
+        Self { socket, stats }
     }
 
     /// Counters shared with the running server.
@@ -107,6 +152,63 @@ impl EchoServer {
             }
         }
     }
+}
+
+/// Runs the async loop on `threads` threads, all receiving on the one `socket`: each thread has
+/// its own single-threaded tokio runtime and its own `epoll(7)` registration of a duplicate of
+/// the descriptor (`dup(2)`), so a thread that waits for a CPU while datagrams queue leaves
+/// them to the other; no datagram is handed from one thread to another. Returns when
+/// `shutdown` is cancelled and every loop has stopped, or with the first fatal error (which
+/// also stops the other loops).
+pub fn serve_async_threads(
+    socket: &DatagramSocket,
+    threads: usize,
+    shutdown: &CancellationToken,
+    stats: &Arc<EchoStats>,
+) -> Result<()> {
+    let workers = (0..threads.max(1))
+        .map(|n| {
+            let (copy, stop, stats) = (socket.try_clone()?, shutdown.clone(), Arc::clone(stats));
+            std::thread::Builder::new()
+                .name(format!("echo-{n}"))
+                .spawn(move || run_on_own_runtime(copy, stop, stats))
+                .map_err(|e| UdpError::io("spawn an echo thread", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut first_error = None;
+    for worker in workers {
+        let outcome = worker.join().unwrap_or_else(|_| {
+            Err(UdpError::io(
+                "echo thread",
+                std::io::Error::other("an echo thread panicked"),
+            ))
+        });
+        if let Err(e) = outcome {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// One thread of [`serve_async_threads`]: a single-threaded runtime that polls `epoll` and runs
+/// the loop on the same thread. A fatal error cancels `shutdown` so the other threads stop too.
+fn run_on_own_runtime(
+    socket: DatagramSocket,
+    shutdown: CancellationToken,
+    stats: Arc<EchoStats>,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| UdpError::io("start a tokio runtime", e))?;
+    let outcome = runtime.block_on(async {
+        let server = EchoServer::from_socket(socket.into_async()?, stats);
+        server.run(shutdown.clone()).await
+    });
+    if outcome.is_err() {
+        shutdown.cancel();
+    }
+    outcome
 }
 
 /// Counts an echo, or logs and counts a per-datagram error; passes a fatal error on.
@@ -169,6 +271,27 @@ mod tests {
         assert!(survive(Err(too_big), &stats).is_ok());
         assert!(survive(Ok(()), &stats).is_ok());
         assert_eq!(stats.snapshot(), (1, 2));
+    }
+
+    #[test]
+    fn default_threads_follow_the_cpus_this_process_may_use() {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let all = sched_getaffinity(Pid::from_raw(0)).unwrap();
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(default_threads(), cpus.min(2) as u16);
+        // Pinned to one CPU (what `taskset -c N` does), in a thread of its own so that the
+        // other tests keep every CPU.
+        let first = (0..CpuSet::count())
+            .find(|&c| all.is_set(c).unwrap())
+            .unwrap();
+        let pinned = std::thread::spawn(move || {
+            let mut one = CpuSet::new();
+            one.set(first).unwrap();
+            sched_setaffinity(Pid::from_raw(0), &one).unwrap();
+            default_threads()
+        });
+        assert_eq!(pinned.join().unwrap(), 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Thin: every subcommand calls the library.
 //!
 //! ```text
-//! udp echo-server [--bind 127.0.0.1:7007] [--mode async|blocking]
+//! udp echo-server [--bind 127.0.0.1:7007] [--mode async|blocking|batch] [--threads 2]
 //! udp echo-client 127.0.0.1:7007 [--timeout-ms 500] [--retries 3]     (a datagram per stdin line)
 //! udp quote-server [--bind 127.0.0.1:7017] [--quotes FILE]
 //! udp quote-client 127.0.0.1:7017 [--count 1]

@@ -110,8 +110,13 @@ fn echo_server_and_client_over_the_cli() {
 }
 
 #[test]
-fn blocking_and_batched_servers_with_two_threads_on_one_socket() {
-    for mode in ["blocking", "batch"] {
+fn every_mode_with_one_or_two_threads_on_one_socket() {
+    for (mode, threads) in [
+        ("async", "1"),
+        ("async", "2"),
+        ("blocking", "2"),
+        ("batch", "2"),
+    ] {
         let args = [
             "echo-server",
             "--bind",
@@ -119,7 +124,7 @@ fn blocking_and_batched_servers_with_two_threads_on_one_socket() {
             "--mode",
             mode,
             "--threads",
-            "2",
+            threads,
         ];
         let server = Server::start(&args);
         let lines: String = (0..50).map(|i| format!("line {i}\n")).collect();
@@ -133,7 +138,7 @@ fn blocking_and_batched_servers_with_two_threads_on_one_socket() {
         assert_eq!(
             server.terminate().code(),
             Some(0),
-            "{mode}: both threads stop"
+            "{mode} --threads {threads}: every thread stops"
         );
     }
 }
@@ -213,7 +218,7 @@ fn user_mistakes_are_one_line_errors() {
         &["bench", "echo", "--addr", "127.0.0.1:9", "--size", "70000"],
         &["echo-server", "--threads", "0", "--mode", "blocking"],
         &["echo-server", "--threads", "65", "--mode", "batch"],
-        &["echo-server", "--threads", "2"],
+        &["echo-server", "--recv-buffer", "0"],
     ] {
         let out = udp().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

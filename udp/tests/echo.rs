@@ -66,8 +66,21 @@ fn round_trip(c: &DatagramSocket, server: SocketAddr, data: &[u8]) -> DatagramPa
     inbox
 }
 
-/// The contract every echo server must keep.
+/// The contract every echo server must keep, one thread receiving: arrival order is kept.
 fn echo_contract(server: SocketAddr) {
+    echo_contract_in(server, Order::Kept);
+}
+
+/// Whether a server keeps the order of one client's back-to-back datagrams. Several threads on
+/// one socket may not: each takes the next datagram, and either may send first (UDP never
+/// promised order).
+#[derive(PartialEq)]
+enum Order {
+    Kept,
+    Any,
+}
+
+fn echo_contract_in(server: SocketAddr, order: Order) {
     let c = client(server);
     assert_eq!(round_trip(&c, server, b"hello\n").data(), b"hello\n");
     // Garbage: every byte value, not UTF-8.
@@ -77,14 +90,26 @@ fn echo_contract(server: SocketAddr) {
     let empty = round_trip(&c, server, b"");
     assert!(empty.is_empty() && !empty.is_truncated());
     // Boundaries are kept: three datagrams come back as three.
-    for word in [&b"one"[..], b"two", b"three"] {
+    let words = [&b"one"[..], b"two", b"three"];
+    for word in words {
         c.send_to(word, server).unwrap();
     }
     let mut inbox = DatagramPacket::with_capacity(100);
-    for word in [&b"one"[..], b"two", b"three"] {
-        c.receive(&mut inbox).unwrap();
-        assert_eq!(inbox.data(), word);
+    let mut back: Vec<Vec<u8>> = words
+        .iter()
+        .map(|_| {
+            c.receive(&mut inbox).unwrap();
+            inbox.data().to_vec()
+        })
+        .collect();
+    if order == Order::Any {
+        back.sort();
     }
+    let mut expected: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+    if order == Order::Any {
+        expected.sort();
+    }
+    assert_eq!(back, expected);
     // Several clients at once get their own bytes back.
     let others: Vec<DatagramSocket> = (0..3).map(|_| client(server)).collect();
     for (i, o) in others.iter().enumerate() {
@@ -270,5 +295,36 @@ fn batched_server_takes_queued_datagrams_in_batches() {
     assert_eq!(
         calls, 4,
         "{n} queued datagrams should take 4 recvmmsg calls of up to 32"
+    );
+}
+
+#[test]
+fn async_server_on_two_threads_keeps_the_contract_and_stops() {
+    let socket = DatagramSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let shutdown = Shutdown::manual();
+    let stats = Arc::new(EchoStats::default());
+    let (token, st) = (shutdown.token(), Arc::clone(&stats));
+    let threads =
+        std::thread::spawn(move || udp::echo::serve_async_threads(&socket, 2, &token, &st));
+    echo_contract_in(addr, Order::Any);
+    largest_datagram_contract(addr);
+    shutdown.trigger();
+    threads.join().unwrap().unwrap();
+    // Counted after each send returns, so read once every thread has stopped: hello, garbage,
+    // empty, three words, three clients, the largest datagram.
+    assert_eq!(stats.snapshot(), (10, 0));
+}
+
+#[test]
+fn an_echo_socket_gets_the_receive_buffer_it_asks_for() {
+    let asked = 50_000; // no system default is twice this
+    let default = udp::echo::bind_echo_socket("127.0.0.1:0".parse().unwrap(), None).unwrap();
+    let sized = udp::echo::bind_echo_socket("127.0.0.1:0".parse().unwrap(), Some(asked)).unwrap();
+    // Linux stores twice the value asked for (its bookkeeping), capped at net.core.rmem_max.
+    assert!(sized.receive_buffer_size().unwrap() >= asked);
+    assert_ne!(
+        sized.receive_buffer_size().unwrap(),
+        default.receive_buffer_size().unwrap()
     );
 }

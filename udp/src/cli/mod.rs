@@ -30,20 +30,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Echo every datagram back to its sender (RFC 862).
-    EchoServer {
-        /// Address to bind (0.0.0.0:PORT or [::]:PORT serves all interfaces).
-        #[arg(long, default_value = "127.0.0.1:7007", value_parser = socket_addr)]
-        bind: SocketAddr,
-        /// Server loop: async (tokio), blocking (one thread, like Java's receive/send loop), or
-        /// batch (recvmmsg/sendmmsg: many datagrams per system call; Linux).
-        #[arg(long, value_enum, default_value_t = Mode::Async)]
-        mode: Mode,
-        /// Threads receiving on the one socket (blocking and batch modes): with 2, a datagram
-        /// waits less when one thread is off the CPU.
-        #[arg(long, default_value_t = 1,
-              value_parser = clap::value_parser!(u16).range(1..=MAX_ECHO_THREADS as i64))]
-        threads: u16,
-    },
+    EchoServer(EchoOptions),
     /// Send each stdin line as one datagram and print the echo.
     EchoClient {
         /// Server address, host:port.
@@ -95,10 +82,32 @@ impl Command {
     /// unless `RUST_LOG` asks (their output is the transcript).
     fn default_log_level(&self) -> support::log::Default {
         match self {
-            Command::EchoServer { .. } | Command::QuoteServer { .. } => support::log::Default::Warn,
+            Command::EchoServer(_) | Command::QuoteServer { .. } => support::log::Default::Warn,
             _ => support::log::Default::Off,
         }
     }
+}
+
+/// `udp echo-server` flags.
+#[derive(Args, Debug)]
+struct EchoOptions {
+    /// Address to bind (0.0.0.0:PORT or [::]:PORT serves all interfaces).
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = socket_addr)]
+    bind: SocketAddr,
+    /// Server loop: async (tokio), blocking (like Java's receive/send loop), or batch
+    /// (recvmmsg/sendmmsg: many datagrams per system call; Linux).
+    #[arg(long, value_enum, default_value_t = Mode::Async)]
+    mode: Mode,
+    /// Threads receiving on the one socket: with 2, a datagram waits less when one thread is
+    /// off the CPU, but two datagrams from one client may come back in the other order.
+    /// [default: the CPUs this process may use, at most 2]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=echo::MAX_THREADS as i64))]
+    threads: Option<u16>,
+    /// Receive buffer (SO_RCVBUF) in bytes; the system's default (net.core.rmem_default) if
+    /// not given. Linux doubles it and caps it at net.core.rmem_max; datagrams queued beyond it
+    /// are dropped, and a bigger one makes them wait instead (see the README).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+    recv_buffer: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,11 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     match cli.command {
-        Command::EchoServer {
-            bind,
-            mode,
-            threads,
-        } => runtime.block_on(echo_server(bind, mode, threads)),
+        Command::EchoServer(options) => runtime.block_on(echo_server(options)),
         Command::EchoClient {
             addr,
             timeout_ms,
@@ -212,9 +217,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Most `--threads` of a blocking or batched echo server.
-const MAX_ECHO_THREADS: u16 = 64;
-
 fn policy(timeout_ms: u64, retries: u32) -> RetryPolicy {
     let timeout = Duration::from_millis(timeout_ms);
     // Backoff doubles the wait up to 8 times the first one.
@@ -240,50 +242,60 @@ fn signal_shutdown() -> anyhow::Result<Shutdown> {
     Shutdown::on_signals("udp").context("cannot install signal handlers")
 }
 
-async fn echo_server(bind: SocketAddr, mode: Mode, threads: u16) -> anyhow::Result<()> {
-    if mode == Mode::Async && threads > 1 {
-        let why = "--threads is for --mode blocking or batch (the async loop is one task)";
-        return Err(support::cli::usage(why).into());
-    }
+async fn echo_server(options: EchoOptions) -> anyhow::Result<()> {
     let shutdown = signal_shutdown()?;
-    match mode {
-        Mode::Async => {
-            let server = EchoServer::bind(bind).await?;
-            print_listening(server.local_addr()?);
+    let socket = echo::bind_echo_socket(options.bind, options.recv_buffer.map(|b| b as usize))?;
+    print_listening(socket.local_addr()?);
+    let stats = Arc::new(EchoStats::default());
+    let threads = options.threads.unwrap_or_else(echo::default_threads);
+    match (options.mode, threads) {
+        (Mode::Async, 1) => {
+            let server = EchoServer::from_socket(socket.into_async()?, Arc::clone(&stats));
             server.run(shutdown.token()).await?;
         }
-        Mode::Blocking | Mode::Batch => blocking_echo(bind, mode, threads, shutdown).await?,
+        (Mode::Async, threads) => {
+            let (token, counters) = (shutdown.token(), Arc::clone(&stats));
+            tokio::task::spawn_blocking(move || {
+                echo::serve_async_threads(&socket, threads.into(), &token, &counters)
+            })
+            .await??;
+        }
+        (mode, threads) => blocking_echo(socket, mode, threads, &shutdown, &stats).await?,
     }
+    log_stopped(&stats);
     Ok(())
 }
 
 /// Runs `threads` blocking loops on tokio's blocking pool, all receiving on the one socket
 /// (the kernel hands each datagram to one waiting thread); they poll the shutdown flag.
 async fn blocking_echo(
-    addr: SocketAddr,
+    socket: DatagramSocket,
     mode: Mode,
     threads: u16,
-    shutdown: Shutdown,
+    shutdown: &Shutdown,
+    stats: &Arc<EchoStats>,
 ) -> anyhow::Result<()> {
-    let socket = DatagramSocket::bind(addr)?;
-    print_listening(socket.local_addr()?);
     let serve = if mode == Mode::Batch {
         udp::echo_batch::serve_batched
     } else {
         echo::serve_blocking
     };
-    let stats = Arc::new(EchoStats::default());
     let socket = Arc::new(socket);
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (socket, flag, counters) =
-                (Arc::clone(&socket), shutdown.flag(), Arc::clone(&stats));
+                (Arc::clone(&socket), shutdown.flag(), Arc::clone(stats));
             tokio::task::spawn_blocking(move || serve(&socket, &flag, &counters))
         })
         .collect();
     for worker in workers {
         worker.await??;
     }
+    Ok(())
+}
+
+/// The server's counters, logged once at the end (`RUST_LOG=info`).
+fn log_stopped(stats: &EchoStats) {
     let (echoed, errors) = stats.snapshot();
     let batches = stats.batches.load(std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
@@ -293,7 +305,6 @@ async fn blocking_echo(
         per_call = echoed as f64 / batches.max(1) as f64,
         "echo server stopped"
     );
-    Ok(())
 }
 
 fn echo_client(addr: &HostPort, policy: RetryPolicy) -> anyhow::Result<()> {

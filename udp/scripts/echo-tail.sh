@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# echo-tail.sh: datagrams/s and p50/p99 of `udp echo-server` beside the peer baseline
+# (bench's `peer-udp-echo-tokio`, a tokio UdpSocket loop), by sender count and datagram size,
+# measured by bench's `loadgen udp-echo` (window 16 per sender), servers interleaved and
+# repeated, medians per point, ratios to the peer (datagrams/s: >1 is faster; p99: <1 is better).
+#
+# Run from the project root after
+#   cargo build --release -p udp --bins
+#   (cd bench && cargo build --release -p loadgen -p peer-udp-echo-tokio)
+# Knobs: REPS=3 DUR=2 SENDERS="1 4 16 64" SIZES="64" SERVERS="peer ours-async ..." where a
+# server name is peer, ours-MODE (the default threads), ours-MODE-1t or ours-MODE-2t;
+# EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`; PIN=1 runs every server
+# and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh.
+# Every server binds 127.0.0.1:0 and is stopped by its PID; every client run is bounded.
+set -uo pipefail
+
+UDP=${UDP:-target/release/udp}
+BIN=${BIN:-bench/target/release}
+SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
+REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-}
+PINNED=()
+[[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0)
+RAW=$(mktemp)
+OUT=$(mktemp)
+trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
+
+server_cmd() {
+    case $1 in
+    peer) echo "$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0" ;;
+    *-[0-9]t) local m=${1%-*t} t=${1##*-}; echo "$UDP echo-server --mode ${m#ours-} --threads ${t%t} --bind 127.0.0.1:0 $EXTRA" ;;
+    *) echo "$UDP echo-server --mode ${1#ours-} --bind 127.0.0.1:0 $EXTRA" ;;
+    esac
+}
+
+echo "start: $(uptime)"
+for rep in $(seq "$REPS"); do
+    for size in $SIZES; do
+        for senders in $SENDERS; do
+            for name in $SERVERS; do
+                : >"$OUT"
+                timeout $((DUR * 4 + 60)) "${PINNED[@]}" $(server_cmd "$name") >"$OUT" 2>/dev/null &
+                SPID=$!
+                for _ in $(seq 50); do [[ -s $OUT ]] && break; sleep 0.1; done
+                addr=$(head -1 "$OUT" | awk '{print $3}')
+                line=$(timeout $((DUR + 40)) "${PINNED[@]}" "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
+                    --size "$size" --duration-s "$DUR" 2>/dev/null | tail -1)
+                kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+                get() { grep -o " $1=[0-9.]*" <<<" $line" | cut -d= -f2; }
+                echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$(get rt_per_s) p50_us=$(get p50_us) p99_us=$(get p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
+            done
+        done
+    done
+done
+echo "end: $(uptime)"
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+field() { grep "size=$1 senders=$2 server=$3 " "$RAW" | grep -o "$4=[0-9.]*" | cut -d= -f2 | median; }
+echo
+echo "| size | senders | server | datagrams/s | x peer | p50 us | p99 us | x peer | loss % |"
+echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+for size in $SIZES; do
+    for senders in $SENDERS; do
+        brt=$(field "$size" "$senders" peer rt_per_s) bp99=$(field "$size" "$senders" peer p99_us)
+        for name in $SERVERS; do
+            rt=$(field "$size" "$senders" "$name" rt_per_s) p99=$(field "$size" "$senders" "$name" p99_us)
+            awk -v sz="$size" -v s="$senders" -v n="$name" -v rt="$rt" -v p50="$(field "$size" "$senders" "$name" p50_us)" \
+                -v p99="$p99" -v br="$brt" -v bp="$bp99" -v loss="$(field "$size" "$senders" "$name" loss_pct)" \
+                'BEGIN { printf "| %s | %s | %s | %.0f | %.2f | %.0f | %.0f | %.2f | %s |\n", sz, s, n, rt, (br > 0 ? rt / br : 0), p50, p99, (bp > 0 ? p99 / bp : 0), loss }'
+        done
+    done
+done
