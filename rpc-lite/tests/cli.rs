@@ -337,9 +337,22 @@ fn relay(client: std::net::TcpStream, server: std::net::TcpStream) -> u64 {
     sent
 }
 
+/// Kills the server (by its PID) if the test ends before it stops it.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 #[test]
 fn bench_spreads_its_calls_over_every_connection_it_is_asked_for() {
     let (server, addr) = serve(&[]);
+    let mut server = KillOnDrop(Some(server));
     let proxy = CountingProxy::start(&addr);
     let (code, out, err) = rpc(&[
         "bench",
@@ -361,6 +374,7 @@ fn bench_spreads_its_calls_over_every_connection_it_is_asked_for() {
         "mismatches=0 ",
         "conns=3 ",
         "conns_failed=0 ",
+        "threads=0", // several connections: one runtime thread per CPU by default
     ] {
         assert!(out.contains(figure), "{figure} in {out}");
     }
@@ -370,7 +384,7 @@ fn bench_spreads_its_calls_over_every_connection_it_is_asked_for() {
         sent.iter().all(|&bytes| bytes > 0),
         "calls on each: {sent:?}"
     );
-    assert_eq!(terminate(server), 0);
+    assert_eq!(terminate(server.0.take().unwrap()), 0);
 }
 
 #[test]

@@ -52,11 +52,13 @@ pub struct BenchArgs {
     /// where the server remembers each call for its deadline (at-most-once)].
     #[arg(long)]
     timeout_ms: Option<u64>,
-    /// Runtime threads. 1 (the default) runs the callers, the connection's reader and
-    /// writer tasks on one thread: their hand-offs are then plain function calls, not
-    /// cross-CPU wake-ups, which on this workload is several times faster. 0 = one per CPU.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Runtime threads; 0 = one per CPU. On one connection 1 is the default: the callers
+    /// and the connection's reader and writer tasks then share one thread, and their
+    /// hand-offs are plain function calls, not cross-CPU wake-ups, which on this workload
+    /// is several times faster. With several connections the default is 0: their
+    /// sockets are independent, and one thread would be the bottleneck.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Hard limit for the whole run; it stops and reports what it has by then.
     #[arg(long, default_value_t = 120.0)]
     duration_s: f64,
@@ -65,7 +67,13 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// Worker threads for the runtime (`None`: one per CPU).
     pub fn threads(&self) -> Option<usize> {
-        (self.threads > 0).then_some(self.threads)
+        let threads = self.threads_asked();
+        (threads > 0).then_some(threads)
+    }
+
+    /// `--threads`, or its default for this many connections.
+    fn threads_asked(&self) -> usize {
+        self.threads.unwrap_or(if self.conns == 1 { 1 } else { 0 })
     }
 }
 
@@ -246,6 +254,6 @@ fn report(args: &BenchArgs, tally: &Tally, secs: f64, conns: usize, conns_failed
         args.concurrency,
         args.payload,
         args.transport,
-        args.threads,
+        args.threads_asked(),
     );
 }
