@@ -396,3 +396,19 @@ fn bench_refuses_more_connections_than_its_bound_as_a_usage_mistake() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn bench_goes_on_over_the_live_connections_when_one_is_lost() {
+    // The server serves two connections; the third is accepted and closed at once.
+    let (server, addr) = serve(&["--max-conns", "2"]);
+    let mut server = KillOnDrop(Some(server));
+    let (code, out, err) = rpc(&[
+        "bench", "--addr", &addr, "--conns", "3", "--calls", "300", "--warmup", "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The lost connection's one caller fails once and stops; the others make every call.
+    for figure in ["calls_ok=299 ", "errors=1 ", "conns=3 "] {
+        assert!(out.contains(figure), "{figure} in {out}");
+    }
+    assert_eq!(terminate(server.0.take().unwrap()), 0);
+}

@@ -17,7 +17,7 @@ use super::demo_service::demo;
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use rpc_lite::{Channel, Transport};
+use rpc_lite::{CallError, Channel, RpcError, Transport};
 use support::stats::Latencies;
 
 /// Most connections one run opens (`--conns`). Each is a file descriptor in this
@@ -214,7 +214,10 @@ async fn round(
     all
 }
 
-/// One caller: echo calls, one at a time, while tickets and time last.
+/// One caller: echo calls, one at a time, while tickets and time last. A caller whose
+/// connection is lost counts that call as an error and stops: a dead connection fails
+/// its calls in microseconds, and would otherwise use up every ticket the live ones
+/// should have had.
 async fn caller(
     client: demo::Client,
     payload: Bytes,
@@ -229,6 +232,10 @@ async fn caller(
             Ok(back) => {
                 tally.latencies.push(t0.elapsed());
                 tally.mismatches += u64::from(back != payload);
+            }
+            Err(CallError::Rpc(RpcError::ConnectionLost)) => {
+                tally.errors += 1;
+                break;
             }
             Err(_) => tally.errors += 1,
         }
