@@ -14,8 +14,8 @@
 #                and a fitted line extrapolated to 100,000 connections (summary.md)
 #   rpc-conc     rpc echo of 16 B on one connection; concurrency 1, 64, 1,024
 #   rpc-conns    rpc echo of 16 B, one call outstanding per connection; connections
-#                1, 100, 1,000 (needs a bench client with `--conns`; otherwise skipped
-#                for that server, with a line saying so)
+#                1, 100, 1,000 (both bench clients take `--conns`; one that did not
+#                would be skipped for that server, with a line saying so)
 #   udp-senders  UDP echo of 64 B, window 16 per sender; senders 1, 4, 16, 64
 #                -> datagrams/s, MB/s, loss %, p99
 #   udp-sizes    UDP echo, 1 sender, window 16; sizes 64 B, 1 KiB, 8 KiB, 64 KiB - 29 B

@@ -5,6 +5,8 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::demo_service::demo;
@@ -275,4 +277,138 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         !logs.contains('\x1b'),
         "colour codes in piped logs: {logs:?}"
     );
+}
+
+/// A loopback proxy that counts the connections it carries and the bytes each sent
+/// upstream. `finish` waits until every connection has closed and returns the counts.
+struct CountingProxy {
+    addr: String,
+    accepted: Arc<AtomicUsize>,
+    sent: Arc<Mutex<Vec<u64>>>,
+}
+
+impl CountingProxy {
+    fn start(upstream: &str) -> CountingProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = CountingProxy {
+            addr: listener.local_addr().unwrap().to_string(),
+            accepted: Arc::default(),
+            sent: Arc::default(),
+        };
+        let (accepted, sent) = (proxy.accepted.clone(), proxy.sent.clone());
+        let upstream = upstream.to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                // Counted before a byte is relayed, so `finish` knows to wait for it.
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let server = std::net::TcpStream::connect(&upstream).unwrap();
+                let sent = sent.clone();
+                std::thread::spawn(move || {
+                    let bytes = relay(client.unwrap(), server);
+                    sent.lock().unwrap().push(bytes);
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Bytes sent upstream on each connection accepted, once all have closed (waits at
+    /// most 10 s).
+    fn finish(self) -> Vec<u64> {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while self.sent.lock().unwrap().len() < self.accepted.load(Ordering::SeqCst)
+            && Instant::now() < give_up
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+/// Copies both ways until the client closes; returns the bytes it sent.
+fn relay(client: std::net::TcpStream, server: std::net::TcpStream) -> u64 {
+    let (mut from_client, mut to_server) =
+        (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let (mut from_server, mut to_client) = (server, client);
+    let back = std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
+    let sent = std::io::copy(&mut from_client, &mut to_server).unwrap_or(0);
+    let _ = to_server.shutdown(std::net::Shutdown::Write);
+    let _ = back.join();
+    sent
+}
+
+/// Kills the server (by its PID) if the test ends before it stops it.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn bench_spreads_its_calls_over_every_connection_it_is_asked_for() {
+    let (server, addr) = serve(&[]);
+    let mut server = KillOnDrop(Some(server));
+    let proxy = CountingProxy::start(&addr);
+    let (code, out, err) = rpc(&[
+        "bench",
+        "--addr",
+        &proxy.addr,
+        "--conns",
+        "3",
+        "--concurrency",
+        "2",
+        "--calls",
+        "300",
+        "--warmup",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for figure in [
+        "calls_ok=300 ",
+        "errors=0 ",
+        "mismatches=0 ",
+        "conns=3 ",
+        "conns_failed=0 ",
+        "threads=0", // several connections: one runtime thread per CPU by default
+    ] {
+        assert!(out.contains(figure), "{figure} in {out}");
+    }
+    let sent = proxy.finish();
+    assert_eq!(sent.len(), 3, "connections the server saw: {sent:?}");
+    assert!(
+        sent.iter().all(|&bytes| bytes > 0),
+        "calls on each: {sent:?}"
+    );
+    assert_eq!(terminate(server.0.take().unwrap()), 0);
+}
+
+#[test]
+fn bench_refuses_more_connections_than_its_bound_as_a_usage_mistake() {
+    for conns in ["0", "10001"] {
+        let (code, _, err) = rpc(&["bench", "--addr", "127.0.0.1:1", "--conns", conns]);
+        assert_eq!(code, 2, "--conns {conns}: {err}");
+        assert!(err.contains("outside 1..=10000"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn bench_goes_on_over_the_live_connections_when_one_is_lost() {
+    // The server serves two connections; the third is accepted and closed at once.
+    let (server, addr) = serve(&["--max-conns", "2"]);
+    let mut server = KillOnDrop(Some(server));
+    let (code, out, err) = rpc(&[
+        "bench", "--addr", &addr, "--conns", "3", "--calls", "300", "--warmup", "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The lost connection's one caller fails once and stops; the others make every call.
+    for figure in ["calls_ok=299 ", "errors=1 ", "conns=3 "] {
+        assert!(out.contains(figure), "{figure} in {out}");
+    }
+    assert_eq!(terminate(server.0.take().unwrap()), 0);
 }

@@ -29,7 +29,7 @@ enum Command {
     List(call::ListArgs),
     /// Run servers and clients in this process and print what happens.
     Demo,
-    /// Measure calls/s and latency of `echo` over one connection.
+    /// Measure calls/s and latency of `echo` over one or more connections.
     Bench(bench::BenchArgs),
 }
 
