@@ -84,7 +84,9 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
         tokio::select! {
             biased;
             _ = &mut stopped => break, // shutdown: everything read was echoed, so close
-            ready = stream.readable() => ready?,
+            // `poll_read_ready` parks in the socket's one reader slot; `readable()` would
+            // add a waiter to a list each time, taking its lock more often per message.
+            ready = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => ready?,
             _ = &mut idle => {
                 if Instant::now() >= progress.deadline() {
                     return Err(deadline_passed("read", limits.server.read_timeout));
