@@ -16,6 +16,7 @@
 # Knobs (environment variables):
 #   REPS=3 DUR=5     repetitions per figure; seconds per timed run
 #   ONLY="tcp-stream tcp-echo chat udp rpc codec"   run only these sections
+#   TCP_PLAIN=1      also measure the plain async tcp echo (ours-plain) in the tcp rows
 #   PIN=1            also run the latency-bound rows (tcp-echo c=1, udp s=1, rpc c=1)
 #                    with server AND client pinned to CPU 0 (PIN=0: skip them)
 #   RPC_CALLS_C1=10000 RPC_CALLS_C64=50000   calls per rpc bench run
@@ -27,6 +28,7 @@ source "$(dirname "$0")/lib.sh"
 REPS=${REPS:-3}
 DUR=${DUR:-5}
 PIN=${PIN:-1}
+TCP_PLAIN=${TCP_PLAIN:-0}
 ONLY=${ONLY:-"tcp-stream tcp-echo chat udp rpc codec"}
 RPC_CALLS_C1=${RPC_CALLS_C1:-10000}
 RPC_CALLS_C64=${RPC_CALLS_C64:-50000}
@@ -53,6 +55,7 @@ ECHO_SERVERS=("peer-echo-tokio=$BIN/peer-echo-tokio --bind 127.0.0.1:0"
     "peer-echo-std=$BIN/peer-echo-std --bind 127.0.0.1:0"
     "ours-async=$OURS/tcp echo-server --mode async --bind 127.0.0.1:0"
     "ours-blocking=$OURS/tcp echo-server --mode blocking --bind 127.0.0.1:0")
+[[ $TCP_PLAIN == 1 ]] && ECHO_SERVERS+=("ours-plain=$OURS/tcp echo-server --mode plain --bind 127.0.0.1:0")
 CHAT_SERVERS=("peer-chat-tokio=$BIN/peer-chat-tokio --bind 127.0.0.1:0"
     "ours=$OURS/tcp chat-server --bind 127.0.0.1:0")
 UDP_SERVERS=("peer-udp-echo-tokio=$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0"

@@ -29,6 +29,7 @@
 #   machine.txt, logs/
 #
 # Knobs: DUR (seconds per timed point; 5, quick 0.5), ONLY="chat tcp-echo ..." (sweeps),
+# TCP_PLAIN=1 (also the plain async tcp echo, ours-plain, in tcp-echo and tcp-idle),
 # IDLE_MAX (19000), IDLE_SOURCES (4: source addresses 127.0.0.1..4, for ephemeral ports).
 # Our servers run with their defaults except the bounds a sweep must cross on purpose:
 # `--max-conns 20000` (tcp echo, rpc-lite), `--max-members 10000` (chat), and for the
@@ -116,6 +117,7 @@ ECHO=("peer-echo-tokio=$BIN/peer-echo-tokio --bind 127.0.0.1:0"
     "peer-echo-std=$BIN/peer-echo-std --bind 127.0.0.1:0"
     "ours-async=$OURS/tcp echo-server --mode async --max-conns 20000 --bind 127.0.0.1:0"
     "ours-blocking=$OURS/tcp echo-server --mode blocking --max-conns 20000 --bind 127.0.0.1:0")
+[[ ${TCP_PLAIN:-0} == 1 ]] && ECHO+=("ours-plain=$OURS/tcp echo-server --mode plain --max-conns 20000 --bind 127.0.0.1:0")
 CHAT=("peer-chat-tokio=$BIN/peer-chat-tokio --bind 127.0.0.1:0"
     "ours=$OURS/tcp chat-server --max-members 10000 --bind 127.0.0.1:0")
 UDP=("peer-udp-echo-tokio=$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0"
