@@ -305,3 +305,50 @@ impl Link for ShmBatch {
         Ok(stopped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::bench::{DATA, READY, STOP};
+    use ipc::shm::Geometry;
+
+    /// A batch link whose sends come back to itself: one ring, created and opened.
+    fn loopback(test: &str, slots: u32) -> (ShmBatch, String) {
+        let name = format!("ipc-link-test-{}-{test}", std::process::id());
+        let geometry = Geometry::new(slots, 64).expect("geometry");
+        let tx = ipc::shm::create(&name, geometry).expect("create");
+        let rx = ipc::shm::open(&name).expect("open");
+        (ShmBatch::new(tx, rx), name)
+    }
+
+    fn count_until_stop(link: &mut ShmBatch) -> u64 {
+        let (mut buf, mut count) = ([0u8; 64], 0);
+        while !link.recv_counting(&mut buf, &mut count).expect("recv") {}
+        count
+    }
+
+    #[test]
+    fn the_batch_sink_counts_data_skips_unknown_messages_and_stops_at_the_marker() {
+        let (mut link, name) = loopback("count", 1024);
+        link.send_many(&[DATA; 64], 3 * SEND_BATCH + 5)
+            .expect("data");
+        link.send(&[0xee; 64]).expect("unknown");
+        link.send(&[STOP; 64]).expect("stop");
+        let count = count_until_stop(&mut link);
+        let _ = ipc::shm::unlink(&name);
+        assert_eq!(count, 3 * SEND_BATCH as u64 + 5);
+    }
+
+    #[test]
+    fn messages_left_in_the_inbox_by_recv_are_counted_first() {
+        let (mut link, name) = loopback("inbox", 16);
+        link.send(&[READY; 64]).expect("ready");
+        link.send_many(&[DATA; 64], 4).expect("data");
+        link.send(&[STOP; 64]).expect("stop");
+        let mut buf = [0u8; 64];
+        link.recv(&mut buf).expect("the first message");
+        let count = count_until_stop(&mut link);
+        let _ = ipc::shm::unlink(&name);
+        assert_eq!((buf[0], count), (READY, 4));
+    }
+}
