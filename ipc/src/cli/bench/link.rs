@@ -23,11 +23,29 @@ pub trait Link {
     }
     /// Receives one message into `buf` (stream links fill it exactly).
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// The throughput sink's receive: takes at least one message (waiting for it), adds one to
+    /// `count` per data message, ignores unknown ones, and returns `true` once the stop marker
+    /// arrived (nothing follows it in a throughput run). Links that can take many messages per
+    /// call override this; the default is one [`Link::recv`].
+    fn recv_counting(&mut self, buf: &mut [u8], count: &mut u64) -> io::Result<bool> {
+        self.recv(buf)?;
+        Ok(tally(buf, count))
+    }
     /// Sends `stop` and waits for the reply (lossy links override this to retry).
     fn finish(&mut self, stop: &[u8], reply: &mut [u8]) -> io::Result<usize> {
         self.send(stop)?;
         self.recv(reply)
     }
+}
+
+/// The sink's check of one message: counts a data message, `true` for the stop marker.
+fn tally(message: &[u8], count: &mut u64) -> bool {
+    match message.first() {
+        Some(&super::DATA) => *count += 1,
+        Some(&super::STOP) => return true,
+        _ => {}
+    }
+    false
 }
 
 /// A byte stream in each direction (the same socket twice, or two pipes). Give `rx` through
@@ -165,8 +183,10 @@ impl Link for Shm {
 }
 
 /// Two shared-memory rings used through the batch calls (the tuned variant): the sender hands
-/// over up to a ring's worth of messages per call, the receiver takes everything published per
-/// call into an inbox and hands it out one by one. One CAS and one wakeup check per batch.
+/// over up to [`SEND_BATCH`] messages per call, built on the stack; the throughput sink takes
+/// everything published per call and checks each message as it leaves the ring
+/// ([`Link::recv_counting`]); the one-message `recv` (ping-pong, start and stop) goes through an
+/// inbox. One CAS and one wakeup check per batch.
 pub struct ShmBatch {
     pub tx: SharedRing,
     pub rx: SharedRing,
@@ -182,6 +202,15 @@ pub struct Inbox {
     at: usize,
     scratch: Vec<u8>,
 }
+
+impl Inbox {
+    fn is_empty(&self) -> bool {
+        self.next == self.lens.len()
+    }
+}
+
+/// Most messages one `send_many` hands to one `push_batch` (the bench sends 64 per call).
+pub const SEND_BATCH: usize = 64;
 
 impl ShmBatch {
     /// The link over `tx` and `rx` (rings of the same geometry).
@@ -200,26 +229,31 @@ impl ShmBatch {
         inbox.bytes.clear();
         inbox.lens.clear();
         (inbox.next, inbox.at) = (0, 0);
-        let mut corrupt = None;
-        let max = self.rx.geometry().capacity as usize;
-        let each = |got: Result<&[u8], PopError>| match got {
-            Ok(payload) => {
-                inbox.bytes.extend_from_slice(payload);
-                inbox.lens.push(payload.len());
-            }
-            Err(err) => corrupt = Some(err),
-        };
-        ipc::shm::wait::pop_batch(
-            &self.rx,
-            max,
-            &mut inbox.scratch,
-            SHM_TIMEOUT,
-            BATCH_MODE,
-            each,
-        )
-        .map_err(io::Error::other)?;
-        corrupt.map_or(Ok(()), |err| Err(io::Error::other(err)))
+        let Inbox {
+            bytes,
+            lens,
+            scratch,
+            ..
+        } = inbox;
+        take_batch(&self.rx, scratch, |payload| {
+            bytes.extend_from_slice(payload);
+            lens.push(payload.len());
+        })
     }
+}
+
+/// One `pop_batch` of everything published on `rx` (at least one message, waiting for it),
+/// each message handed to `each` straight from `scratch`; a corrupt slot is an error once the
+/// rest of the batch was delivered.
+fn take_batch(rx: &SharedRing, scratch: &mut [u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut corrupt = None;
+    let max = rx.geometry().capacity as usize;
+    ipc::shm::wait::pop_batch(rx, max, scratch, SHM_TIMEOUT, BATCH_MODE, |got| match got {
+        Ok(payload) => each(payload),
+        Err(err) => corrupt = Some(err),
+    })
+    .map_err(io::Error::other)?;
+    corrupt.map_or(Ok(()), |err: PopError| Err(io::Error::other(err)))
 }
 
 /// How the batch link waits: a short spin, then the futex.
@@ -230,13 +264,14 @@ impl Link for ShmBatch {
         self.send_many(msg, 1)
     }
     fn send_many(&mut self, msg: &[u8], n: usize) -> io::Result<()> {
-        let batch = vec![msg; n.min(self.tx.geometry().capacity as usize)];
+        // A fixed array of slices on the stack: no allocation per call.
+        let batch = [msg; SEND_BATCH];
         let mut left = n;
         while left > 0 {
             let policy = FullPolicy::Block(SHM_TIMEOUT);
             let pushed = ipc::shm::wait::push_batch(
                 &self.tx,
-                &batch[..left.min(batch.len())],
+                &batch[..left.min(SEND_BATCH)],
                 policy,
                 BATCH_MODE,
             )
@@ -246,7 +281,7 @@ impl Link for ShmBatch {
         Ok(())
     }
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.inbox.next == self.inbox.lens.len() {
+        if self.inbox.is_empty() {
             self.refill()?;
         }
         let inbox = &mut self.inbox;
@@ -256,5 +291,64 @@ impl Link for ShmBatch {
         inbox.next += 1;
         inbox.at += len;
         Ok(n)
+    }
+    fn recv_counting(&mut self, buf: &mut [u8], count: &mut u64) -> io::Result<bool> {
+        // Whatever a one-message `recv` left in the inbox comes first, in order.
+        if !self.inbox.is_empty() {
+            self.recv(buf)?;
+            return Ok(tally(buf, count));
+        }
+        let mut stopped = false;
+        take_batch(&self.rx, &mut self.inbox.scratch, |payload| {
+            stopped |= tally(payload, count);
+        })?;
+        Ok(stopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::bench::{DATA, READY, STOP};
+    use ipc::shm::Geometry;
+
+    /// A batch link whose sends come back to itself: one ring, created and opened.
+    fn loopback(test: &str, slots: u32) -> (ShmBatch, String) {
+        let name = format!("ipc-link-test-{}-{test}", std::process::id());
+        let geometry = Geometry::new(slots, 64).expect("geometry");
+        let tx = ipc::shm::create(&name, geometry).expect("create");
+        let rx = ipc::shm::open(&name).expect("open");
+        (ShmBatch::new(tx, rx), name)
+    }
+
+    fn count_until_stop(link: &mut ShmBatch) -> u64 {
+        let (mut buf, mut count) = ([0u8; 64], 0);
+        while !link.recv_counting(&mut buf, &mut count).expect("recv") {}
+        count
+    }
+
+    #[test]
+    fn the_batch_sink_counts_data_skips_unknown_messages_and_stops_at_the_marker() {
+        let (mut link, name) = loopback("count", 1024);
+        link.send_many(&[DATA; 64], 3 * SEND_BATCH + 5)
+            .expect("data");
+        link.send(&[0xee; 64]).expect("unknown");
+        link.send(&[STOP; 64]).expect("stop");
+        let count = count_until_stop(&mut link);
+        let _ = ipc::shm::unlink(&name);
+        assert_eq!(count, 3 * SEND_BATCH as u64 + 5);
+    }
+
+    #[test]
+    fn messages_left_in_the_inbox_by_recv_are_counted_first() {
+        let (mut link, name) = loopback("inbox", 16);
+        link.send(&[READY; 64]).expect("ready");
+        link.send_many(&[DATA; 64], 4).expect("data");
+        link.send(&[STOP; 64]).expect("stop");
+        let mut buf = [0u8; 64];
+        link.recv(&mut buf).expect("the first message");
+        let count = count_until_stop(&mut link);
+        let _ = ipc::shm::unlink(&name);
+        assert_eq!((buf[0], count), (READY, 4));
     }
 }

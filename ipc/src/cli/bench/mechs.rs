@@ -17,8 +17,13 @@ use ipc::uds::{datagram, stream};
 use super::link::{FileLink, Link, Mq, Shm, ShmBatch, Stream, Udp, UnixDgram, buffered};
 use crate::cli::child_command;
 
-/// Slots per direction in the bench's shared-memory rings.
-const RING_SLOTS: u32 = 64;
+/// Bytes each bench ring holds, about a pipe's buffer (64 KiB on Linux, `pipe(7)`), so a ring
+/// lets the producer run as far ahead of the consumer as a pipe does.
+const RING_BYTES: usize = 64 * 1024;
+/// Fewest slots per direction (a 64 KiB message still gets some overlap: 512 KiB a ring).
+const MIN_RING_SLOTS: u32 = 8;
+/// Most slots per direction (what 64 B messages get: 64 KiB of payload).
+const MAX_RING_SLOTS: u32 = 1024;
 /// Messages a bench queue holds (the unprivileged `msg_max`).
 const MQ_DEPTH: i64 = 10;
 /// How long a bench socket waits for one message before the run is declared stuck.
@@ -185,13 +190,24 @@ fn start(
             ))
         }
         Mech::ShmSleep | Mech::Shm | Mech::ShmSpin | Mech::ShmBatch => {
-            let geometry = Geometry::new(RING_SLOTS, size.next_multiple_of(4) as u32)?;
+            let geometry = ring_geometry(size)?;
             let tx = shm::create(&format!("{resource}-a2b"), geometry)?;
             let rx = shm::create(&format!("{resource}-b2a"), geometry)?;
             let child = cmd.args(["--resource", &resource]).spawn()?;
             Ok((child, shm_link(mech, tx, rx)))
         }
     }
+}
+
+/// The geometry of one bench ring for `size`-byte messages: the same buffering as a pipe,
+/// at most [`RING_BYTES`] of slots, rounded down to a power of two (the ring needs one), within
+/// [`MIN_RING_SLOTS`]..=[`MAX_RING_SLOTS`].
+fn ring_geometry(size: usize) -> anyhow::Result<Geometry> {
+    let slot_bytes = size.next_multiple_of(4).max(4);
+    let fits = u32::try_from(RING_BYTES / slot_bytes).unwrap_or(u32::MAX);
+    let slots = fits.clamp(MIN_RING_SLOTS, MAX_RING_SLOTS);
+    let slots = 1 << slots.ilog2();
+    Ok(Geometry::new(slots, slot_bytes as u32)?)
 }
 
 /// A TCP connection on 127.0.0.1 from the child, `TCP_NODELAY` as the mechanism uses it.
@@ -359,4 +375,19 @@ fn stdio(fd: i32) -> anyhow::Result<File> {
         std::io::stdout().as_fd().try_clone_to_owned()?
     };
     Ok(File::from(owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bench_ring_buffers_about_what_a_pipe_does() {
+        let slots = |size| ring_geometry(size).expect("valid geometry").capacity;
+        assert_eq!(slots(64), 1024);
+        assert_eq!(slots(1024), 64);
+        assert_eq!(slots(100), 512);
+        assert_eq!(slots(65536), MIN_RING_SLOTS);
+        assert_eq!(slots(1), MAX_RING_SLOTS);
+    }
 }

@@ -40,14 +40,21 @@ pub fn run(args: PeerArgs) -> anyhow::Result<()> {
     // Attached: the parent starts its clock only now, so process start-up is not measured.
     buf[0] = READY;
     link.send(&buf)?;
+    if args.role == "echo" {
+        return echo(&mut *link, &mut buf);
+    }
     let mut count = 0u64;
+    while !link.recv_counting(&mut buf, &mut count)? {}
+    reply(&mut *link, count, args.size)
+}
+
+/// Sends every data message back until the stop marker.
+fn echo(link: &mut dyn super::link::Link, buf: &mut [u8]) -> anyhow::Result<()> {
     loop {
-        let n = link.recv(&mut buf)?;
+        let n = link.recv(buf)?;
         match buf[0] {
-            DATA if args.role == "echo" => link.send(&buf[..n])?,
-            DATA => count += 1,
-            STOP if args.role == "echo" => return Ok(()),
-            STOP => return reply(&mut *link, count, args.size),
+            DATA => link.send(&buf[..n])?,
+            STOP => return Ok(()),
             _ => {}
         }
     }
