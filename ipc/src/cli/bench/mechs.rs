@@ -202,7 +202,7 @@ fn start(
 /// The geometry of one bench ring for `size`-byte messages: the same buffering as a pipe,
 /// at most [`RING_BYTES`] of slots, rounded down to a power of two (the ring needs one), within
 /// [`MIN_RING_SLOTS`]..=[`MAX_RING_SLOTS`].
-fn ring_geometry(size: usize) -> anyhow::Result<Geometry> {
+pub fn ring_geometry(size: usize) -> anyhow::Result<Geometry> {
     let slot_bytes = size.next_multiple_of(4).max(4);
     let fits = u32::try_from(RING_BYTES / slot_bytes).unwrap_or(u32::MAX);
     let slots = fits.clamp(MIN_RING_SLOTS, MAX_RING_SLOTS);

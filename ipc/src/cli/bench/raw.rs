@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ipc::mq::Mailbox;
-use ipc::shm::{Geometry, Mapping, segment};
+use ipc::shm::{Mapping, segment};
 use ipc::uds::{datagram, stream};
 use rustix::net::{RecvFlags, SendFlags, Shutdown};
 
@@ -24,8 +24,6 @@ use super::mechs::{self, Mech};
 use super::raw_ring::RawRing;
 use super::{BenchArgs, Rate};
 
-/// Slots in the plain ring (the same as the `shm` mechanism's rings).
-pub const RING_SLOTS: u32 = 64;
 /// Messages the plain loop's queue holds (the unprivileged `msg_max`, as for `mq`).
 pub const MQ_DEPTH: i64 = 10;
 /// How long a plain loop waits for its peer before the run is declared stuck.
@@ -321,8 +319,9 @@ fn start(
             (cmd.spawn()?, Plain::Queue { tx, rx })
         }
         Mech::Shm => {
-            let geometry = Geometry::new(RING_SLOTS, size.next_multiple_of(4) as u32)?;
-            let ring = RawRing::new(segment::create(name, geometry)?, RING_SLOTS, size)?;
+            // The same buffering as the mechanisms' rings (about a pipe buffer's 64 KiB).
+            let geometry = mechs::ring_geometry(size)?;
+            let ring = RawRing::new(segment::create(name, geometry)?, geometry.capacity, size)?;
             (cmd.spawn()?, Plain::Ring(ring))
         }
         other => anyhow::bail!("{} has no plain loop", other.key()),

@@ -9,7 +9,8 @@ use ipc::shm::segment;
 use ipc::uds::{datagram, stream};
 
 use super::mechs::Mech;
-use super::raw::{Plain, RING_SLOTS, STREAM_BUFFER, TIMEOUT, stdio};
+use super::mechs::ring_geometry;
+use super::raw::{Plain, STREAM_BUFFER, TIMEOUT, stdio};
 use super::raw_ring::RawRing;
 
 /// Runs the reader until the parent's end, then reports.
@@ -91,7 +92,10 @@ fn attach(mech: Mech, size: usize, resource: &str) -> anyhow::Result<Plain> {
             rx: Mailbox::open(&format!("{resource}-a2b"))?,
             tx: Mailbox::open(&format!("{resource}-b2a"))?,
         },
-        Mech::Shm => Plain::Ring(RawRing::new(segment::open(resource)?, RING_SLOTS, size)?),
+        Mech::Shm => {
+            let slots = ring_geometry(size)?.capacity;
+            Plain::Ring(RawRing::new(segment::open(resource)?, slots, size)?)
+        }
         other => anyhow::bail!("{} has no plain loop", other.key()),
     })
 }
