@@ -109,6 +109,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         socket,
         group,
     });
+    let members = Arc::new(Mutex::new(Members::with_capacity(args.max_senders)));
+    // The join goes out before `listening on`: whoever starts after reading that line hears
+    // only our later messages, never a late `+join` of ours (the listener is already in the
+    // group, so answers to it wait in its receive buffer until the receive loop starts).
+    me.send(Body::Join)?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
     if std::io::stdin().is_terminal() {
@@ -116,8 +121,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "(type a line to send it; /who lists members, /quit leaves; Ctrl-R redraws your line)"
         );
     }
-    let members = Arc::new(Mutex::new(Members::with_capacity(args.max_senders)));
-    me.send(Body::Join)?;
 
     let receiver = {
         let (me, members, shutdown) = (Arc::clone(&me), Arc::clone(&members), signals.flag());
