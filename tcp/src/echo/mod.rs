@@ -158,7 +158,7 @@ fn serve_async(
     shutdown: CancellationToken,
     mode: Mode,
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = runtime_for_this_machine()?;
     runtime.block_on(async move {
         let listener = listener.into_tokio()?;
         server::serve_slots(
@@ -170,6 +170,26 @@ fn serve_async(
         .await;
         Ok(())
     })
+}
+
+/// tokio's multi-threaded runtime, or its single-threaded one when the process may use
+/// one CPU only (`taskset -c 0`, `sched_getaffinity(2)`).
+///
+/// With one CPU the multi-threaded runtime runs one worker anyway, and still pays for
+/// being able to hand tasks between threads: atomic run queues, a worker that parks
+/// and unparks through the shared driver. The single-threaded one polls the same
+/// tasks on one thread without them.
+fn runtime_for_this_machine() -> io::Result<tokio::runtime::Runtime> {
+    runtime_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The runtime for a process that may use `cpus` CPUs.
+fn runtime_for(cpus: usize) -> io::Result<tokio::runtime::Runtime> {
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
 }
 
 /// One connection's task: the echo of `mode`, then a log line saying how it ended.
@@ -228,6 +248,14 @@ mod tests {
                 "{mode:?}: a connection's future is {size} bytes"
             );
         }
+    }
+
+    #[test]
+    fn one_cpu_gets_the_single_threaded_runtime_and_more_get_the_multi_threaded_one() {
+        use tokio::runtime::RuntimeFlavor;
+        let flavor = |cpus| runtime_for(cpus).unwrap().handle().runtime_flavor();
+        assert_eq!(flavor(1), RuntimeFlavor::CurrentThread);
+        assert_eq!(flavor(2), RuntimeFlavor::MultiThread);
     }
 
     fn clone(stream: &tokio::net::TcpStream) -> std::net::TcpStream {
