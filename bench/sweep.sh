@@ -19,6 +19,8 @@
 #   udp-senders  UDP echo of 64 B, window 16 per sender; senders 1, 4, 16, 64
 #                -> datagrams/s, MB/s, loss %, p99
 #   udp-sizes    UDP echo, 1 sender, window 16; sizes 64 B, 1 KiB, 8 KiB, 64 KiB - 29 B
+#   udp-paced    UDP echo of 64 B, 4 senders paced together at 10k, 20k, 40k, 80k datagrams/s
+#                (an open loop: every server gets the same offered load; window 256)
 #
 # Every server is started fresh for each point (so its peak RSS belongs to that point)
 # on 127.0.0.1, and stopped by PID afterwards; every client runs under `timeout`; every
@@ -44,7 +46,7 @@ if [[ $# -gt 0 && $1 != --quick ]]; then
     echo "sweep.sh: error: unknown argument $1 (expected --quick or nothing)" >&2
     exit 2
 fi
-ONLY=${ONLY:-"chat tcp-echo tcp-idle rpc-conc rpc-conns udp-senders udp-sizes"}
+ONLY=${ONLY:-"chat tcp-echo tcp-idle rpc-conc rpc-conns udp-senders udp-sizes udp-paced"}
 IDLE_MAX=${IDLE_MAX:-19000}
 IDLE_SOURCES=${IDLE_SOURCES:-4}
 if [[ $QUICK == 1 ]]; then
@@ -56,6 +58,7 @@ if [[ $QUICK == 1 ]]; then
     RPC_CONN_POINTS="1:2000 10:2000"
     UDP_SENDER_POINTS="1 4"
     UDP_SIZE_POINTS="64 8192"
+    UDP_RATE_POINTS="10000 40000"
 else
     DUR=${DUR:-5}
     CHAT_POINTS="10:200 100:200 1000:40 5000:10"
@@ -65,6 +68,7 @@ else
     RPC_CONN_POINTS="1:10000 100:50000 1000:100000"
     UDP_SENDER_POINTS="1 4 16 64"
     UDP_SIZE_POINTS="64 1024 8192 65507"
+    UDP_RATE_POINTS="10000 20000 40000 80000"
 fi
 WARMUP=$(awk -v d="$DUR" 'BEGIN { print (d < 1 ? d : 0.5) }')
 OUT=${OUT:-$BENCH_DIR/target/sweep/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -185,6 +189,15 @@ if want udp-senders; then
             at_point udp-senders senders "$n" "${s%%=*}" "${s#*=}" \
                 "$LG udp-echo --addr {ADDR} --senders $n --size 64 --duration-s $DUR --warmup-s $WARMUP" \
                 rt_per_s MB_per_s loss_pct p99_us
+        done
+    done
+fi
+if want udp-paced; then
+    for rate in $UDP_RATE_POINTS; do
+        for s in "${UDP[@]}"; do
+            at_point udp-paced offered_per_s "$rate" "${s%%=*}" "${s#*=}" \
+                "$LG udp-echo --addr {ADDR} --senders 4 --window 256 --rate $rate --size 64 --duration-s $DUR --warmup-s $WARMUP" \
+                rt_per_s p50_us p99_us loss_pct
         done
     done
 fi

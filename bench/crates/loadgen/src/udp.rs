@@ -35,6 +35,12 @@ pub struct UdpArgs {
     /// A datagram without a reply after this long counts as lost.
     #[arg(long, default_value_t = 200)]
     pub loss_timeout_ms: u64,
+    /// Datagrams per second for all senders together, paced evenly (an open loop: the
+    /// next datagram goes out on schedule, not when a reply comes back; `--window`
+    /// still caps what is outstanding). 0: no pacing, a closed loop that keeps the
+    /// window full.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
 }
 
 impl UdpArgs {
@@ -68,6 +74,11 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(a.warmup_s);
     let end = measure_from + Duration::from_secs_f64(a.duration_s);
+    if !(a.rate >= 0.0 && a.rate.is_finite()) {
+        return Err("--rate must be a number >= 0".into());
+    }
+    // Each sender's gap between two datagrams (None: closed loop).
+    let gap = (a.rate > 0.0).then(|| Duration::from_secs_f64(a.senders as f64 / a.rate));
     let mut tasks = Vec::new();
     for si in 0..a.senders {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
@@ -83,10 +94,12 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
             let mut outstanding = 0usize;
             let mut sbuf = vec![0u8; size];
             let mut rbuf = vec![0u8; 65_536];
+            // Paced: when the next datagram is due (senders start spread over one gap).
+            let mut due = gap.map(|g| start + g.mul_f64(si as f64 / a.senders as f64));
             loop {
                 let now = Instant::now();
-                // fill the window
-                while outstanding < window && now < end {
+                // fill the window (paced: only what is due by now)
+                while outstanding < window && now < end && due.is_none_or(|d| d <= now) {
                     let off = (next_seq % PERIOD as u64) as usize;
                     sbuf[..8].copy_from_slice(&next_seq.to_le_bytes());
                     let sent_ns = now.duration_since(start).as_nanos() as u64;
@@ -109,6 +122,9 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     });
                     next_seq += 1;
                     outstanding += 1;
+                    if let (Some(d), Some(g)) = (due.as_mut(), gap) {
+                        *d += g;
+                    }
                     if in_window {
                         t.sent += 1;
                     }
@@ -117,8 +133,18 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     break;
                 }
                 // wait for a reply, at most until the oldest outstanding one expires
+                // (paced: or until the next datagram is due)
                 let oldest = ring.front().map(|s| s.sent).unwrap_or(now);
-                match timeout_at(oldest + loss_timeout, sock.recv(&mut rbuf)).await {
+                let mut wake = oldest + loss_timeout;
+                if let Some(d) = due.filter(|d| *d < end && outstanding < window) {
+                    wake = wake.min(d);
+                }
+                if outstanding == 0 && wake == oldest + loss_timeout {
+                    // nothing to wait for before the next due time: sleep to it
+                    tokio::time::sleep_until(due.unwrap_or(now).min(end)).await;
+                    continue;
+                }
+                match timeout_at(wake, sock.recv(&mut rbuf)).await {
                     Ok(Ok(n)) => {
                         let now = Instant::now();
                         if n < 16 {
@@ -197,6 +223,7 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
         .put("senders", a.senders)
         .put("size", a.size)
         .put("window", window)
+        .f("rate", a.rate, 0)
         .f("duration_s", secs, 2)
         .put("sent", tot.sent)
         .put("received", tot.received)
@@ -248,7 +275,29 @@ mod tests {
             warmup_s: 0.05,
             window: 8,
             loss_timeout_ms: 50,
+            rate: 0.0,
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_paced_run_never_sends_ahead_of_its_schedule() {
+        let mut a = args(udp_server(0).await);
+        a.rate = 1000.0;
+        a.window = 64;
+        let line = run_udp(a).await.unwrap();
+        let sent: u64 = kv_get(&line, "sent").unwrap().parse().unwrap();
+        // 1,000/s for 0.3 s: at most 300 due, plus one per sender at the window's edge.
+        // A closed loop with window 64 would send tens of thousands.
+        assert!(sent > 0 && sent <= 302, "{line}");
+        assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
+        assert_eq!(kv_get(&line, "rate"), Some("1000"), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_rate_that_is_not_a_number_is_refused() {
+        let mut a = args("127.0.0.1:9".into());
+        a.rate = f64::NAN;
+        assert!(run_udp(a).await.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
