@@ -10,16 +10,20 @@
 # Knobs: REPS=3 DUR=2 SENDERS="1 4 16 64" SIZES="64" SERVERS="peer ours-async ..." where a
 # server name is peer, ours-MODE (the default threads), ours-MODE-1t or ours-MODE-2t;
 # EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`; PIN=1 runs every server
-# and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh.
+# and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh;
+# SPLIT=1 runs every server alone on CPU 1 and the client alone on CPU 0;
+# CLIENT="--window 4" or CLIENT="--window 256 --rate 50000" (an open loop, paced) is appended
+# to every `loadgen udp-echo`.
 # Every server binds 127.0.0.1:0 and is stopped by its PID; every client run is bounded.
 set -uo pipefail
 
 UDP=${UDP:-target/release/udp}
 BIN=${BIN:-bench/target/release}
 SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
-REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-}
-PINNED=()
-[[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0)
+REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-} CLIENT=${CLIENT:-}
+PINNED=() CLIENT_CPU=()
+[[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0) CLIENT_CPU=(taskset -c 0)
+[[ ${SPLIT:-0} == 1 ]] && PINNED=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
 RAW=$(mktemp)
 OUT=$(mktemp)
 trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
@@ -42,8 +46,8 @@ for rep in $(seq "$REPS"); do
                 SPID=$!
                 for _ in $(seq 50); do [[ -s $OUT ]] && break; sleep 0.1; done
                 addr=$(head -1 "$OUT" | awk '{print $3}')
-                line=$(timeout $((DUR + 40)) "${PINNED[@]}" "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
-                    --size "$size" --duration-s "$DUR" 2>/dev/null | tail -1)
+                line=$(timeout $((DUR + 40)) "${CLIENT_CPU[@]}" "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
+                    --size "$size" --duration-s "$DUR" $CLIENT 2>/dev/null | tail -1)
                 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
                 get() { grep -o " $1=[0-9.]*" <<<" $line" | cut -d= -f2; }
                 echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$(get rt_per_s) p50_us=$(get p50_us) p99_us=$(get p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
