@@ -186,7 +186,9 @@ fn runtime_for_this_machine() -> io::Result<tokio::runtime::Runtime> {
 /// The runtime for a process that may use `cpus` CPUs.
 fn runtime_for(cpus: usize) -> io::Result<tokio::runtime::Runtime> {
     if cpus == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Runtime::new()
     }

@@ -62,6 +62,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::io::poll_read_buf;
+use tokio_util::sync::CancellationToken;
 
 use super::EchoLimits;
 use super::{BUFFER_SIZE, FIRST_BUFFER};
@@ -103,7 +104,8 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
                 continue;
             }
         }
-        let (moved, ended) = pump(stream, &mut burst_buffer, limits.server.write_timeout).await?;
+        let write_timeout = limits.server.write_timeout;
+        let (moved, ended) = pump(stream, &mut burst_buffer, slot.stop(), write_timeout).await?;
         total += moved;
         if ended {
             break;
@@ -119,8 +121,13 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
     Ok(total)
 }
 
-/// Takes a buffer and echoes until the kernel's receive queue is empty for now, or the peer
-/// half-closes. Returns the bytes echoed and whether the stream ended.
+/// Takes a buffer and echoes until the kernel's receive queue is empty for now, the peer
+/// half-closes, or `stop` is cancelled. Returns the bytes echoed and whether the echo is
+/// over (end-of-stream or stop).
+///
+/// A peer that never pauses can keep the queue full, and then the burst would never end:
+/// so each full read also checks `stop` (one lock per up to 256 KiB), and a burst holds
+/// off shutdown no more than the idle wait does.
 ///
 /// The buffer starts at `size` ([`FIRST_BUFFER`] for a new connection: enough for any
 /// request/response message) and grows fourfold, up to [`BUFFER_SIZE`], each time a read
@@ -129,6 +136,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
 async fn pump(
     stream: &mut TcpStream,
     size: &mut usize,
+    stop: &CancellationToken,
     write_timeout: Duration,
 ) -> io::Result<(u64, bool)> {
     let mut buf = take_buffer(*size);
@@ -146,6 +154,9 @@ async fn pump(
         moved += n as u64;
         if n < room {
             break; // a short read emptied the queue (and tokio knows: see `read_once`)
+        }
+        if stop.is_cancelled() {
+            return Ok((moved, true)); // shutdown: everything read was echoed, so close
         }
         bulk = true;
         if room < BUFFER_SIZE {
@@ -328,20 +339,45 @@ mod tests {
         .await;
     }
 
+    #[tokio::test]
+    async fn a_burst_that_never_drains_still_ends_at_shutdown() {
+        let (mut client, mut server) = pair().await;
+        client.write_all(&[7u8; 64 * 1024]).await.unwrap();
+        server.readable().await.unwrap();
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let mut size = FIRST_BUFFER;
+        let (moved, over) = pump(&mut server, &mut size, &stop, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(over, "shutdown ends the burst");
+        assert_eq!(
+            moved, FIRST_BUFFER as u64,
+            "after echoing the one full read"
+        );
+    }
+
     #[test]
     fn a_thread_keeps_one_first_size_buffer_and_frees_grown_ones() {
         std::thread::spawn(|| {
             let first = take_buffer(FIRST_BUFFER);
             let at = first.as_ptr();
             give_back(first);
-            assert_eq!(take_buffer(FIRST_BUFFER).as_ptr(), at, "the spare is reused");
+            assert_eq!(
+                take_buffer(FIRST_BUFFER).as_ptr(),
+                at,
+                "the spare is reused"
+            );
             assert!(SPARE.take().is_none(), "taken, so no spare is left");
             give_back(BytesMut::with_capacity(FIRST_BUFFER * 4));
             assert!(SPARE.take().is_none(), "a grown buffer is not kept");
             let mut used = take_buffer(FIRST_BUFFER);
             used.extend_from_slice(b"old bytes");
             give_back(used);
-            assert!(take_buffer(FIRST_BUFFER).is_empty(), "a spare comes back empty");
+            assert!(
+                take_buffer(FIRST_BUFFER).is_empty(),
+                "a spare comes back empty"
+            );
         })
         .join()
         .unwrap();
@@ -353,7 +389,8 @@ mod tests {
         client.write_all(b"ping").await.unwrap();
         server.readable().await.unwrap();
         let mut size = FIRST_BUFFER;
-        let (moved, ended) = pump(&mut server, &mut size, Duration::from_secs(5))
+        let stop = CancellationToken::new();
+        let (moved, ended) = pump(&mut server, &mut size, &stop, Duration::from_secs(5))
             .await
             .unwrap();
         assert_eq!((moved, ended), (4, false));
