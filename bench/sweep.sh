@@ -183,33 +183,22 @@ fi
 if want rpc-conns; then
     for p in $RPC_CONN_POINTS; do rpc_point rpc-conns connections "${p%%:*}" 1 "${p%%:*}" "${p#*:}"; done
 fi
-if want udp-senders; then
-    for n in $UDP_SENDER_POINTS; do
+# udp_sweep SWEEP X_NAME "POINTS" "LOADGEN ARGS with {X}" METRIC...: every UDP server at each point.
+udp_sweep() {
+    local sweep=$1 x_name=$2 points=$3 args=$4 x s
+    shift 4
+    want "$sweep" || return 0
+    for x in $points; do
         for s in "${UDP[@]}"; do
-            at_point udp-senders senders "$n" "${s%%=*}" "${s#*=}" \
-                "$LG udp-echo --addr {ADDR} --senders $n --size 64 --duration-s $DUR --warmup-s $WARMUP" \
-                rt_per_s MB_per_s loss_pct p99_us
+            at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" \
+                "$LG udp-echo --addr {ADDR} ${args//\{X\}/$x} --duration-s $DUR --warmup-s $WARMUP" "$@"
         done
     done
-fi
-if want udp-paced; then
-    for rate in $UDP_RATE_POINTS; do
-        for s in "${UDP[@]}"; do
-            at_point udp-paced offered_per_s "$rate" "${s%%=*}" "${s#*=}" \
-                "$LG udp-echo --addr {ADDR} --senders 4 --window 256 --rate $rate --size 64 --duration-s $DUR --warmup-s $WARMUP" \
-                rt_per_s p50_us p99_us loss_pct
-        done
-    done
-fi
-if want udp-sizes; then
-    for size in $UDP_SIZE_POINTS; do
-        for s in "${UDP[@]}"; do
-            at_point udp-sizes bytes "$size" "${s%%=*}" "${s#*=}" \
-                "$LG udp-echo --addr {ADDR} --senders 1 --size $size --duration-s $DUR --warmup-s $WARMUP" \
-                rt_per_s MB_per_s loss_pct p99_us
-        done
-    done
-fi
+}
+udp_sweep udp-senders senders "$UDP_SENDER_POINTS" "--senders {X} --size 64" rt_per_s MB_per_s loss_pct p99_us
+udp_sweep udp-paced offered_per_s "$UDP_RATE_POINTS" "--senders 4 --window 256 --rate {X} --size 64" \
+    rt_per_s p50_us p99_us loss_pct
+udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X}" rt_per_s MB_per_s loss_pct p99_us
 
 cleanup
 say "all servers stopped; drawing"
