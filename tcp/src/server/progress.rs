@@ -57,7 +57,9 @@ impl ReadProgress {
             self.deadline = full; // no rule: any byte restarts the deadline
             return;
         }
-        let earned = Duration::from_secs_f64(bytes as f64 / self.min_read_rate as f64);
+        // Integer nanoseconds: exact, and cheaper than a float per burst. Saturates only
+        // past 18 GB in one call, where the cap below applies anyway.
+        let earned = Duration::from_nanos(bytes.saturating_mul(1_000_000_000) / self.min_read_rate);
         self.deadline = self
             .deadline
             .checked_add(earned)
