@@ -24,8 +24,9 @@ if ! command -v valgrind >/dev/null; then
   exit 0
 fi
 [[ -x $PEERS/loadgen ]] || { echo "needs $PEERS/loadgen: (cd bench && cargo build --release)" >&2; exit 1; }
+PINNED=${PIN:-1}
 PIN=()
-[[ ${PIN:-1} == 1 ]] && PIN=(taskset -c 0)
+[[ $PINNED == 1 ]] && PIN=(taskset -c 0)
 OUT=$(mktemp -d)
 pid=""
 trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$OUT"' EXIT
