@@ -78,7 +78,13 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
         return Err("--rate must be a number >= 0".into());
     }
     // Each sender's gap between two datagrams (None: closed loop).
-    let gap = (a.rate > 0.0).then(|| Duration::from_secs_f64(a.senders as f64 / a.rate));
+    let gap = match a.rate {
+        0.0 => None,
+        rate => Some(
+            Duration::try_from_secs_f64(a.senders as f64 / rate)
+                .map_err(|_| "--rate is too small to pace (the gap does not fit a Duration)")?,
+        ),
+    };
     let mut tasks = Vec::new();
     for si in 0..a.senders {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
@@ -294,10 +300,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_rate_that_is_not_a_number_is_refused() {
-        let mut a = args("127.0.0.1:9".into());
-        a.rate = f64::NAN;
-        assert!(run_udp(a).await.is_err());
+    async fn a_rate_that_cannot_pace_is_refused() {
+        for rate in [f64::NAN, -1.0, 1e-300] {
+            let mut a = args("127.0.0.1:9".into());
+            a.rate = rate;
+            assert!(run_udp(a).await.is_err(), "rate {rate}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
