@@ -52,7 +52,7 @@
 //!    connection). Each worker thread keeps one first-size buffer and hands it from burst
 //!    to burst (`take_buffer`, `give_back`); a buffer that grew for bulk data is freed.
 //!    Memory: 4 KiB per worker thread, not per connection. Gain, together with the
-//!    single-threaded runtime on one CPU (`super::serve_async`), against a build without
+//!    single-threaded runtime on one CPU (`runtime_for_this_machine` in `mod.rs`), against a build without
 //!    both, one pinned connection, medians of 5 in one run of
 //!    `tcp/scripts/syscalls-per-message.sh`: 1.08x round trips/s, 0.94x server CPU per
 //!    message.
@@ -99,6 +99,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
     let stopped = stop.cancelled();
     tokio::pin!(idle, stopped);
     let mut on_stop_list = false; // `stopped` polled once: this task is on the token's list
+    let write_timeout = limits.server.write_timeout;
     let mut total = 0u64;
     let mut burst_buffer = FIRST_BUFFER;
     loop {
@@ -133,8 +134,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
                 continue;
             }
         }
-        let write_timeout = limits.server.write_timeout;
-        let (moved, ended) = pump(stream, &mut burst_buffer, slot.stop(), write_timeout).await?;
+        let (moved, ended) = pump(stream, &mut burst_buffer, stop, write_timeout).await?;
         total += moved;
         if ended {
             break;
