@@ -15,6 +15,10 @@
 -- Over TCP a message may be split across segments or several may share one segment: each
 -- TCP dissector reads whole messages and asks Wireshark for more bytes when one is cut
 -- (pinfo.desegment_len), so every message is decoded once, whole.
+--
+-- A heuristic runs only after the dissector registered for the port, if any, declined: on
+-- a port Wireshark gives another protocol (57000, IRC) add
+--   -o tcp.try_heuristic_first:TRUE -o udp.try_heuristic_first:TRUE
 
 -------------------------------------------------------------------------------------------
 -- Shared: the 4-byte label of "receiver makes right" (framing/PROTOCOL.md section 4).

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use suite_tests::Server;
 use suite_tests::process::run;
@@ -17,20 +18,32 @@ fn lua() -> String {
         .into_owned()
 }
 
+/// A capture file of its own for each call: tests run side by side in one process.
 fn scratch(name: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir()
         .join(format!(
-            "suite-wireshark-{name}-{}.pcap",
+            "suite-wireshark-{name}-{}-{n}.pcap",
             std::process::id()
         ))
         .to_string_lossy()
         .into_owned()
 }
 
+/// Ports of a capture that Wireshark assigns to other protocols (`tshark -G decodes`) and
+/// that are in Linux's ephemeral range, where a server on port 0 or a client may land.
+const PORTS_OF_OTHER_PROTOCOLS: [u16; 4] = [57000, 44321, 44322, 48049];
+
 /// tshark with the suite's dissectors, two passes (so calls link forward to their answers).
+/// Heuristics first: by default Wireshark gives a segment to the dissector registered for
+/// its port before any heuristic runs, so a server or client that happened to get port 57000
+/// (irc) would be decoded as IRC and the capture would hold no rpc-lite at all.
 fn tshark(pcap: &str, args: &[&str]) -> String {
     let out = Command::new("tshark")
         .args(["-2", "-X", &format!("lua_script:{}", lua()), "-r", pcap])
+        .args(["-o", "tcp.try_heuristic_first:TRUE"])
+        .args(["-o", "udp.try_heuristic_first:TRUE"])
         .args(args)
         .output()
         .expect("tshark runs");
@@ -51,10 +64,15 @@ fn tshark(pcap: &str, args: &[&str]) -> String {
 
 /// Starts `proxy KIND --pcap` in front of `server`, runs `client` against it, stops both.
 fn capture(kind: &str, server: &[&str], client: impl FnOnce(&str)) -> String {
+    capture_at(kind, server, "127.0.0.1:0", client)
+}
+
+/// [`capture`] with the server bound to `bind`.
+fn capture_at(kind: &str, server: &[&str], bind: &str, client: impl FnOnce(&str)) -> String {
     let pcap = scratch(&format!("{kind}-{}", server.join("-")));
     let (bin, rest) = server.split_first().unwrap();
     let mut args = rest.to_vec();
-    args.extend(["--bind", "127.0.0.1:0"]);
+    args.extend(["--bind", bind]);
     let mut server = Server::start(bin, &args);
     let mut proxy = Server::start(
         "proxy",
@@ -181,6 +199,27 @@ fn rpc_lite_over_tcp_from_be32_and_le64_callers() {
             subtrees(&tree, "rpc-lite")
         );
     }
+}
+
+/// The first port of [`PORTS_OF_OTHER_PROTOCOLS`] free on loopback.
+fn free_port_of_another_protocol() -> u16 {
+    PORTS_OF_OTHER_PROTOCOLS
+        .into_iter()
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("one of the ports Wireshark gives other protocols is free on 127.0.0.1")
+}
+
+#[test]
+fn rpc_lite_is_found_on_a_port_wireshark_gives_another_protocol() {
+    if skip_without_tshark() {
+        support::skip!("needs `tshark` on PATH (apt-get install tshark)");
+    }
+    let bind = format!("127.0.0.1:{}", free_port_of_another_protocol());
+    let pcap = capture_at("tcp", &["rpc-lite", "serve"], &bind, rpc_calls("tcp", "le64"));
+    let fields = rpc_fields(&pcap, false);
+    std::fs::remove_file(&pcap).unwrap();
+    // The same messages as from any other port.
+    insta::assert_snapshot!("rpc_tcp_le64", fields);
 }
 
 #[test]
