@@ -215,7 +215,12 @@ fn rpc_lite_is_found_on_a_port_wireshark_gives_another_protocol() {
         support::skip!("needs `tshark` on PATH (apt-get install tshark)");
     }
     let bind = format!("127.0.0.1:{}", free_port_of_another_protocol());
-    let pcap = capture_at("tcp", &["rpc-lite", "serve"], &bind, rpc_calls("tcp", "le64"));
+    let pcap = capture_at(
+        "tcp",
+        &["rpc-lite", "serve"],
+        &bind,
+        rpc_calls("tcp", "le64"),
+    );
     let fields = rpc_fields(&pcap, false);
     std::fs::remove_file(&pcap).unwrap();
     // The same messages as from any other port.
