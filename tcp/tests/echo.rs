@@ -211,6 +211,32 @@ fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
     server.stop().unwrap();
 }
 
+fn a_peer_that_earned_more_time_is_dropped_when_it_runs_out(mode: Mode) {
+    // The read deadline first comes 300 ms after the accept; bytes sent 150 ms in have
+    // moved it to 300 ms after them. So the server's first look finds time left, and it
+    // must look again (the async echoes re-arm their one timer) and drop the then silent
+    // peer at the later deadline, not at the first and not never.
+    let limits = ServerLimits {
+        read_timeout: Duration::from_millis(300),
+        ..ServerLimits::default()
+    };
+    let server = start(mode, limits);
+    let mut peer = connect(server.local_addr());
+    thread::sleep(Duration::from_millis(150));
+    let message = pattern(1024, 0x55); // credit for 8 s at 128 bytes/s, capped at 300 ms
+    peer.write_all(&message).unwrap();
+    let mut echoed = vec![0u8; message.len()];
+    peer.read_exact(&mut echoed).unwrap();
+    let sent_at = Instant::now();
+    assert_closed_by_server(&mut peer);
+    let waited = sent_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "dropped at the first deadline, before the one its bytes earned: {waited:?}"
+    );
+    server.stop().unwrap();
+}
+
 fn a_peer_that_never_reads_is_dropped_at_the_write_deadline(mode: Mode) {
     let limits = ServerLimits {
         write_timeout: Duration::from_millis(200),
@@ -489,6 +515,7 @@ every_mode!(
     a_reset_mid_transfer_leaves_the_server_serving,
     the_connection_cap_closes_extra_clients,
     a_stalled_peer_is_dropped_at_the_read_deadline,
+    a_peer_that_earned_more_time_is_dropped_when_it_runs_out,
     a_peer_that_never_reads_is_dropped_at_the_write_deadline,
     shutdown_closes_open_connections_and_stops_accepting,
     shutdown_ends_a_connection_that_never_pauses,

@@ -64,7 +64,7 @@ pub fn echo(mut stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Res
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm while an
     // earlier echo is still unacknowledged (which, with delayed ACKs, can cost 40 ms).
     stream.set_nodelay(true)?;
-    let mut progress = limits.progress();
+    let mut progress = limits.progress(slot);
     let mut reading = Deadline::new(Side::Read, limits.server.read_timeout);
     let mut writing = Deadline::new(Side::Write, limits.server.write_timeout);
     let mut buf = vec![0u8; BUFFER_SIZE];
@@ -81,7 +81,7 @@ pub fn echo(mut stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Res
         write_all_by(stream, &buf[..n], write_by, &mut writing)?;
         total += n as u64;
         progress.record(n as u64, Instant::now());
-        slot.set_deadline(Some(progress.deadline()));
+        slot.set_progress(&progress);
     }
     // Everything owed is written (each chunk went back before the next read):
     // now send our FIN, so the client's read sees end-of-stream.

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio::time::Instant;
 
 use crate::server::limits::DEFAULT_MIN_READ_RATE;
-use crate::server::{self, ReadProgress, ServerLimits};
+use crate::server::{self, ReadProgress, ServerLimits, Slot};
 use crate::socket::{ServerSocket, SocketError};
 
 /// Default echo port (`--bind 127.0.0.1:7007`). RFC 862 assigns port 7, which needs
@@ -63,9 +63,14 @@ pub struct EchoLimits {
 }
 
 impl EchoLimits {
-    /// The progress rule for a connection accepted now.
-    pub fn progress(&self) -> ReadProgress {
-        ReadProgress::start(Instant::now(), self.server.read_timeout, self.min_read_rate)
+    /// The progress rule for a connection accepted now into `slot`.
+    pub fn progress(&self, slot: &Slot) -> ReadProgress {
+        ReadProgress::start(
+            slot.epoch(),
+            Instant::now(),
+            self.server.read_timeout,
+            self.min_read_rate,
+        )
     }
 }
 

@@ -28,7 +28,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
     // connections would hold 40 MiB of buffers they do not use: `tuned` deals with both.
     let mut buf = [0u8; 4096];
     // The read deadline moves with the bytes the peer sends (the progress rule).
-    let mut progress = limits.progress();
+    let mut progress = limits.progress(slot);
     let mut total = 0u64;
     loop {
         let n = tokio::select! {
@@ -45,7 +45,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
             .map_err(|_| timed_out("write"))??;
         total += n as u64;
         progress.record(n as u64, Instant::now());
-        slot.set_deadline(Some(progress.deadline()));
+        slot.set_progress(&progress);
     }
     stream.shutdown().await?; // our FIN: the client reads end-of-stream
     Ok(total)

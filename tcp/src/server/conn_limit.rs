@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::EVICTABLE_LOSS;
+use super::progress::{EVICTABLE_LOSS, ReadProgress};
 
 /// At most ten "connection cap reached" warnings a second, then one summary: a flood of
 /// connections must not turn into a flood of log lines.
@@ -55,6 +55,24 @@ impl Slot {
     pub fn set_deadline(&self, deadline: Option<Instant>) {
         let ms = deadline.map_or(NO_DEADLINE, |d| self.millis(d));
         self.deadline_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Records the deadline `progress` has reached (cheaper than [`Self::set_deadline`]:
+    /// both count from this slot's epoch, so nothing is converted).
+    pub fn set_progress(&self, progress: &ReadProgress) {
+        debug_assert_eq!(
+            progress.epoch(),
+            self.epoch,
+            "a rule started from Slot::epoch"
+        );
+        self.deadline_ms
+            .store(progress.deadline_ms(), Ordering::Relaxed);
+    }
+
+    /// Where the table's deadlines count from: the start of a connection's
+    /// [`ReadProgress`].
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     fn millis(&self, at: Instant) -> u64 {
