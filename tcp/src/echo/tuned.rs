@@ -85,12 +85,12 @@ use tokio_util::io::poll_read_buf;
 use tokio_util::sync::CancellationToken;
 
 use super::EchoLimits;
+use super::{BUFFER_SIZE, FIRST_BUFFER};
+use crate::server::Slot;
 
 /// How often a wait looks at the stop token even though the socket has bytes (trick 5):
 /// a client that never pauses is stopped within this many messages of shutdown.
 const STOP_CHECK_EVERY: u32 = 64;
-use super::{BUFFER_SIZE, FIRST_BUFFER};
-use crate::server::Slot;
 
 /// Sends every byte back until end-of-stream (or shutdown, or `slot.stop()` when the slot
 /// goes to a newcomer), then half-closes our side.
