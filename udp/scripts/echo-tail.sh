@@ -8,7 +8,8 @@
 #   cargo build --release -p udp --bins
 #   (cd bench && cargo build --release -p loadgen -p peer-udp-echo-tokio)
 # Knobs: REPS=3 DUR=2 SENDERS="1 4 16 64" SIZES="64" SERVERS="peer ours-async ..." where a
-# server name is peer, ours-MODE (the default threads), ours-MODE-1t or ours-MODE-2t;
+# server name is peer, ours-MODE (the default threads), ours-MODE-1t or ours-MODE-2t, or
+# before-MODE: the binary UDP_BEFORE (a build of another commit, to measure a change);
 # EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`; PIN=1 runs every server
 # and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh;
 # SPLIT=1 runs every server alone on CPU 1 and the client alone on CPU 0;
@@ -31,6 +32,7 @@ trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
 server_cmd() {
     case $1 in
     peer) echo "$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0" ;;
+    before-*) echo "${UDP_BEFORE:?before-MODE needs UDP_BEFORE=path of another build} echo-server --mode ${1#before-} --bind 127.0.0.1:0 $EXTRA" ;;
     *-[0-9]t) local m=${1%-*t} t=${1##*-}; echo "$UDP echo-server --mode ${m#ours-} --threads ${t%t} --bind 127.0.0.1:0 $EXTRA" ;;
     *) echo "$UDP echo-server --mode ${1#ours-} --bind 127.0.0.1:0 $EXTRA" ;;
     esac

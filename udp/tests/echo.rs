@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use support::shutdown::Shutdown;
-use udp::echo::{EchoServer, EchoStats, serve_blocking};
+use udp::echo::{ASYNC_YIELD_EVERY, BLOCKING_YIELD_EVERY, EchoServer, EchoStats, serve_blocking};
 use udp::echo_batch::serve_batched;
 use udp::{DatagramPacket, DatagramSocket, MAX_DATAGRAM_BUFFER, MAX_PAYLOAD_V4};
 
@@ -154,6 +154,12 @@ async fn async_server_keeps_the_contract() {
         .unwrap()
         .unwrap();
     assert_eq!(stats.snapshot(), (10, 0), "10 datagrams echoed, no errors");
+    let yields = stats.yields.load(Ordering::Relaxed);
+    assert_eq!(
+        yields,
+        10 / ASYNC_YIELD_EVERY,
+        "the CPU given away every few echoes"
+    );
 }
 
 #[tokio::test]
@@ -176,6 +182,22 @@ fn blocking_server_keeps_the_contract() {
     echo_contract(server.addr);
     largest_datagram_contract(server.addr);
     assert_eq!(server.stats.snapshot().1, 0);
+}
+
+#[test]
+fn blocking_server_gives_its_cpu_away_every_few_datagrams() {
+    let server = ThreadServer::start("127.0.0.1:0", serve_blocking);
+    let stats = Arc::clone(&server.stats);
+    let c = client(server.addr);
+    for i in 0..20u8 {
+        assert_eq!(round_trip(&c, server.addr, &[i]).data(), [i]);
+    }
+    drop(server); // joins the loop: every echo it made is counted
+    assert_eq!(stats.snapshot(), (20, 0));
+    assert_eq!(
+        stats.yields.load(Ordering::Relaxed),
+        20 / BLOCKING_YIELD_EVERY
+    );
 }
 
 #[test]
