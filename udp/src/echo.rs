@@ -101,7 +101,10 @@ pub const BLOCKING_YIELD_EVERY: u64 = 4;
 /// echoes, or the other echo thread: their datagrams wait that tick, which becomes the p99
 /// of a closed loop. `sched_yield` lets whatever else is runnable on this CPU go first; when
 /// nothing is, it returns at once, so the price is one cheap system call per `every`
-/// datagrams. `udp/README.md` has the measurement. The batched loop does not yield: a yield
+/// datagrams. On one CPU (`taskset -c 0`) there is no tick to cut short: the loop and its
+/// client take turns anyway, and a yield only splits the burst the client sent, so the loops
+/// yield only where the process may use two CPUs or more ([`CpuShare::on_this_machine`]).
+/// `udp/README.md` has the measurement. The batched loop does not yield: a yield
 /// between batches did not shorten its tail (measured with a yield every 1, 2, 4 and 8
 /// datagrams, same section).
 #[derive(Debug)]
@@ -116,6 +119,21 @@ impl CpuShare {
         Self {
             every: every.max(1),
             since_yield: 0,
+        }
+    }
+
+    /// Never yields.
+    pub fn never() -> Self {
+        Self::every(u64::MAX)
+    }
+
+    /// [`CpuShare::every`] if this process may run on two CPUs or more
+    /// (`sched_getaffinity(2)`, as [`default_threads`] asks), else [`CpuShare::never`]: pinned
+    /// to one CPU a yield halved the datagrams/s of one sender.
+    pub fn on_this_machine(every: u64) -> Self {
+        match std::thread::available_parallelism() {
+            Ok(cpus) if cpus.get() > 1 => Self::every(every),
+            _ => Self::never(),
         }
     }
 
@@ -197,7 +215,7 @@ impl EchoServer {
         tokio::pin!(stop);
         // The only task on its thread in `serve_async_threads`, so a yield to the OS costs
         // no other task a turn; on a shared runtime it is one short system call.
-        let mut share = CpuShare::every(ASYNC_YIELD_EVERY);
+        let mut share = CpuShare::on_this_machine(ASYNC_YIELD_EVERY);
         loop {
             tokio::select! {
                 biased;
@@ -297,7 +315,7 @@ pub fn serve_blocking(
 ) -> Result<()> {
     socket.set_so_timeout(Some(BLOCKING_POLL))?;
     let mut buf = vec![0u8; MAX_DATAGRAM_BUFFER];
-    let mut share = CpuShare::every(BLOCKING_YIELD_EVERY);
+    let mut share = CpuShare::on_this_machine(BLOCKING_YIELD_EVERY);
     while !shutdown.load(Ordering::Relaxed) {
         let outcome = match socket.recv_from(&mut buf) {
             Ok(info) => {
@@ -348,27 +366,45 @@ mod tests {
         assert_eq!(stats.yields.load(Ordering::Relaxed), 2);
         // Zero would mean "never count": it is taken as every datagram instead.
         assert!(CpuShare::every(0).echoed(&stats));
+        let mut never = CpuShare::never();
+        assert!((0..1000).all(|_| !never.echoed(&stats)));
+    }
+
+    /// Runs `f` in a thread of its own pinned to one CPU (what `taskset -c N` does), so that
+    /// the other tests keep every CPU.
+    fn on_one_cpu<T: Send + 'static>(f: fn() -> T) -> T {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let all = sched_getaffinity(Pid::from_raw(0)).unwrap();
+        let first = (0..CpuSet::count())
+            .find(|&c| all.is_set(c).unwrap())
+            .unwrap();
+        std::thread::spawn(move || {
+            let mut one = CpuSet::new();
+            one.set(first).unwrap();
+            sched_setaffinity(Pid::from_raw(0), &one).unwrap();
+            f()
+        })
+        .join()
+        .unwrap()
     }
 
     #[test]
     fn default_threads_follow_the_cpus_this_process_may_use() {
-        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-        use nix::unistd::Pid;
-        let all = sched_getaffinity(Pid::from_raw(0)).unwrap();
         let cpus = std::thread::available_parallelism().unwrap().get();
         assert_eq!(default_threads(), cpus.min(2) as u16);
-        // Pinned to one CPU (what `taskset -c N` does), in a thread of its own so that the
-        // other tests keep every CPU.
-        let first = (0..CpuSet::count())
-            .find(|&c| all.is_set(c).unwrap())
-            .unwrap();
-        let pinned = std::thread::spawn(move || {
-            let mut one = CpuSet::new();
-            one.set(first).unwrap();
-            sched_setaffinity(Pid::from_raw(0), &one).unwrap();
-            default_threads()
-        });
-        assert_eq!(pinned.join().unwrap(), 1);
+        assert_eq!(on_one_cpu(default_threads), 1);
+    }
+
+    #[test]
+    fn a_loop_on_one_cpu_never_gives_its_cpu_away() {
+        let yields_on_this_cpu_set = || {
+            let mut share = CpuShare::on_this_machine(1);
+            share.echoed(&EchoStats::default())
+        };
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(yields_on_this_cpu_set(), cpus > 1);
+        assert!(!on_one_cpu(yields_on_this_cpu_set));
     }
 
     #[test]
