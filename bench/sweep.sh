@@ -30,7 +30,10 @@
 #   summary.md       every figure with the ratio ours/peer at each point
 #   machine.txt, logs/
 #
-# Knobs: DUR (seconds per timed point; 5, quick 0.5), ONLY="chat tcp-echo ..." (sweeps),
+# Knobs: DUR (seconds per timed point; 5, quick 0.5), REPS (repetitions of every timed point,
+# default 1: the servers take turns at each repetition, and the plots and summary.md show the
+# median; the idle sweep measures memory, which does not move between runs, once),
+# ONLY="chat tcp-echo ..." (sweeps),
 # TCP_PLAIN=1 (also the plain async tcp echo, ours-plain, in tcp-echo and tcp-idle),
 # IDLE_MAX (19000), IDLE_SOURCES (4: source addresses 127.0.0.1..4, for ephemeral ports).
 # Our servers run with their defaults except the bounds a sweep must cross on purpose:
@@ -70,6 +73,7 @@ else
     UDP_SIZE_POINTS="64 1024 8192 65507"
     UDP_RATE_POINTS="10000 20000 40000 80000"
 fi
+REPS=${REPS:-1}
 WARMUP=$(awk -v d="$DUR" 'BEGIN { print (d < 1 ? d : 0.5) }')
 OUT=${OUT:-$BENCH_DIR/target/sweep/$(date -u +%Y%m%dT%H%M%SZ)}
 SERVER_MAX_S=900
@@ -85,7 +89,7 @@ want() { [[ " $ONLY " == *" $1 "* ]]; }
 build_all
 ulimit -n "$(ulimit -Hn)"
 machine_info >"$OUT/machine.txt"
-echo "quick=$QUICK dur_s=$DUR" >>"$OUT/machine.txt"
+echo "quick=$QUICK dur_s=$DUR reps=$REPS" >>"$OUT/machine.txt"
 sed 's/^/  /' "$OUT/machine.txt"
 LG=$BIN/loadgen
 
@@ -132,19 +136,23 @@ RPC=("peer-tarpc=$BIN/peer-tarpc serve --bind 127.0.0.1:0|$BIN/peer-tarpc bench"
 
 if want chat; then
     for p in $CHAT_POINTS; do
-        for s in "${CHAT[@]}"; do
-            at_point chat members "${p%%:*}" "${s%%=*}" "${s#*=}" \
-                "$LG chat-fanout --addr {ADDR} --clients ${p%%:*} --senders 10 --messages ${p#*:}" \
-                deliveries_per_s p50_us p99_us server_peak_rss_kib
+        for _ in $(seq "$REPS"); do
+            for s in "${CHAT[@]}"; do
+                at_point chat members "${p%%:*}" "${s%%=*}" "${s#*=}" \
+                    "$LG chat-fanout --addr {ADDR} --clients ${p%%:*} --senders 10 --messages ${p#*:}" \
+                    deliveries_per_s p50_us p99_us server_peak_rss_kib
+            done
         done
     done
 fi
 if want tcp-echo; then
     for c in $ECHO_POINTS; do
-        for s in "${ECHO[@]}"; do
-            at_point tcp-echo connections "$c" "${s%%=*}" "${s#*=}" \
-                "$LG tcp-echo --addr {ADDR} --conns $c --size 64 --duration-s $DUR --warmup-s $WARMUP" \
-                rt_per_s p99_us server_peak_rss_kib
+        for _ in $(seq "$REPS"); do
+            for s in "${ECHO[@]}"; do
+                at_point tcp-echo connections "$c" "${s%%=*}" "${s#*=}" \
+                    "$LG tcp-echo --addr {ADDR} --conns $c --size 64 --duration-s $DUR --warmup-s $WARMUP" \
+                    rt_per_s p99_us server_peak_rss_kib
+            done
         done
     done
 fi
@@ -161,8 +169,8 @@ if want tcp-idle; then
 fi
 # rpc_point SWEEP X_NAME X CONC CONNS CALLS: both RPC servers at one point.
 rpc_point() {
-    local sweep=$1 x_name=$2 x=$3 conc=$4 conns=$5 calls=$6 s
-    for s in "${RPC[@]}"; do
+    local sweep=$1 x_name=$2 x=$3 conc=$4 conns=$5 calls=$6 s rep
+    for rep in $(seq "$REPS"); do for s in "${RPC[@]}"; do
         local spec=${s#*=}
         local client=${spec#*|} extra=""
         if [[ $conns != 1 ]]; then
@@ -175,7 +183,7 @@ rpc_point() {
         at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${spec%%|*}" \
             "$client --addr {ADDR} --concurrency $conc $extra --calls $calls --payload 16" \
             calls_per_s p99_us server_peak_rss_kib
-    done
+    done; done
 }
 if want rpc-conc; then
     for p in $RPC_CONC_POINTS; do rpc_point rpc-conc concurrency "${p%%:*}" "${p%%:*}" 1 "${p#*:}"; done
@@ -189,9 +197,11 @@ udp_sweep() {
     shift 4
     want "$sweep" || return 0
     for x in $points; do
-        for s in "${UDP[@]}"; do
-            at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" \
-                "$LG udp-echo --addr {ADDR} ${args//\{X\}/$x} --duration-s $DUR --warmup-s $WARMUP" "$@"
+        for _ in $(seq "$REPS"); do
+            for s in "${UDP[@]}"; do
+                at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" \
+                    "$LG udp-echo --addr {ADDR} ${args//\{X\}/$x} --duration-s $DUR --warmup-s $WARMUP" "$@"
+            done
         done
     done
 }

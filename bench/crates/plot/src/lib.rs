@@ -87,6 +87,41 @@ pub fn parse_tsv(text: &str) -> Result<Vec<Row>, PlotError> {
     Ok(rows)
 }
 
+/// One row per (sweep, load, server, metric): where a sweep was repeated (`REPS` in
+/// `bench/sweep.sh`, each repetition a row), the median of the repetitions' values (the
+/// mean of the middle two for an even count). Order of first appearance is kept.
+pub fn medians(rows: Vec<Row>) -> Vec<Row> {
+    let mut groups: Vec<(Row, Vec<f64>)> = Vec::new();
+    for row in rows {
+        let same = |(first, _): &&mut (Row, Vec<f64>)| {
+            first.sweep == row.sweep
+                && first.x.to_bits() == row.x.to_bits()
+                && first.server == row.server
+                && first.metric == row.metric
+        };
+        match groups.iter_mut().find(same) {
+            Some((_, values)) => values.push(row.value),
+            None => {
+                let value = row.value;
+                groups.push((row, vec![value]));
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(mut row, mut values)| {
+            values.sort_by(f64::total_cmp);
+            let mid = values.len() / 2;
+            row.value = if values.len() % 2 == 1 {
+                values[mid]
+            } else {
+                (values[mid - 1] + values[mid]) / 2.0
+            };
+            row
+        })
+        .collect()
+}
+
 /// The sweeps in the table, in order of first appearance.
 pub fn sweeps(rows: &[Row]) -> Vec<String> {
     first_seen(rows.iter().map(|r| r.sweep.as_str()))
@@ -401,6 +436,30 @@ mod tests {
         let rows = parse_tsv("h\ns\tn\t1\tours\tp99_us\t-\ns\tn\t1\tours\trt_per_s\t5\n").unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].metric, "rt_per_s");
+    }
+
+    #[test]
+    fn repeated_points_become_their_median() {
+        let text = "sweep\tx_name\tx\tserver\tmetric\tvalue\n\
+                    s\tc\t1\tours\trt\t30\n\
+                    s\tc\t1\tpeer-a\trt\t7\n\
+                    s\tc\t1\tours\trt\t10\n\
+                    s\tc\t1\tours\trt\t20\n\
+                    s\tc\t2\tours\trt\t5\n\
+                    s\tc\t2\tours\trt\t9\n";
+        let rows = medians(parse_tsv(text).unwrap());
+        let got: Vec<(f64, &str, f64)> = rows
+            .iter()
+            .map(|r| (r.x, r.server.as_str(), r.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1.0, "ours", 20.0),
+                (1.0, "peer-a", 7.0),
+                (2.0, "ours", 7.0)
+            ]
+        );
     }
 
     #[test]

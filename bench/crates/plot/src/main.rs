@@ -1,5 +1,6 @@
 //! `plot TSV OUT_DIR`: one SVG per sweep of the table and `summary.md` with the ratios.
 //! Run by `bench/sweep.sh` at the end of a sweep; it can be rerun on any saved table.
+//! A point measured several times (`REPS`) is drawn and summarised as its median.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
 fn run(tsv: PathBuf, out: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let text =
         std::fs::read_to_string(&tsv).map_err(|e| format!("cannot read {}: {e}", tsv.display()))?;
-    let rows = plot::parse_tsv(&text)?;
+    let rows = plot::medians(plot::parse_tsv(&text)?);
     std::fs::create_dir_all(&out)?;
     for sweep in plot::sweeps(&rows) {
         let path = out.join(format!("{sweep}.svg"));
