@@ -37,7 +37,7 @@
 # TCP_PLAIN=1 (also the plain async tcp echo, ours-plain, in tcp-echo and tcp-idle),
 # IDLE_MAX (19000), IDLE_SOURCES (4: source addresses 127.0.0.1..4, for ephemeral ports).
 # Our servers run with their defaults except the bounds a sweep must cross on purpose:
-# `--max-conns 20000` (tcp echo, rpc-lite), `--max-members 10000` (chat), and for the
+# `--max-conns 20000` (tcp echo, rpc-lite, chat), `--max-members 10000` (chat), and for the
 # idle sweep `--read-timeout-ms 600000` (an idle peer is what is measured there).
 
 set -uo pipefail
@@ -127,7 +127,7 @@ ECHO=("peer-echo-tokio=$BIN/peer-echo-tokio --bind 127.0.0.1:0"
     "ours-blocking=$OURS/tcp echo-server --mode blocking --max-conns 20000 --bind 127.0.0.1:0")
 [[ ${TCP_PLAIN:-0} == 1 ]] && ECHO+=("ours-plain=$OURS/tcp echo-server --mode plain --max-conns 20000 --bind 127.0.0.1:0")
 CHAT=("peer-chat-tokio=$BIN/peer-chat-tokio --bind 127.0.0.1:0"
-    "ours=$OURS/tcp chat-server --max-members 10000 --bind 127.0.0.1:0")
+    "ours=$OURS/tcp chat-server --max-members 10000 --max-conns 20000 --bind 127.0.0.1:0")
 UDP=("peer-udp-echo-tokio=$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0"
     "ours-async=$OURS/udp echo-server --mode async --bind 127.0.0.1:0"
     "ours-batch=$OURS/udp echo-server --mode batch --bind 127.0.0.1:0")

@@ -214,7 +214,8 @@ fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
 fn a_peer_that_earned_more_time_is_dropped_when_it_runs_out(mode: Mode) {
     // The read deadline first comes 300 ms after the accept; bytes sent 150 ms in have
     // moved it to 300 ms after them. So the server's first look finds time left, and it
-    // must look again (the async echoes re-arm their one timer) and drop the then silent
+    // must look again (the plain echo re-arms its timer, the tuned one is swept by the
+    // table, which reads the moved deadline) and drop the then silent
     // peer at the later deadline, not at the first and not never.
     let limits = ServerLimits {
         read_timeout: Duration::from_millis(300),

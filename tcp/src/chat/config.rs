@@ -116,6 +116,15 @@ impl ChatConfig {
                 self.queue_bytes, self.max_line
             ));
         }
+        if self.max_members > self.limits.max_connections {
+            // The connection cap is met first: one member over it would be closed without
+            // the `! server full` line, which looks like a broken server.
+            return Err(format!(
+                "--max-members {} is more than --max-conns {}: raise --max-conns to at \
+                 least {}",
+                self.max_members, self.limits.max_connections, self.max_members
+            ));
+        }
         let burst = self.most_one_sender_queues();
         if self.queue_bytes < burst {
             return Err(format!(
@@ -155,5 +164,19 @@ mod tests {
                 .unwrap_err()
                 .contains("too small for --input-burst 1048576")
         );
+    }
+
+    #[test]
+    fn a_room_larger_than_the_connection_cap_is_refused() {
+        let mut big = ChatConfig {
+            max_members: 5000,
+            ..ChatConfig::default()
+        };
+        assert_eq!(
+            big.check().unwrap_err(),
+            "--max-members 5000 is more than --max-conns 1024: raise --max-conns to at least 5000"
+        );
+        big.limits.max_connections = 5000;
+        assert_eq!(big.check(), Ok(()));
     }
 }

@@ -27,14 +27,17 @@
 //! 3. **Write straight away, wait only if the kernel is full.** `try_write` first; only a
 //!    short write arms the write deadline (`timeout`, boxed: the timer is a large future
 //!    and only this slow path needs it). Gain: one timer less per echo.
-//! 4. **One read timer per connection, reset only when it fires, and polled once.** Arming
-//!    a timer takes a lock in tokio's timer wheel; the plain echo arms one per `read`. Here
-//!    one `sleep` lives for the whole connection and, when it fires, is pushed to the
-//!    progress deadline if the peer has earned more time. It is polled once after each
-//!    (re)arming, which leaves this task's waker in the timer; later waits only ask
-//!    `is_elapsed()`. A timer that fires hands its waker over, so a reset one is polled
-//!    again. Gain: work off every small message; the poll-once part, 2,503 to 2,387
-//!    user-space instructions per message (callgrind, see trick 5).
+//! 4. **No read timer: the connection table keeps the deadline.** The plain echo arms a
+//!    timer per `read`. Any timer registered in the runtime costs every wait of every
+//!    connection: tokio's time driver then parks in `epoll_wait(2)` with a timeout, which
+//!    the kernel arms and cancels on each call. Here each read records the peer's progress
+//!    in its slot (one relaxed atomic store), and a sweeper thread looks through the table
+//!    a sixteenth of the read deadline apart ([`crate::server::ConnectionTable::sweep`]):
+//!    a connection past its deadline has its stop token cancelled, with the slot marked
+//!    timed out, and ends with `TimedOut`. The deadline is kept to within that sixteenth.
+//!    Gain, one pinned connection, medians of 7 in one run of
+//!    `tcp/scripts/syscalls-per-message.sh` beside a build that still had its one timer
+//!    per connection: see the crate README ("The read timer").
 //! 5. **Shutdown's waiter registered once, and asked only when it may have news.** The
 //!    token's `cancelled()` future is polled only once per connection, which puts the task
 //!    on the token's waiter list; a cancel then wakes the task. So a wait asks
@@ -80,13 +83,12 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, timeout};
 use tokio_util::io::poll_read_buf;
-use tokio_util::sync::CancellationToken;
 
 use super::EchoLimits;
 use super::{BUFFER_SIZE, FIRST_BUFFER};
-use crate::server::Slot;
+use crate::server::{ReadProgress, Slot};
 
 /// How often a wait looks at the stop token even though the socket has bytes (trick 5):
 /// a client that never pauses is stopped within this many messages of shutdown.
@@ -96,86 +98,73 @@ const STOP_CHECK_EVERY: u32 = 64;
 /// goes to a newcomer), then half-closes our side.
 ///
 /// The read deadline follows the progress rule ([`crate::server::progress`]): the peer's
-/// bytes buy time, so a peer dribbling a byte now and then is dropped all the same.
+/// bytes buy time, so a peer dribbling a byte now and then is dropped all the same. The
+/// connection table keeps it (trick 4): this echo records its progress in `slot`, and the
+/// table's sweeper stops it when the deadline passes.
 ///
 /// # Errors
 /// A read or write error, or a deadline passing (`TimedOut`).
 pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm.
     stream.set_nodelay(true)?;
-    // One timer and one shutdown waiter for the whole connection, not one per message:
-    // arming a timer costs a lock, so the deadline is only pushed back when it fires.
-    // Each is polled once, which leaves this task's waker with it (tricks 4 and 5).
-    let mut progress = limits.progress(slot);
-    let idle = sleep(limits.server.read_timeout);
+    // No read timer: the table's sweeper cancels `stop` when the deadline recorded in the
+    // slot passes (trick 4). One shutdown waiter for the whole connection, polled once,
+    // which leaves this task's waker with it (trick 5).
+    slot.enforce_deadline();
+    let mut peer = Progress {
+        rule: limits.progress(slot),
+        slot,
+    };
     let stop = slot.stop();
     let stopped = stop.cancelled();
-    tokio::pin!(idle, stopped);
+    tokio::pin!(stopped);
     let mut on_stop_list = false; // `stopped` polled once: this task is on the token's list
-    let mut idle_armed = false; // `idle` polled since it was last set: it will wake this task
     let write_timeout = limits.server.write_timeout;
     let mut total = 0u64;
     let mut burst_buffer = FIRST_BUFFER;
     let mut waits = 0u32;
     loop {
-        // Idle: no buffer held. Wait for bytes, the read deadline, or shutdown.
+        // Idle: no buffer held. Wait for bytes, or for the stop token (shutdown, a
+        // newcomer, or the read deadline).
         waits = waits.wrapping_add(1);
         let mut woken = false; // false on the poll that starts this wait
         let woke = std::future::poll_fn(|cx| {
             // Shutdown (trick 5): every STOP_CHECK_EVERY-th wait looks at the stop token
             // first, so a client that never pauses cannot hold it off for longer.
             if waits.is_multiple_of(STOP_CHECK_EVERY) && stop.is_cancelled() {
-                return Poll::Ready(Woke::Stop);
+                return Poll::Ready(None);
             }
             if !on_stop_list {
                 if stopped.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Woke::Stop);
+                    return Poll::Ready(None);
                 }
                 on_stop_list = true;
             }
             // `poll_read_ready` parks in the socket's one reader slot; `readable()` would
             // add a waiter to a list each time, taking its lock more often per message.
             if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
-                return Poll::Ready(Woke::Readable(ready));
+                return Poll::Ready(Some(ready));
             }
             // Woken with nothing to read: the token may be what woke this task. (A cancel
             // during the burst before this wait wakes it too, so it is seen here.)
             if std::mem::replace(&mut woken, true) && stop.is_cancelled() {
-                return Poll::Ready(Woke::Stop);
+                return Poll::Ready(None);
             }
-            if idle_armed {
-                // The timer holds this task's waker from its last poll (trick 4).
-                return if idle.is_elapsed() {
-                    Poll::Ready(Woke::Deadline)
-                } else {
-                    Poll::Pending
-                };
-            }
-            idle_armed = true;
-            idle.as_mut().poll(cx).map(|()| Woke::Deadline)
+            Poll::Pending
         })
         .await;
         match woke {
-            Woke::Stop => break, // shutdown: everything read was echoed, so close
-            Woke::Readable(ready) => ready?,
-            Woke::Deadline => {
-                if Instant::now() >= progress.deadline() {
-                    return Err(deadline_passed("read", limits.server.read_timeout));
-                }
-                idle.as_mut().reset(progress.deadline());
-                idle_armed = false; // a fired timer gave its waker away: poll it again
-                continue;
-            }
+            None => break, // stopped: everything read was echoed
+            Some(ready) => ready?,
         }
-        let (moved, ended) = pump(stream, &mut burst_buffer, stop, write_timeout).await?;
+        let (moved, ended) = pump(stream, &mut burst_buffer, &mut peer, write_timeout).await?;
         total += moved;
         if ended {
             break;
         }
-        if moved > 0 {
-            progress.record(moved, Instant::now());
-            slot.set_progress(&progress);
-        }
+    }
+    if slot.timed_out() {
+        return Err(deadline_passed("read", limits.server.read_timeout));
     }
     // Every chunk was written back before the next read, so nothing is owed:
     // send our FIN (`shutdown(SHUT_WR)`) and the client reads end-of-stream.
@@ -183,13 +172,29 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
     Ok(total)
 }
 
+/// The peer's standing under the progress rule, and the slot where the table reads it.
+struct Progress<'a> {
+    rule: ReadProgress,
+    slot: &'a Slot,
+}
+
+impl Progress<'_> {
+    /// `bytes` arrived now: they buy time, and the table learns the new deadline (one
+    /// relaxed store, no lock).
+    fn record(&mut self, bytes: usize) {
+        self.rule.record(bytes as u64, Instant::now());
+        self.slot.set_progress(&self.rule);
+    }
+}
+
 /// Takes a buffer and echoes until the kernel's receive queue is empty for now, the peer
-/// half-closes, or `stop` is cancelled. Returns the bytes echoed and whether the echo is
-/// over (end-of-stream or stop).
+/// half-closes, or the slot's stop token is cancelled. Returns the bytes echoed and
+/// whether the echo is over (end-of-stream or stop). Every read is recorded as progress,
+/// so a long burst keeps its deadline moving.
 ///
 /// A peer that never pauses can keep the queue full, and then the burst would never end:
-/// so each full read also checks `stop` (one lock per up to 256 KiB), and a burst holds
-/// off shutdown no more than the idle wait does.
+/// so each full read also checks the stop token (one lock per up to 256 KiB), and a burst
+/// holds off shutdown no more than the idle wait does.
 ///
 /// The buffer starts at `size` ([`FIRST_BUFFER`] for a new connection: enough for any
 /// request/response message) and grows fourfold, up to [`BUFFER_SIZE`], each time a read
@@ -198,7 +203,7 @@ pub async fn echo(stream: &mut TcpStream, limits: &EchoLimits, slot: &Slot) -> i
 async fn pump(
     stream: &mut TcpStream,
     size: &mut usize,
-    stop: &CancellationToken,
+    peer: &mut Progress<'_>,
     write_timeout: Duration,
 ) -> io::Result<(u64, bool)> {
     let mut buf = take_buffer(*size);
@@ -212,13 +217,14 @@ async fn pump(
             Read::End => return Ok((moved, true)),
             Read::Drained => break,
         };
+        peer.record(n);
         write_back(stream, &buf, write_timeout).await?;
         moved += n as u64;
         if n < room {
             break; // a short read emptied the queue (and tokio knows: see `read_once`)
         }
-        if stop.is_cancelled() {
-            return Ok((moved, true)); // shutdown: everything read was echoed, so close
+        if peer.slot.stop().is_cancelled() {
+            return Ok((moved, true)); // stopped: everything read was echoed, so close
         }
         bulk = true;
         if room < BUFFER_SIZE {
@@ -252,16 +258,6 @@ fn give_back(mut buf: BytesMut) {
         buf.clear();
         SPARE.set(Some(buf));
     }
-}
-
-/// What ended an idle wait.
-enum Woke {
-    /// The stop token was cancelled.
-    Stop,
-    /// The socket has bytes (or an error) to read.
-    Readable(io::Result<()>),
-    /// The read timer fired.
-    Deadline,
 }
 
 /// What one read found.
@@ -338,6 +334,7 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
+    use tokio_util::sync::CancellationToken;
 
     async fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -346,6 +343,23 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         (client, server)
+    }
+
+    const SECONDS_5: Duration = Duration::from_secs(5);
+
+    /// A slot in a table of one (the guard keeps the table), for calling `pump` directly.
+    fn a_slot(stop: CancellationToken) -> crate::server::conn_limit::SlotGuard {
+        let table = crate::server::ConnectionTable::new(1, Duration::from_secs(60));
+        table.admit(stop).expect("a free slot").slot
+    }
+
+    /// A fresh progress rule for `guard`'s slot.
+    fn progress(guard: &crate::server::conn_limit::SlotGuard) -> Progress<'_> {
+        let limits = EchoLimits::from(crate::server::ServerLimits::default());
+        Progress {
+            rule: limits.progress(guard.slot()),
+            slot: guard.slot(),
+        }
     }
 
     /// Whether `stream.readable()` is ready right now, without waiting.
@@ -449,8 +463,9 @@ mod tests {
         server.readable().await.unwrap();
         let stop = CancellationToken::new();
         stop.cancel();
+        let guard = a_slot(stop);
         let mut size = FIRST_BUFFER;
-        let (moved, over) = pump(&mut server, &mut size, &stop, Duration::from_secs(5))
+        let (moved, over) = pump(&mut server, &mut size, &mut progress(&guard), SECONDS_5)
             .await
             .unwrap();
         assert!(over, "shutdown ends the burst");
@@ -492,8 +507,8 @@ mod tests {
         client.write_all(b"ping").await.unwrap();
         server.readable().await.unwrap();
         let mut size = FIRST_BUFFER;
-        let stop = CancellationToken::new();
-        let (moved, ended) = pump(&mut server, &mut size, &stop, Duration::from_secs(5))
+        let guard = a_slot(CancellationToken::new());
+        let (moved, ended) = pump(&mut server, &mut size, &mut progress(&guard), SECONDS_5)
             .await
             .unwrap();
         assert_eq!((moved, ended), (4, false));

@@ -9,10 +9,17 @@
 //!
 //! The table is one mutex-guarded map, touched once when a connection opens and once when
 //! it closes; a full table is scanned (1,024 entries by default) only when it is full.
+//!
+//! The table can also keep the read deadline itself ([`ConnectionTable::sweep`], run by a
+//! thread of its own, [`ConnectionTable::spawn_sweeper`]): a connection that asked for it
+//! ([`Slot::enforce_deadline`]) is stopped once the deadline it recorded has passed, so its
+//! handler needs no timer. A timer in the runtime costs every wait on every connection (the
+//! runtime's `epoll_wait(2)` then carries a timeout, which the kernel arms and cancels on
+//! each call); one sweep of the table every so often costs one lock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -36,6 +43,10 @@ pub struct Slot {
     /// Milliseconds after `epoch`, or [`NO_DEADLINE`].
     deadline_ms: AtomicU64,
     stop: CancellationToken,
+    /// The handler asked the table to keep its deadline ([`Slot::enforce_deadline`]).
+    swept: AtomicBool,
+    /// The table stopped this connection because its deadline passed.
+    timed_out: AtomicBool,
 }
 
 impl Slot {
@@ -69,6 +80,21 @@ impl Slot {
             .store(progress.deadline_ms(), Ordering::Relaxed);
     }
 
+    /// Asks the table to stop this connection (cancel [`Self::stop`], with
+    /// [`Self::timed_out`] set) once the deadline last recorded here has passed; the
+    /// handler then keeps no read timer of its own. It must record its progress
+    /// ([`Self::set_progress`]) as bytes arrive, and the deadline is kept to within one
+    /// sweep ([`sweep_every`]).
+    pub fn enforce_deadline(&self) {
+        self.swept.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the table stopped this connection because its read deadline passed (and not
+    /// for shutdown or a newcomer).
+    pub fn timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Acquire)
+    }
+
     /// Where the table's deadlines count from: the start of a connection's
     /// [`ReadProgress`].
     pub fn epoch(&self) -> Instant {
@@ -78,6 +104,12 @@ impl Slot {
     fn millis(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.epoch).as_millis() as u64
     }
+}
+
+/// How often the sweeper looks at the table for a read deadline of `read_timeout`: a
+/// sixteenth of it (a deadline is kept to within about 6%), between 1 ms and 500 ms.
+pub fn sweep_every(read_timeout: Duration) -> Duration {
+    (read_timeout / 16).clamp(Duration::from_millis(1), Duration::from_millis(500))
 }
 
 /// What [`ConnectionTable::admit`] decided.
@@ -141,6 +173,8 @@ impl ConnectionTable {
             epoch: self.epoch,
             deadline_ms: AtomicU64::new(0),
             stop,
+            swept: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
         });
         slot.set_deadline(Some(now + self.read_timeout));
         let mut open = self.lock();
@@ -173,6 +207,55 @@ impl ConnectionTable {
             .filter(|&(deadline, _)| deadline != NO_DEADLINE && deadline <= limit_ms)
             .min()
             .map(|(_, id)| id)
+    }
+
+    /// Stops every connection that asked for it ([`Slot::enforce_deadline`]) and whose
+    /// recorded deadline is before `now`: marks it timed out, then cancels its stop token,
+    /// which wakes its handler. Returns how many it stopped.
+    pub fn sweep(&self, now: Instant) -> usize {
+        let now_ms = now.saturating_duration_since(self.epoch).as_millis() as u64;
+        let open = self.lock();
+        let mut stopped = 0;
+        for slot in open.values() {
+            let deadline = slot.deadline_ms.load(Ordering::Relaxed);
+            if slot.swept.load(Ordering::Relaxed)
+                && deadline < now_ms
+                && !slot.timed_out.swap(true, Ordering::AcqRel)
+            {
+                slot.stop.cancel(); // after the flag: the woken handler sees why
+                stopped += 1;
+            }
+        }
+        stopped
+    }
+
+    /// Starts the thread that sweeps this table every `every` ([`Self::sweep`]) until
+    /// `shutdown` is cancelled or the table is gone. It reads the clock of the tokio
+    /// runtime it is started from, if any (so tests with paused time see their own
+    /// clock).
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn spawn_sweeper(
+        self: &Arc<Self>,
+        every: Duration,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let table: Weak<Self> = Arc::downgrade(self);
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        std::thread::Builder::new()
+            .name("deadline-sweeper".into())
+            .spawn(move || {
+                let _clock = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                loop {
+                    std::thread::sleep(every);
+                    let Some(table) = table.upgrade() else { return };
+                    if shutdown.is_cancelled() {
+                        return;
+                    }
+                    table.sweep(Instant::now());
+                }
+            })
     }
 
     /// How many connections are open now.
@@ -228,6 +311,65 @@ mod tests {
         assert!(!keeps_up.slot().stop().is_cancelled());
         drop(behind); // its handler ends later; the newcomer's slot stays taken
         assert_eq!(table.active(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_stops_only_connections_that_asked_and_are_past_their_deadline() {
+        let table = ConnectionTable::new(4, Duration::from_secs(8));
+        let silent = table.admit(CancellationToken::new()).unwrap().slot;
+        let busy = table.admit(CancellationToken::new()).unwrap().slot;
+        let own_timer = table.admit(CancellationToken::new()).unwrap().slot;
+        let member = table.admit(CancellationToken::new()).unwrap().slot;
+        for asked in [&silent, &busy, &member] {
+            asked.slot().enforce_deadline();
+        }
+        member.slot().set_deadline(None);
+        assert_eq!(table.sweep(Instant::now()), 0, "everyone has credit left");
+
+        tokio::time::advance(Duration::from_secs(5)).await;
+        busy.slot()
+            .set_deadline(Some(Instant::now() + Duration::from_secs(8)));
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert_eq!(table.sweep(Instant::now()), 1);
+        assert!(silent.slot().timed_out() && silent.slot().stop().is_cancelled());
+        for kept in [&busy, &own_timer, &member] {
+            assert!(!kept.slot().timed_out() && !kept.slot().stop().is_cancelled());
+        }
+        assert_eq!(table.sweep(Instant::now()), 0, "stopped once");
+    }
+
+    #[test]
+    fn the_sweeper_keeps_deadlines_and_ends_with_the_table() {
+        let table = ConnectionTable::new(1, Duration::from_millis(20));
+        let sweeper = table
+            .spawn_sweeper(Duration::from_millis(5), CancellationToken::new())
+            .unwrap();
+        let silent = table.admit(CancellationToken::new()).unwrap().slot;
+        silent.slot().enforce_deadline();
+        let waited = std::time::Instant::now();
+        while !silent.slot().timed_out() {
+            assert!(waited.elapsed() < Duration::from_secs(5), "never swept");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(silent.slot().stop().is_cancelled());
+        drop((silent, table));
+        sweeper.join().unwrap(); // returns once the table is gone
+    }
+
+    #[test]
+    fn sweeps_come_a_sixteenth_of_the_read_deadline_apart_within_bounds() {
+        assert_eq!(
+            sweep_every(Duration::from_millis(160)),
+            Duration::from_millis(10)
+        );
+        assert_eq!(
+            sweep_every(Duration::from_secs(60)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            sweep_every(Duration::from_millis(1)),
+            Duration::from_millis(1)
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::conn_limit::{ConnectionTable, REFUSED, Slot};
+use super::conn_limit::{ConnectionTable, REFUSED, Slot, sweep_every};
 use super::{AcceptBackoff, ServerLimits, accept_async};
 
 /// Serves `listener` until `shutdown` is cancelled, running `handler` for each connection.
@@ -45,7 +45,9 @@ pub async fn serve<H, F>(
 /// Like [`serve`], but the handler gets the connection's [`Slot`]: it records its peer's
 /// deadline there (the progress rule, [`super::progress`]), and when every slot is taken
 /// the connection furthest behind is stopped (`slot.stop()` is cancelled) so that a
-/// newcomer can be served. A new slot starts with a full read deadline.
+/// newcomer can be served. A new slot starts with a full read deadline. A handler that
+/// calls [`Slot::enforce_deadline`] is stopped when its deadline passes, by a sweeper
+/// thread ([`ConnectionTable::spawn_sweeper`]) that ends with the server.
 pub async fn serve_slots<H, F>(
     listener: TcpListener,
     limits: ServerLimits,
@@ -56,6 +58,12 @@ pub async fn serve_slots<H, F>(
     F: Future<Output = ()> + Send + 'static,
 {
     let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
+    let every = sweep_every(limits.read_timeout);
+    if let Err(err) = table.spawn_sweeper(every, shutdown.clone()) {
+        // Without it a handler that relies on the table would never time out: do not serve.
+        tracing::error!(error = %err, "cannot start the read-deadline sweeper; not serving");
+        return;
+    }
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::default();
     loop {
