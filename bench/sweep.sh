@@ -115,10 +115,13 @@ at_point() {
     line=$(run_client 2cpu "$cmd")
     line+=" server_peak_rss_kib=$(peak_rss_kib "$SERVER_PID")"
     stop_server "$SERVER_WRAPPER"
-    record "$sweep" "$x_name" "$x" "$name" "$line" "$@"
-    local shown="" m
+    local shown="" m bad
     for m in "$@"; do shown+="$m=$(kv "$line" "$m") "; done
-    say "$(printf '%-12s %-12s %6s %-20s' "$sweep" "$x_name" "$x" "$name") $shown$(bad_checks "$line")"
+    bad=$(bad_checks "$line")
+    # A point the client did not complete (a connection refused, a byte wrong) is not
+    # that load: it is shown here but left out of the table and the plots.
+    [[ -z $bad ]] && record "$sweep" "$x_name" "$x" "$name" "$line" "$@"
+    say "$(printf '%-12s %-12s %6s %-20s' "$sweep" "$x_name" "$x" "$name") $shown${bad:+$bad(not recorded)}"
 }
 
 ECHO=("peer-echo-tokio=$BIN/peer-echo-tokio --bind 127.0.0.1:0"

@@ -35,9 +35,11 @@
 //!    a sixteenth of the read deadline apart ([`crate::server::ConnectionTable::sweep`]):
 //!    a connection past its deadline has its stop token cancelled, with the slot marked
 //!    timed out, and ends with `TimedOut`. The deadline is kept to within that sixteenth.
-//!    Gain, one pinned connection, medians of 7 in one run of
-//!    `tcp/scripts/syscalls-per-message.sh` beside a build that still had its one timer
-//!    per connection: see the crate README ("The read timer").
+//!    Gain, one pinned connection, against a build that still had one timer per
+//!    connection: 2,297 to 2,088 user-space instructions per message (callgrind, see
+//!    trick 5; tokio's echo 2,286), and in round trips 1.01x, server CPU per message 0.97x
+//!    (medians of 16 repetitions of `tcp/scripts/syscalls-per-message.sh`; the crate
+//!    README, "The read timer").
 //! 5. **Shutdown's waiter registered once, and asked only when it may have news.** The
 //!    token's `cancelled()` future is polled only once per connection, which puts the task
 //!    on the token's waiter list; a cancel then wakes the task. So a wait asks

@@ -66,6 +66,10 @@ pub fn rss_kib(pid: u32) -> Result<u64> {
 /// One connection from source address 127.0.0.`source`, with one 1-byte round trip.
 async fn open_one(server: SocketAddr, source: u8, io_timeout: Duration) -> Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
+    // `bind` to port 0 skips ports still in TIME_WAIT from earlier runs (a sweep closes tens
+    // of thousands of connections just before this one) unless SO_REUSEADDR is set; with
+    // it a port is only refused if the whole 4-tuple is taken, as `connect` alone does.
+    socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::from((Ipv4Addr::new(127, 0, 0, source), 0)))?;
     let mut stream = timeout(io_timeout, socket.connect(server))
         .await
