@@ -20,6 +20,12 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// Queue entries an outbox keeps room for once drained. A burst (a storm of join notices:
+/// one entry each, for every member) grows the queue's buffer to thousands of entries; a
+/// buffer never shrinks by itself, so without this a member would hold that memory, 32
+/// bytes per entry, for as long as it stays.
+const KEEP_ENTRIES: usize = 64;
+
 /// What happened to a pushed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Push {
@@ -135,7 +141,15 @@ impl Outbox {
                     Some(Closed::Evicted) => return false,
                     _ if !state.queue.is_empty() => {
                         state.queued_bytes = 0;
-                        batch.append(&mut state.queue);
+                        if batch.is_empty() {
+                            // No copy: the writer takes the queue's buffer, the queue the
+                            // writer's, both cut back to idle size first.
+                            batch.shrink_to(KEEP_ENTRIES);
+                            std::mem::swap(batch, &mut state.queue);
+                        } else {
+                            batch.append(&mut state.queue);
+                        }
+                        state.queue.shrink_to(KEEP_ENTRIES);
                         return true;
                     }
                     Some(Closed::Finish) => return false,
@@ -225,6 +239,35 @@ mod tests {
         write_batch(&mut out, &mut batch).await.unwrap();
         assert_eq!(out, b"a\nb\n");
         assert!(!outbox.next_batch(&mut batch).await);
+    }
+
+    #[tokio::test]
+    async fn a_drained_burst_gives_its_queue_memory_back() {
+        let outbox = Outbox::new(1 << 20);
+        for _ in 0..10_000 {
+            outbox.push(Bytes::from_static(b"* x joined\n"));
+        }
+        let mut batch = VecDeque::new();
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(
+            batch.len(),
+            10_000,
+            "the whole burst, in order, in one batch"
+        );
+        write_batch(&mut Vec::new(), &mut batch).await.unwrap();
+        outbox.push(Bytes::from_static(b"a\n"));
+        assert!(outbox.next_batch(&mut batch).await);
+        assert_eq!(batch, VecDeque::from([Bytes::from_static(b"a\n")]));
+        let queue_room = outbox.lock().queue.capacity();
+        assert!(
+            queue_room <= 2 * KEEP_ENTRIES,
+            "queue keeps room for {queue_room}"
+        );
+        assert!(
+            batch.capacity() <= 2 * KEEP_ENTRIES,
+            "batch keeps {}",
+            batch.capacity()
+        );
     }
 
     #[test]
