@@ -1,5 +1,6 @@
 //! The echo contract (RFC 862 over TCP, with half-close), checked against every server by
-//! the same test bodies: each `fn` below takes a [`Mode`] and `every_mode!` runs it three times.
+//! the same test bodies: each `fn` below takes a [`Kind`] and `every_mode!` runs it four
+//! times (the tuned echo twice: all tasks, and its first two connections on threads).
 //! Raw bytes in, raw bytes asserted, servers on `127.0.0.1:0` in this process.
 
 use std::io::{self, Read, Write};
@@ -7,16 +8,31 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tcp::echo::{EchoServer, Mode};
+use tcp::echo::{EchoLimits, EchoServer, Mode};
 use tcp::server::ServerLimits;
 use tcp::socket::Socket;
 
 /// Longest any test read may block: a hung server fails the test instead of hanging it.
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn start(mode: Mode, limits: ServerLimits) -> EchoServer {
-    let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    EchoServer::start(mode, loopback, limits).expect("bind loopback")
+/// The server a test body runs against.
+#[derive(Clone, Copy)]
+struct Kind {
+    mode: Mode,
+    /// The tuned echo: connections served on a thread of their own at once.
+    own_threads: usize,
+}
+
+fn start(kind: Kind, limits: ServerLimits) -> EchoServer {
+    start_at(kind, "127.0.0.1:0".parse().unwrap(), limits)
+}
+
+fn start_at(kind: Kind, loopback: SocketAddr, limits: ServerLimits) -> EchoServer {
+    let limits = EchoLimits {
+        own_threads: kind.own_threads,
+        ..EchoLimits::from(limits)
+    };
+    EchoServer::start(kind.mode, loopback, limits).expect("bind loopback")
 }
 
 fn connect(addr: SocketAddr) -> Socket {
@@ -56,19 +72,19 @@ fn assert_closed_by_server(socket: &mut Socket) {
     }
 }
 
-fn zero_bytes(mode: Mode) {
+fn zero_bytes(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     assert_eq!(echo_all(server.local_addr(), Vec::new()), b"");
     server.stop().unwrap();
 }
 
-fn one_byte(mode: Mode) {
+fn one_byte(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     assert_eq!(echo_all(server.local_addr(), vec![0x2a]), [0x2a]);
     server.stop().unwrap();
 }
 
-fn ten_mebibytes(mode: Mode) {
+fn ten_mebibytes(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let data = pattern(10 << 20, 0x5a);
     let echoed = echo_all(server.local_addr(), data.clone());
@@ -77,7 +93,7 @@ fn ten_mebibytes(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn half_close_ordering(mode: Mode) {
+fn half_close_ordering(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let mut client = connect(server.local_addr());
     client.write_all(b"abc").unwrap();
@@ -105,14 +121,14 @@ fn half_close_ordering(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn owed_bytes_survive_an_immediate_half_close(mode: Mode) {
+fn owed_bytes_survive_an_immediate_half_close(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let data = pattern(256 * 1024, 0x11);
     assert!(echo_all(server.local_addr(), data.clone()) == data);
     server.stop().unwrap();
 }
 
-fn two_hundred_concurrent_clients(mode: Mode) {
+fn two_hundred_concurrent_clients(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let addr = server.local_addr();
     let clients: Vec<_> = (0..200u32)
@@ -132,7 +148,7 @@ fn two_hundred_concurrent_clients(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn a_reset_mid_transfer_leaves_the_server_serving(mode: Mode) {
+fn a_reset_mid_transfer_leaves_the_server_serving(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let addr = server.local_addr();
     for _ in 0..5 {
@@ -148,7 +164,7 @@ fn a_reset_mid_transfer_leaves_the_server_serving(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn the_connection_cap_closes_extra_clients(mode: Mode) {
+fn the_connection_cap_closes_extra_clients(mode: Kind) {
     let limits = ServerLimits {
         max_connections: 2,
         ..ServerLimits::default()
@@ -187,7 +203,7 @@ fn round_trip_works(addr: SocketAddr) -> bool {
     socket.write_all(b"y").is_ok() && socket.read_exact(&mut back).is_ok() && back == *b"y"
 }
 
-fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
+fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Kind) {
     let limits = ServerLimits {
         read_timeout: Duration::from_millis(200),
         ..ServerLimits::default()
@@ -211,7 +227,7 @@ fn a_stalled_peer_is_dropped_at_the_read_deadline(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn a_peer_that_earned_more_time_is_dropped_when_it_runs_out(mode: Mode) {
+fn a_peer_that_earned_more_time_is_dropped_when_it_runs_out(mode: Kind) {
     // The read deadline first comes 300 ms after the accept; bytes sent 150 ms in have
     // moved it to 300 ms after them. So the server's first look finds time left, and it
     // must look again (the plain echo re-arms its timer, the tuned one is swept by the
@@ -238,7 +254,7 @@ fn a_peer_that_earned_more_time_is_dropped_when_it_runs_out(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn a_peer_that_never_reads_is_dropped_at_the_write_deadline(mode: Mode) {
+fn a_peer_that_never_reads_is_dropped_at_the_write_deadline(mode: Kind) {
     let limits = ServerLimits {
         write_timeout: Duration::from_millis(200),
         ..ServerLimits::default()
@@ -280,7 +296,7 @@ fn a_peer_that_never_reads_is_dropped_at_the_write_deadline(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
+fn shutdown_closes_open_connections_and_stops_accepting(mode: Kind) {
     let limits = ServerLimits {
         shutdown_grace: Duration::from_secs(2),
         ..ServerLimits::default()
@@ -299,7 +315,7 @@ fn shutdown_closes_open_connections_and_stops_accepting(mode: Mode) {
     assert!(refused.is_err(), "still accepting after shutdown");
 }
 
-fn shutdown_ends_a_connection_that_never_pauses(mode: Mode) {
+fn shutdown_ends_a_connection_that_never_pauses(mode: Kind) {
     let limits = ServerLimits {
         shutdown_grace: Duration::from_secs(5),
         ..ServerLimits::default()
@@ -323,7 +339,7 @@ fn shutdown_ends_a_connection_that_never_pauses(mode: Mode) {
     streaming.join().unwrap();
 }
 
-fn bulk_clients_do_not_starve_a_small_one(mode: Mode) {
+fn bulk_clients_do_not_starve_a_small_one(mode: Kind) {
     let server = start(mode, ServerLimits::default());
     let addr = server.local_addr();
     // More never-pausing streamers than this machine has cores (and worker threads).
@@ -351,9 +367,8 @@ fn bulk_clients_do_not_starve_a_small_one(mode: Mode) {
     }
 }
 
-fn ipv6_loopback_works(mode: Mode) {
-    let server = EchoServer::start(mode, "[::1]:0".parse().unwrap(), ServerLimits::default())
-        .expect("bind [::1]");
+fn ipv6_loopback_works(mode: Kind) {
+    let server = start_at(mode, "[::1]:0".parse().unwrap(), ServerLimits::default());
     assert!(server.local_addr().is_ipv6());
     assert_eq!(
         echo_all(server.local_addr(), b"over IPv6\n".to_vec()),
@@ -376,7 +391,7 @@ fn dribble(mut socket: Socket, every: Duration, limit: Duration) -> bool {
     false
 }
 
-fn a_dribbling_peer_is_dropped_for_too_little_progress(mode: Mode) {
+fn a_dribbling_peer_is_dropped_for_too_little_progress(mode: Kind) {
     // 20 bytes/s against the default 128 bytes/s: each byte buys 1/128 s, so the peer
     // loses credit at 0.84 s a second and is out after about 0.5 s. A deadline that
     // restarted with every byte would keep it forever.
@@ -397,7 +412,7 @@ fn a_dribbling_peer_is_dropped_for_too_little_progress(mode: Mode) {
     server.stop().unwrap();
 }
 
-fn dribblers_holding_every_slot_make_room_for_a_newcomer(mode: Mode) {
+fn dribblers_holding_every_slot_make_room_for_a_newcomer(mode: Kind) {
     // Three slots: two dribblers and one client that keeps up. The read deadline (8 s)
     // outlasts the test, so only the cap's rule can let the newcomer in: a dribbler that
     // has lost an eighth of its credit (1 s) gives up its slot.
@@ -441,7 +456,7 @@ fn dribblers_holding_every_slot_make_room_for_a_newcomer(mode: Mode) {
     assert!(dropped.count() >= 1, "no dribbler gave up its slot");
 }
 
-fn the_write_deadline_covers_the_whole_write(mode: Mode) {
+fn the_write_deadline_covers_the_whole_write(mode: Kind) {
     // The peer sends and never reads. Once the buffers are full, the server's write stalls;
     // it must give up one write deadline (1 s) later. SO_SNDTIMEO alone restarts with every
     // send(2): the first call returns what it could copy after 1 s, the next one waits
@@ -492,16 +507,23 @@ fn the_write_deadline_covers_the_whole_write(mode: Mode) {
     server.stop().unwrap();
 }
 
+fn kind(mode: Mode, own_threads: usize) -> Kind {
+    Kind { mode, own_threads }
+}
+
 macro_rules! every_mode {
     ($($name:ident),* $(,)?) => {
         mod blocking {
-            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Blocking) } )*
+            $( #[test] fn $name() { super::$name(super::kind(tcp::echo::Mode::Blocking, 0)) } )*
         }
         mod plain {
-            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Plain) } )*
+            $( #[test] fn $name() { super::$name(super::kind(tcp::echo::Mode::Plain, 0)) } )*
         }
         mod tuned {
-            $( #[test] fn $name() { super::$name(tcp::echo::Mode::Async) } )*
+            $( #[test] fn $name() { super::$name(super::kind(tcp::echo::Mode::Async, 0)) } )*
+        }
+        mod tuned_own_threads {
+            $( #[test] fn $name() { super::$name(super::kind(tcp::echo::Mode::Async, 2)) } )*
         }
     };
 }

@@ -38,6 +38,11 @@ pub struct EchoServerArgs {
     /// (0: any byte restarts the read deadline).
     #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
     pub min_read_rate: u64,
+    /// --mode async only: serve up to N connections at a time on a thread of their own,
+    /// the rest as tasks (src/echo/own_thread.rs; 0: all tasks). Default: one per CPU the
+    /// process may use.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub own_threads: Option<u16>,
 }
 
 /// Flags of `tcp echo-client`.
@@ -63,6 +68,7 @@ pub fn run_server(args: EchoServerArgs) -> anyhow::Result<()> {
     let limits = EchoLimits {
         server: args.limits.limits(),
         min_read_rate: args.min_read_rate,
+        own_threads: args.own_threads.map_or_else(echo::usable_cpus, usize::from),
     };
     let shutdown =
         support::shutdown::Shutdown::on_signals("tcp").context("cannot install signal handlers")?;

@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::EchoLimits;
-use crate::server::Slot;
 use crate::server::blocking::serve_blocking;
+use crate::server::{ReadProgress, Slot};
 use crate::socket::ServerSocket;
 
 /// Bytes per `recv(2)`/`send(2)`, held for the connection's whole life (on the heap; the
@@ -48,7 +48,8 @@ fn handle(stream: TcpStream, peer: SocketAddr, limits: &EchoLimits, slot: &Slot)
     super::log_end(peer, echo(&stream, limits, slot));
 }
 
-/// Sends every byte back until end-of-stream, then half-closes our side too.
+/// Sends every byte back until end-of-stream, then half-closes our side too; the read
+/// deadline kept by `SO_RCVTIMEO` ([`ReadDeadline::Socket`]).
 ///
 /// The socket's `SO_RCVTIMEO` and `SO_SNDTIMEO` are set to the read and write deadlines
 /// when the connection is accepted. Both options restart with every `recv(2)`/`send(2)`,
@@ -60,52 +61,128 @@ fn handle(stream: TcpStream, peer: SocketAddr, limits: &EchoLimits, slot: &Slot)
 ///
 /// # Errors
 /// A read or write error, including the deadlines (`TimedOut`).
-pub fn echo(mut stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
+pub fn echo(stream: &TcpStream, limits: &EchoLimits, slot: &Slot) -> io::Result<u64> {
+    let rules = LoopRules {
+        read_deadline: ReadDeadline::Socket,
+        buffer: BUFFER_SIZE,
+        hand_back: &|| false,
+    };
+    echo_until(stream, limits, slot, &rules).map(|finished| finished.bytes)
+}
+
+/// Who keeps a connection's read deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadDeadline {
+    /// `SO_RCVTIMEO`, re-armed from the real deadline as time runs out. The kernel then
+    /// arms a timer for every `recv(2)` that sleeps.
+    Socket,
+    /// The connection table's sweeper ([`Slot::enforce_deadline`]): the socket has no
+    /// `SO_RCVTIMEO` (a sleeping `recv(2)` arms no timer), and whoever watches the
+    /// slot's stop token wakes the read with `shutdown(2)` (see [`super::own_thread`]).
+    Table,
+}
+
+/// How one connection's loop runs: [`echo`] keeps its read deadline with `SO_RCVTIMEO`
+/// and never hands back; the tuned echo's own threads ([`super::own_thread`]) differ.
+pub struct LoopRules<'a> {
+    /// Who keeps the read deadline.
+    pub read_deadline: ReadDeadline,
+    /// Bytes per `recv(2)`, held for the connection's life.
+    pub buffer: usize,
+    /// Asked after each message (one call, no system call): `true` ends the loop with
+    /// the connection still open and nothing owed, for the caller to carry on with.
+    pub hand_back: &'a dyn Fn() -> bool,
+}
+
+/// How a loop ended, when it ended without an error.
+#[derive(Debug)]
+pub struct Finished {
+    /// Bytes echoed.
+    pub bytes: u64,
+    /// `None`: the peer half-closed, everything was echoed and our FIN is sent. `Some`:
+    /// handed back open ([`LoopRules::hand_back`]), with the peer's standing so far.
+    pub handed_back: Option<ReadProgress>,
+}
+
+/// [`echo`] under `rules`. Each message reads the clock once, after its `recv(2)`: the
+/// progress rule and the write deadline count from that moment.
+///
+/// # Errors
+/// A read or write error, including the deadlines (`TimedOut`).
+pub fn echo_until(
+    mut stream: &TcpStream,
+    limits: &EchoLimits,
+    slot: &Slot,
+    rules: &LoopRules<'_>,
+) -> io::Result<Finished> {
     // TCP_NODELAY: an echo goes out at once, not held back by Nagle's algorithm while an
     // earlier echo is still unacknowledged (which, with delayed ACKs, can cost 40 ms).
     stream.set_nodelay(true)?;
     let mut progress = limits.progress(slot);
-    let mut reading = Deadline::new(Side::Read, limits.server.read_timeout);
+    let mut reading = (rules.read_deadline == ReadDeadline::Socket)
+        .then(|| Deadline::new(Side::Read, limits.server.read_timeout));
     let mut writing = Deadline::new(Side::Write, limits.server.write_timeout);
-    let mut buf = vec![0u8; BUFFER_SIZE];
+    let mut buf = vec![0u8; rules.buffer];
     let mut total = 0u64;
+    let mut now = Instant::now();
     loop {
-        reading.arm(stream, progress.deadline())?;
+        if let Some(reading) = &mut reading {
+            reading.arm(stream, progress.deadline(), now)?;
+        }
         let n = match stream.read(&mut buf) {
             Ok(0) => break, // the peer half-closed: it will send nothing more
             Ok(n) => n,
-            Err(err) if retry(&err) => continue, // woken early: `arm` checks the deadline
+            Err(err) if retry(&err) => {
+                now = Instant::now(); // woken early: `arm` checks the deadline
+                continue;
+            }
             Err(err) => return Err(err),
         };
-        let write_by = Instant::now() + limits.server.write_timeout;
-        write_all_by(stream, &buf[..n], write_by, &mut writing)?;
-        total += n as u64;
-        progress.record(n as u64, Instant::now());
+        now = Instant::now();
+        progress.record(n as u64, now);
         slot.set_progress(&progress);
+        let write_by = now + limits.server.write_timeout;
+        now = write_all_by(stream, &buf[..n], write_by, &mut writing, now)?;
+        total += n as u64;
+        if (rules.hand_back)() {
+            return Ok(Finished {
+                bytes: total,
+                handed_back: Some(progress),
+            });
+        }
     }
     // Everything owed is written (each chunk went back before the next read):
     // now send our FIN, so the client's read sees end-of-stream.
     stream.shutdown(Shutdown::Write)?;
-    Ok(total)
+    Ok(Finished {
+        bytes: total,
+        handed_back: None,
+    })
 }
 
-/// Writes all of `data` by `deadline`, however the peer spreads its reads.
+/// Writes all of `data` by `deadline`, however the peer spreads its reads. `now` is the
+/// time of the read before it; the clock is read again only when a write falls short.
+/// Returns the time last read.
 fn write_all_by(
     mut stream: &TcpStream,
     mut data: &[u8],
     deadline: Instant,
     writing: &mut Deadline,
-) -> io::Result<()> {
+    mut now: Instant,
+) -> io::Result<Instant> {
     while !data.is_empty() {
-        writing.arm(stream, deadline)?;
+        writing.arm(stream, deadline, now)?;
         match stream.write(data) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => data = &data[n..],
-            Err(err) if retry(&err) => continue,
+            Err(err) if retry(&err) => {}
             Err(err) => return Err(err),
         }
+        if !data.is_empty() {
+            now = Instant::now(); // a slow peer: time has passed
+        }
     }
-    Ok(())
+    Ok(now)
 }
 
 /// `EINTR`, or `EAGAIN` from a socket timeout that was shorter than what was left.
@@ -142,10 +219,10 @@ impl Deadline {
         }
     }
 
-    /// Fails with `TimedOut` once `deadline` has passed; otherwise makes sure the next
-    /// call waits no longer than what is left (and not much less).
-    fn arm(&mut self, stream: &TcpStream, deadline: Instant) -> io::Result<()> {
-        let left = deadline.saturating_duration_since(Instant::now());
+    /// Fails with `TimedOut` once `deadline` has passed at `now`; otherwise makes sure
+    /// the next call waits no longer than what is left (and not much less).
+    fn arm(&mut self, stream: &TcpStream, deadline: Instant, now: Instant) -> io::Result<()> {
+        let left = deadline.saturating_duration_since(now);
         if left.is_zero() {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,

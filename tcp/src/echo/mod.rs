@@ -18,6 +18,7 @@
 
 pub mod blocking;
 pub mod client;
+pub mod own_thread;
 pub mod plain;
 pub mod tuned;
 
@@ -60,6 +61,9 @@ pub struct EchoLimits {
     /// Least average bytes per second a peer must send to keep its connection (0: no
     /// rule); see [`crate::server::progress`].
     pub min_read_rate: u64,
+    /// The tuned echo only: how many connections at a time are served on a thread of
+    /// their own instead of as a task ([`own_thread`]; 0: all are tasks).
+    pub own_threads: usize,
 }
 
 impl EchoLimits {
@@ -75,11 +79,13 @@ impl EchoLimits {
 }
 
 impl From<ServerLimits> for EchoLimits {
-    /// `server`, with the default progress rule ([`DEFAULT_MIN_READ_RATE`]).
+    /// `server`, with the default progress rule ([`DEFAULT_MIN_READ_RATE`]), every
+    /// connection a task.
     fn from(server: ServerLimits) -> Self {
         EchoLimits {
             server,
             min_read_rate: DEFAULT_MIN_READ_RATE,
+            own_threads: 0,
         }
     }
 }
@@ -164,13 +170,20 @@ fn serve_async(
     mode: Mode,
 ) -> io::Result<()> {
     let runtime = runtime_for_this_machine()?;
+    let own_threads = own_thread::OwnThreads::new(match mode {
+        Mode::Async => limits.own_threads,
+        _ => 0,
+    });
     runtime.block_on(async move {
         let listener = listener.into_tokio()?;
         server::serve_slots(
             listener,
             limits.server,
             shutdown,
-            move |stream, peer, slot| connection(mode, stream, peer, limits, slot),
+            move |stream, peer, slot| {
+                let placement = own_threads.place();
+                connection(mode, stream, peer, limits, slot, placement)
+            },
         )
         .await;
         Ok(())
@@ -185,7 +198,12 @@ fn serve_async(
 /// and unparks through the shared driver. The single-threaded one polls the same
 /// tasks on one thread without them.
 fn runtime_for_this_machine() -> io::Result<tokio::runtime::Runtime> {
-    runtime_for(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    runtime_for(usable_cpus())
+}
+
+/// The CPUs this process may run on (`sched_getaffinity(2)`; 1 if that cannot be read).
+pub fn usable_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The runtime for a process that may use `cpus` CPUs.
@@ -199,7 +217,8 @@ fn runtime_for(cpus: usize) -> io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// One connection's task: the echo of `mode`, then a log line saying how it ended.
+/// One connection's task: the echo of `mode` (on a thread of its own if its `placement`
+/// says so), then a log line saying how it ended.
 ///
 /// A task's future is as large as the largest future it may await. The plain echo keeps
 /// its 4 KiB buffer inside its own future, so it is boxed here: a tuned task stays small
@@ -210,10 +229,12 @@ async fn connection(
     peer: SocketAddr,
     limits: EchoLimits,
     slot: Arc<server::Slot>,
+    mut placement: own_thread::Placement,
 ) {
-    let ended = match mode {
-        Mode::Plain => Box::pin(plain::echo(&mut stream, &limits, &slot)).await,
-        _ => tuned::echo(&mut stream, &limits, &slot).await,
+    let ended = match (mode, placement.thread.take()) {
+        (Mode::Plain, _) => Box::pin(plain::echo(&mut stream, &limits, &slot)).await,
+        (_, Some(thread)) => Box::pin(own_thread::echo(stream, limits, slot, thread)).await,
+        (_, None) => tuned::echo(&mut stream, &limits, &slot).await,
     };
     log_end(peer, ended);
 }
@@ -248,7 +269,9 @@ mod tests {
         let limits = EchoLimits::from(ServerLimits::default());
         for mode in [Mode::Async, Mode::Plain] {
             let stream = tokio::net::TcpStream::from_std(clone(&stream)).unwrap();
-            let task = connection(mode, stream, peer, limits, admitted.slot.slot().clone());
+            let slot = admitted.slot.slot().clone();
+            let placement = own_thread::OwnThreads::new(1).place();
+            let task = connection(mode, stream, peer, limits, slot, placement);
             let size = std::mem::size_of_val(&task);
             assert!(
                 size < 1024,
