@@ -70,6 +70,7 @@ fn a_usage_mistake_exits_2() {
     for args in [
         &["echo-server", "--mode", "sideways"][..],
         &["echo-server", "--bind", "127.0.0.1:99999"],
+        &["echo-server", "--own-threads", "1025"],
         &["echo-client", "no-port-here"],
         &["echo-client"],
     ] {

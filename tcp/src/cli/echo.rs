@@ -38,9 +38,9 @@ pub struct EchoServerArgs {
     /// (0: any byte restarts the read deadline).
     #[arg(long, value_name = "RATE", default_value_t = DEFAULT_MIN_READ_RATE)]
     pub min_read_rate: u64,
-    /// --mode async only: serve up to N connections at a time on a thread of their own,
-    /// the rest as tasks (src/echo/own_thread.rs; 0: all tasks). Default: one per CPU the
-    /// process may use.
+    /// --mode async only: while at most N connections are open, each gets a thread of its
+    /// own; when more arrive, they are all served as tasks (src/echo/own_thread.rs; 0:
+    /// always tasks). Default: one per CPU the process may use.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub own_threads: Option<u16>,
 }
