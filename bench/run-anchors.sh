@@ -17,6 +17,8 @@
 #   REPS=3 DUR=5     repetitions per figure; seconds per timed run
 #   ONLY="tcp-stream tcp-echo chat udp rpc codec"   run only these sections
 #   TCP_PLAIN=1      also measure the plain async tcp echo (ours-plain) in the tcp rows
+#   TCP_TASKS=1      also measure the tuned echo with every connection a task
+#                    (ours-async-tasks, --own-threads 0) in the tcp rows
 #   PIN=1            also run the latency-bound rows (tcp-echo c=1, udp s=1, rpc c=1)
 #                    with server AND client pinned to CPU 0 (PIN=0: skip them)
 #   RPC_CALLS_C1=10000 RPC_CALLS_C64=50000   calls per rpc bench run
@@ -29,6 +31,7 @@ REPS=${REPS:-3}
 DUR=${DUR:-5}
 PIN=${PIN:-1}
 TCP_PLAIN=${TCP_PLAIN:-0}
+TCP_TASKS=${TCP_TASKS:-0}
 ONLY=${ONLY:-"tcp-stream tcp-echo chat udp rpc codec"}
 RPC_CALLS_C1=${RPC_CALLS_C1:-10000}
 RPC_CALLS_C64=${RPC_CALLS_C64:-50000}
@@ -56,6 +59,7 @@ ECHO_SERVERS=("peer-echo-tokio=$BIN/peer-echo-tokio --bind 127.0.0.1:0"
     "ours-async=$OURS/tcp echo-server --mode async --bind 127.0.0.1:0"
     "ours-blocking=$OURS/tcp echo-server --mode blocking --bind 127.0.0.1:0")
 [[ $TCP_PLAIN == 1 ]] && ECHO_SERVERS+=("ours-plain=$OURS/tcp echo-server --mode plain --bind 127.0.0.1:0")
+[[ $TCP_TASKS == 1 ]] && ECHO_SERVERS+=("ours-async-tasks=$OURS/tcp echo-server --mode async --own-threads 0 --bind 127.0.0.1:0")
 CHAT_SERVERS=("peer-chat-tokio=$BIN/peer-chat-tokio --bind 127.0.0.1:0"
     "ours=$OURS/tcp chat-server --bind 127.0.0.1:0")
 UDP_SERVERS=("peer-udp-echo-tokio=$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0"
