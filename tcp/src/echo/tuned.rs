@@ -78,8 +78,8 @@
 //!    thread of its own (its wake-up is `recv(2)` returning: no `epoll_wait(2)`, no task
 //!    to poll), and it comes back here as a task, between two messages, once
 //!    connections outnumber the CPUs ([`echo_continuing`]). Gain, one pinned
-//!    connection: 1.11x round trips against `--own-threads 0`; none, and no loss, at 64
-//!    and 1,000 connections.
+//!    connection: 1.07x round trips against `--own-threads 0` (1.06x tokio's echo);
+//!    none, and no loss, at 64 and 1,000 connections.
 //!
 //! Run it: `tcp echo-server --mode async`, then `printf 'hi\n' | tcp echo-client 127.0.0.1:7007`.
 
