@@ -61,8 +61,9 @@ pub struct EchoLimits {
     /// Least average bytes per second a peer must send to keep its connection (0: no
     /// rule); see [`crate::server::progress`].
     pub min_read_rate: u64,
-    /// The tuned echo only: how many connections at a time are served on a thread of
-    /// their own instead of as a task ([`own_thread`]; 0: all are tasks).
+    /// The tuned echo only: while at most this many connections are open, each is served
+    /// on a thread of its own instead of as a task; when more are open, all are tasks
+    /// ([`own_thread`]; 0: always tasks).
     pub own_threads: usize,
 }
 
