@@ -1,6 +1,7 @@
-//! The tuned echo's first connections run on threads of their own, at most `own_threads`
-//! at a time, and an ended connection's thread makes room for the next one. Alone in its
-//! test binary: it counts this process's threads by name (`/proc/self/task/*/comm`).
+//! The tuned echo's connections run on threads of their own while at most `own_threads`
+//! are open, hand them back to the runtime (losing nothing) when more arrive, and get them
+//! again once connections are few. Alone in its test binary: it counts this process's
+//! threads by name (`/proc/self/task/*/comm`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

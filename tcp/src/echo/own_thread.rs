@@ -32,8 +32,8 @@
 //! Gain, one connection, client and server pinned to one CPU: 1.07x the round trips of
 //! the same server with `--own-threads 0`, 1.06x tokio's tutorial echo, still 0.93x a
 //! blocking std echo (one run of the anchors, the crate README, "One connection: a
-//! thread of its own"). At 64 and 1,000 connections the threads have handed back and the server
-//! is the tuned echo as before.
+//! thread of its own"). At 64 and 1,000 connections the threads have handed back and
+//! the server is the tuned echo as before.
 //!
 //! System calls: `recv(2)`, `send(2)`, `shutdown(2)`, `SO_RCVTIMEO` in `socket(7)`.
 
@@ -175,10 +175,8 @@ pub async fn echo(
     let (finished, stream) = wait(result, stop, waker).await?;
     let Some(progress) = finished.handed_back else {
         if slot.timed_out() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "read deadline passed (the peer sent too little)",
-            ));
+            let limit = limits.server.read_timeout;
+            return Err(super::tuned::deadline_passed("read", limit));
         }
         return Ok(finished.bytes);
     };

@@ -339,7 +339,7 @@ async fn write_back(
 }
 
 /// The error for a deadline that passed without progress from the peer.
-fn deadline_passed(what: &str, limit: Duration) -> io::Error {
+pub(super) fn deadline_passed(what: &str, limit: Duration) -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!(
