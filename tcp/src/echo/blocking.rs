@@ -104,8 +104,8 @@ pub struct Finished {
     pub handed_back: Option<ReadProgress>,
 }
 
-/// [`echo`] under `rules`. Each message reads the clock once, after its `recv(2)`: the
-/// progress rule and the write deadline count from that moment.
+/// [`echo`] under `rules`. Each message takes the time once, after its `recv(2)`
+/// ([`after_read`]): the progress rule and the write deadline count from that moment.
 ///
 /// # Errors
 /// A read or write error, including the deadlines (`TimedOut`).
@@ -138,7 +138,7 @@ pub fn echo_until(
             }
             Err(err) => return Err(err),
         };
-        now = Instant::now();
+        now = after_read(rules.read_deadline, slot);
         progress.record(n as u64, now);
         slot.set_progress(&progress);
         let write_by = now + limits.server.write_timeout;
@@ -158,6 +158,17 @@ pub fn echo_until(
         bytes: total,
         handed_back: None,
     })
+}
+
+/// The time a message arrived, for its progress and its write deadline. A deadline kept
+/// by `SO_RCVTIMEO` re-arms from the real clock; one kept by the table needs only the
+/// table's precision, and takes the sweeper's time when a sweeper runs
+/// ([`Slot::sweeper_time`]: never early, saves a clock read per message).
+fn after_read(read_deadline: ReadDeadline, slot: &Slot) -> Instant {
+    match read_deadline {
+        ReadDeadline::Socket => Instant::now(),
+        ReadDeadline::Table => slot.sweeper_time().unwrap_or_else(Instant::now),
+    }
 }
 
 /// Writes all of `data` by `deadline`, however the peer spreads its reads. `now` is the
