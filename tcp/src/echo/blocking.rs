@@ -104,8 +104,10 @@ pub struct Finished {
     pub handed_back: Option<ReadProgress>,
 }
 
-/// [`echo`] under `rules`. Each message takes the time once, after its `recv(2)`
-/// ([`after_read`]): the progress rule and the write deadline count from that moment.
+/// [`echo`] under `rules`. Each message takes the time once, after its `recv(2)`: the
+/// progress rule and the write deadline count from that moment. With a socket read
+/// deadline that is a clock read; with the table's, the sweeper's last round
+/// ([`Slot::sweeper_time`]), never early and at most one sweep late.
 ///
 /// # Errors
 /// A read or write error, including the deadlines (`TimedOut`).
