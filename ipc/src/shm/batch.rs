@@ -132,14 +132,13 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    use crate::shm::{Geometry, HeapRegion, PopError, PushError, Ring};
+    use crate::shm::loom_support::ring;
+    use crate::shm::{PopError, PushError};
 
     #[test]
     fn loom_a_batch_producer_lapping_the_ring_meets_a_batch_consumer_in_order() {
         loom::model(|| {
-            let geometry = Geometry::new(2, 4).unwrap();
-            let ring =
-                Arc::new(Ring::create(HeapRegion::for_geometry(geometry), geometry).unwrap());
+            let ring = ring(2);
             let producer = {
                 let ring = Arc::clone(&ring);
                 thread::spawn(move || {

@@ -108,12 +108,8 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    use crate::shm::{Geometry, HeapRegion, PopError, PushError, Ring};
-
-    fn ring(capacity: u32) -> Arc<Ring<HeapRegion>> {
-        let geometry = Geometry::new(capacity, 4).unwrap();
-        Arc::new(Ring::create(HeapRegion::for_geometry(geometry), geometry).unwrap())
-    }
+    use crate::shm::loom_support::ring;
+    use crate::shm::{HeapRegion, PopError, PushError, Ring};
 
     /// Pops one message, sleeping on `items` with no timeout whenever the ring is empty.
     fn pop_sleeping(ring: &Ring<HeapRegion>) -> u8 {

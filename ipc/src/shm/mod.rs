@@ -21,6 +21,8 @@ pub mod batch;
 pub mod eventcount;
 mod futex;
 pub mod layout;
+#[cfg(all(test, ipc_loom))]
+mod loom_support;
 #[cfg(not(ipc_loom))]
 #[allow(unsafe_code)]
 pub mod map;

@@ -276,12 +276,8 @@ mod loom_tests {
     use loom::thread;
 
     use super::{PopError, PushError, Ring};
-    use crate::shm::{Geometry, HeapRegion};
-
-    fn ring(capacity: u32) -> Arc<Ring<HeapRegion>> {
-        let geometry = Geometry::new(capacity, 4).unwrap();
-        Arc::new(Ring::create(HeapRegion::for_geometry(geometry), geometry).unwrap())
-    }
+    use crate::shm::HeapRegion;
+    use crate::shm::loom_support::ring;
 
     fn pop_one(ring: &Ring<HeapRegion>) -> u8 {
         let mut buf = [0u8; 4];
