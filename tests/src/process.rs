@@ -307,6 +307,30 @@ impl Server {
         Server::from_proc(Proc::spawn(bin, args))
     }
 
+    /// [`Server::start`] for a server that may fairly fail to start, such as one bound
+    /// to a fixed port that something else may hold: `Err` with its stderr if it printed
+    /// no `listening on` line (the process is stopped).
+    pub fn try_start(bin: &str, args: &[&str]) -> Result<Server, String> {
+        let mut proc = Proc::spawn(bin, args);
+        match proc.read_line(STARTUP_TIMEOUT) {
+            Ok(line) => match parse_listening(&line) {
+                Some(addr) => Ok(Server { proc, addr }),
+                None => proc.fail(&format!(
+                    "first stdout line must be `listening on IP:PORT`, got {line:?}"
+                )),
+            },
+            Err(e) => {
+                // Waited for, so the collector has every last line of its stderr.
+                let _ = proc.wait_timeout(Duration::from_secs(2));
+                Err(format!(
+                    "{}: no `listening on` line ({e}); stderr: {}",
+                    proc.label(),
+                    proc.stderr_text()
+                ))
+            }
+        }
+    }
+
     /// Waits for the `listening on` line of an already started process.
     pub fn from_proc(mut proc: Proc) -> Server {
         let line = proc

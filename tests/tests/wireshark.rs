@@ -64,16 +64,14 @@ fn tshark(pcap: &str, args: &[&str]) -> String {
 
 /// Starts `proxy KIND --pcap` in front of `server`, runs `client` against it, stops both.
 fn capture(kind: &str, server: &[&str], client: impl FnOnce(&str)) -> String {
-    capture_at(kind, server, "127.0.0.1:0", client)
+    capture_at(kind, server, &[0], client)
 }
 
-/// [`capture`] with the server bound to `bind`.
-fn capture_at(kind: &str, server: &[&str], bind: &str, client: impl FnOnce(&str)) -> String {
+/// [`capture`] with the server bound to the first of `ports` on 127.0.0.1 it can take:
+/// a fixed port may be held by anyone, a client of another test included.
+fn capture_at(kind: &str, server: &[&str], ports: &[u16], client: impl FnOnce(&str)) -> String {
     let pcap = scratch(&format!("{kind}-{}", server.join("-")));
-    let (bin, rest) = server.split_first().unwrap();
-    let mut args = rest.to_vec();
-    args.extend(["--bind", bind]);
-    let mut server = Server::start(bin, &args);
+    let mut server = start_on_one_of(server, ports);
     let mut proxy = Server::start(
         "proxy",
         &[
@@ -201,12 +199,23 @@ fn rpc_lite_over_tcp_from_be32_and_le64_callers() {
     }
 }
 
-/// The first port of [`PORTS_OF_OTHER_PROTOCOLS`] free on loopback.
-fn free_port_of_another_protocol() -> u16 {
-    PORTS_OF_OTHER_PROTOCOLS
-        .into_iter()
-        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        .expect("one of the ports Wireshark gives other protocols is free on 127.0.0.1")
+/// `server` (a command line) listening on the first of `ports` it can bind on 127.0.0.1.
+fn start_on_one_of(server: &[&str], ports: &[u16]) -> Server {
+    let (bin, rest) = server.split_first().unwrap();
+    let mut failures = Vec::new();
+    for port in ports {
+        let bind = format!("127.0.0.1:{port}");
+        let mut args = rest.to_vec();
+        args.extend(["--bind", &bind]);
+        match Server::try_start(bin, &args) {
+            Ok(server) => return server,
+            Err(why) => failures.push(why),
+        }
+    }
+    panic!(
+        "the server took none of the ports {ports:?}:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -214,11 +223,10 @@ fn rpc_lite_is_found_on_a_port_wireshark_gives_another_protocol() {
     if skip_without_tshark() {
         support::skip!("needs `tshark` on PATH (apt-get install tshark)");
     }
-    let bind = format!("127.0.0.1:{}", free_port_of_another_protocol());
     let pcap = capture_at(
         "tcp",
         &["rpc-lite", "serve"],
-        &bind,
+        &PORTS_OF_OTHER_PROTOCOLS,
         rpc_calls("tcp", "le64"),
     );
     let fields = rpc_fields(&pcap, false);
