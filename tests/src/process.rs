@@ -311,37 +311,35 @@ impl Server {
     /// to a fixed port that something else may hold: `Err` with its stderr if it printed
     /// no `listening on` line (the process is stopped).
     pub fn try_start(bin: &str, args: &[&str]) -> Result<Server, String> {
-        let mut proc = Proc::spawn(bin, args);
-        match proc.read_line(STARTUP_TIMEOUT) {
-            Ok(line) => match parse_listening(&line) {
-                Some(addr) => Ok(Server { proc, addr }),
-                None => proc.fail(&format!(
-                    "first stdout line must be `listening on IP:PORT`, got {line:?}"
-                )),
-            },
-            Err(e) => {
-                // Waited for, so the collector has every last line of its stderr.
-                let _ = proc.wait_timeout(Duration::from_secs(2));
-                Err(format!(
-                    "{}: no `listening on` line ({e}); stderr: {}",
-                    proc.label(),
-                    proc.stderr_text()
-                ))
-            }
-        }
+        Server::await_listening(Proc::spawn(bin, args)).map_err(|failed| {
+            let (mut proc, why) = *failed;
+            // Waited for, so the collector has every last line of its stderr.
+            let _ = proc.wait_timeout(Duration::from_secs(2));
+            format!("{}: {why}; stderr: {}", proc.label(), proc.stderr_text())
+        })
     }
 
     /// Waits for the `listening on` line of an already started process.
-    pub fn from_proc(mut proc: Proc) -> Server {
-        let line = proc
-            .read_line(STARTUP_TIMEOUT)
-            .unwrap_or_else(|e| proc.fail(&format!("no `listening on` line ({e})")));
-        let addr = parse_listening(&line).unwrap_or_else(|| {
-            proc.fail(&format!(
-                "first stdout line must be `listening on IP:PORT`, got {line:?}"
-            ))
-        });
-        Server { proc, addr }
+    pub fn from_proc(proc: Proc) -> Server {
+        Server::await_listening(proc).unwrap_or_else(|failed| {
+            let (proc, why) = *failed;
+            proc.fail(&why)
+        })
+    }
+
+    /// The `listening on` line, or the process and why it printed none.
+    fn await_listening(mut proc: Proc) -> Result<Server, Box<(Proc, String)>> {
+        let line = match proc.read_line(STARTUP_TIMEOUT) {
+            Ok(line) => line,
+            Err(e) => return Err(Box::new((proc, format!("no `listening on` line ({e})")))),
+        };
+        match parse_listening(&line) {
+            Some(addr) => Ok(Server { proc, addr }),
+            None => {
+                let why = format!("first stdout line must be `listening on IP:PORT`, got {line:?}");
+                Err(Box::new((proc, why)))
+            }
+        }
     }
 
     /// The address the server reported.

@@ -95,3 +95,22 @@ fn every_server_reports_its_real_address_and_stops_on_an_immediate_sigterm() {
         "servers that broke the contract (details above): {failed:#?}"
     );
 }
+
+/// A server that cannot take its port prints no `listening on` line, and
+/// [`Server::try_start`] says so with the server's own error, instead of a panic: the
+/// harness tries the next port (the Wireshark tests do, on fixed ports).
+#[test]
+fn a_port_already_taken_is_reported_with_the_servers_error() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = held.local_addr().unwrap().to_string();
+    let why = Server::try_start("tcp", &["echo-server", "--bind", &bind])
+        .expect_err("the port is held by this test");
+    assert!(why.contains("no `listening on` line"), "{why}");
+    assert!(
+        why.contains("in use"),
+        "the server's own error is passed on: {why}"
+    );
+    let mut other = Server::try_start("tcp", &["echo-server", "--bind", "127.0.0.1:0"])
+        .expect("port 0 always works");
+    other.sigterm();
+}
