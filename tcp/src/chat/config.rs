@@ -7,6 +7,7 @@
 //! whole server stays under `max members x (queue + buffers)` however the peers behave.
 
 use super::lines::READ_CHUNK;
+use super::outbox::ENTRY_BYTES;
 use crate::server::ServerLimits;
 
 /// Default port of `tcp chat-server` (`--bind 127.0.0.1:7070`).
@@ -89,7 +90,8 @@ impl ChatConfig {
 
     /// The most one member sending within its limits can put in another member's queue
     /// before that member's writer has sent any of it: the burst, plus one read that
-    /// overdraws the rate ([`READ_CHUNK`]), plus one outgoing line whose prefix overdraws it.
+    /// overdraws the rate ([`READ_CHUNK`]), plus one outgoing line whose prefix and queue
+    /// handle ([`ENTRY_BYTES`]) overdraw it.
     ///
     /// The arithmetic behind "a sender within its limits never evicts a reader who keeps
     /// up": the sender's bytes reach each other member's queue at most at the input rate
@@ -98,7 +100,7 @@ impl ChatConfig {
     /// queue budget must therefore be at least this (with the defaults: 64 KiB + 8 KiB +
     /// 1.2 KiB = 73.2 KiB of a 256 KiB queue). Several senders at once add up.
     pub fn most_one_sender_queues(&self) -> usize {
-        self.input_burst + READ_CHUNK + self.longest_outgoing_line()
+        self.input_burst + READ_CHUNK + self.longest_outgoing_line() + ENTRY_BYTES
     }
 
     /// Checks that the bounds fit together: an outgoing queue must hold several of the
@@ -108,7 +110,7 @@ impl ChatConfig {
     /// # Errors
     /// A sentence naming the flags to change.
     pub fn check(&self) -> Result<(), String> {
-        let least = 4 * self.longest_outgoing_line();
+        let least = 4 * (self.longest_outgoing_line() + ENTRY_BYTES);
         if self.queue_bytes < least {
             return Err(format!(
                 "--queue-bytes {} is too small for --max-line {}: it must hold at least 4 of \

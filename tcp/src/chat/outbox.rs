@@ -8,6 +8,10 @@
 //! (its writer stops at once, its connection is closed, the reason is logged) and
 //! everybody else carries on at full speed.
 //!
+//! The budget counts memory, not text: each queued line costs its bytes plus the
+//! [`ENTRY_BYTES`] of its handle in the queue, so a flood of tiny lines (join notices,
+//! one-letter messages) is bounded by the budget like a few long ones.
+//!
 //! The writer takes everything queued at once ([`Outbox::next_batch`]) and writes the batch
 //! with one `writev(2)` (see [`write_batch`]), so a burst of a thousand lines costs a few
 //! system calls instead of a thousand.
@@ -25,6 +29,16 @@ use tokio_util::sync::CancellationToken;
 /// buffer never shrinks by itself, so without this a member would hold that memory, 32
 /// bytes per entry, for as long as it stays.
 const KEEP_ENTRIES: usize = 64;
+
+/// What one queued line costs besides its bytes: its `Bytes` handle in the queue's buffer
+/// (32 bytes on a 64-bit machine). Without it, 10,000 one-byte lines would count as 10 KB
+/// of a budget while holding 330 KB.
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Bytes>();
+
+/// What `line` costs the budget while it waits in a queue.
+fn cost(line: &Bytes) -> usize {
+    line.len() + ENTRY_BYTES
+}
 
 /// What happened to a pushed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +80,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An empty outbox that evicts once more than `budget` bytes wait in it.
+    /// An empty outbox that evicts once its lines would cost more than `budget` bytes.
     pub fn new(budget: usize) -> Self {
         Outbox {
             state: Mutex::new(State::default()),
@@ -82,7 +96,7 @@ impl Outbox {
         if state.closed.is_some() {
             return Push::Closed;
         }
-        if state.queued_bytes + line.len() > self.budget {
+        if state.queued_bytes + cost(&line) > self.budget {
             state.closed = Some(Closed::Evicted);
             state.queue = VecDeque::new();
             state.queued_bytes = 0;
@@ -91,7 +105,7 @@ impl Outbox {
             self.wake_writer.notify_one();
             return Push::Evicted;
         }
-        state.queued_bytes += line.len();
+        state.queued_bytes += cost(&line);
         state.peak_bytes = state.peak_bytes.max(state.queued_bytes);
         state.queue.push_back(line);
         drop(state);
@@ -126,7 +140,7 @@ impl Outbox {
         self.evicted.cancelled().await;
     }
 
-    /// Most bytes that were ever queued at once.
+    /// Most bytes that were ever queued at once, handles included.
     pub fn peak_bytes(&self) -> usize {
         self.lock().peak_bytes
     }
@@ -217,13 +231,26 @@ mod tests {
 
     #[test]
     fn a_push_over_the_budget_evicts_and_frees_the_queue() {
-        let outbox = Outbox::new(10);
+        let outbox = Outbox::new(2 * (5 + ENTRY_BYTES));
         assert_eq!(outbox.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(outbox.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(outbox.push(Bytes::from_static(b"1")), Push::Evicted);
         assert_eq!(outbox.push(Bytes::from_static(b"1")), Push::Closed);
         assert_eq!(outbox.closed(), Some(Closed::Evicted));
-        assert_eq!(outbox.peak_bytes(), 10);
+        assert_eq!(outbox.peak_bytes(), 2 * (5 + ENTRY_BYTES));
+    }
+
+    #[test]
+    fn tiny_lines_are_charged_their_handle_too() {
+        const BUDGET: usize = 64 * 1024;
+        let outbox = Outbox::new(BUDGET);
+        let mut queued = 0;
+        while outbox.push(Bytes::from_static(b"x")) == Push::Queued {
+            queued += 1;
+        }
+        // Counted by text alone, 65,536 one-byte lines would fit (2 MiB of handles).
+        assert_eq!(queued, BUDGET / (1 + ENTRY_BYTES));
+        assert!(outbox.peak_bytes() <= BUDGET);
     }
 
     #[tokio::test]

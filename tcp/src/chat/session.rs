@@ -14,7 +14,7 @@
 
 use super::config::ChatConfig;
 use super::lines::{Line, LineReader};
-use super::outbox::{Closed, write_batch};
+use super::outbox::{Closed, ENTRY_BYTES, write_batch};
 use super::protocol::{self, Input};
 use super::rate::TokenBucket;
 use super::registry::{JoinError, Member, Registry};
@@ -227,10 +227,11 @@ async fn read_loop(
 ) -> Ending {
     let (max_line, batch_limit) = (config.max_line, fan_out_limit(config));
     let mut batch = BytesMut::new();
-    // What a message adds to its bytes on the way out: `NAME: `. The reader charges the
-    // bytes it reads; this is charged per message on top, so the input rate bounds what
-    // the member makes the server queue for each other member.
-    let prefix = member.name.len() + 2;
+    // What a message adds to its bytes on the way out: `NAME: `, and in each other
+    // member's queue at most one handle (messages that arrive together share one). The
+    // reader charges the bytes it reads; this is charged per message on top, so the
+    // input rate bounds what the member makes the server queue for each other member.
+    let per_message = member.name.len() + 2 + ENTRY_BYTES;
     loop {
         let first = match lines.next_line(true).await {
             Ok(Some(line)) => line,
@@ -249,7 +250,7 @@ async fn read_loop(
                 return Ending::Quit;
             }
             let pause = if batch.len() > before {
-                lines.charge(prefix)
+                lines.charge(per_message)
             } else {
                 Duration::ZERO
             };
