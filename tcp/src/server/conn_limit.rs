@@ -31,6 +31,10 @@ use super::progress::{EVICTABLE_LOSS, ReadProgress};
 /// connections must not turn into a flood of log lines.
 pub(crate) static REFUSED: support::log::Throttle = support::log::Throttle::per_second(10);
 
+/// The sweeper thread's name, as `ps -L` and `/proc/PID/task/*/comm` show it (at most 15
+/// bytes: Linux cuts longer names).
+pub const SWEEPER_THREAD: &str = "deadline-sweep";
+
 /// Stored in place of a deadline for a connection that may stay idle (a chat member).
 const NO_DEADLINE: u64 = u64::MAX;
 
@@ -285,7 +289,7 @@ impl ConnectionTable {
         let table: Weak<Self> = Arc::downgrade(self);
         let runtime = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
-            .name("deadline-sweeper".into())
+            .name(SWEEPER_THREAD.into())
             .spawn(move || {
                 let _clock = runtime.as_ref().map(tokio::runtime::Handle::enter);
                 let ahead = every.as_millis() as u64 + 1; // +1: millis round down

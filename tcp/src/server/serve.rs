@@ -35,11 +35,12 @@ pub async fn serve<H, F>(
     H: FnMut(TcpStream, SocketAddr, CancellationToken) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
-    serve_slots(listener, limits, shutdown, move |stream, peer, slot| {
+    let handler = move |stream, peer, slot: Arc<Slot>| {
         slot.set_deadline(None);
         handler(stream, peer, slot.stop().clone())
-    })
-    .await;
+    };
+    // No handler here asks the table to keep its deadline: no sweeper thread.
+    accept_loop(listener, limits, shutdown, Sweeper::None, handler).await;
 }
 
 /// Like [`serve`], but the handler gets the connection's [`Slot`]: it records its peer's
@@ -52,17 +53,42 @@ pub async fn serve_slots<H, F>(
     listener: TcpListener,
     limits: ServerLimits,
     shutdown: CancellationToken,
+    handler: H,
+) where
+    H: FnMut(TcpStream, SocketAddr, Arc<Slot>) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    accept_loop(listener, limits, shutdown, Sweeper::Run, handler).await;
+}
+
+/// Whether the connection table gets a sweeper thread ([`ConnectionTable::spawn_sweeper`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sweeper {
+    /// Handlers may call [`Slot::enforce_deadline`]: the table keeps their deadlines.
+    Run,
+    /// No handler does: a thread waking every sweep would be work for nothing.
+    None,
+}
+
+/// The accept loop of [`serve`] and [`serve_slots`].
+async fn accept_loop<H, F>(
+    listener: TcpListener,
+    limits: ServerLimits,
+    shutdown: CancellationToken,
+    sweeper: Sweeper,
     mut handler: H,
 ) where
     H: FnMut(TcpStream, SocketAddr, Arc<Slot>) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
     let table = ConnectionTable::new(limits.max_connections, limits.read_timeout);
-    let every = sweep_every(limits.read_timeout);
-    if let Err(err) = table.spawn_sweeper(every, shutdown.clone()) {
-        // Without it a handler that relies on the table would never time out: do not serve.
-        tracing::error!(error = %err, "cannot start the read-deadline sweeper; not serving");
-        return;
+    if sweeper == Sweeper::Run {
+        let every = sweep_every(limits.read_timeout);
+        if let Err(err) = table.spawn_sweeper(every, shutdown.clone()) {
+            // Without it a handler that relies on the table would never time out.
+            tracing::error!(error = %err, "cannot start the read-deadline sweeper; not serving");
+            return;
+        }
     }
     let mut tasks = JoinSet::new();
     let mut backoff = AcceptBackoff::default();

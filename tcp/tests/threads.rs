@@ -1,31 +1,39 @@
-//! The tuned echo's connections run on threads of their own while at most `own_threads`
-//! are open, hand them back to the runtime (losing nothing) when more arrive, and get them
-//! again once connections are few. Alone in its test binary: it counts this process's
-//! threads by name (`/proc/self/task/*/comm`).
+//! Tests that count this process's threads by name (`/proc/self/task/*/comm`), alone in
+//! their test binary, and run one after another by its one test (tests in one binary run
+//! in parallel, and would see each other's threads):
+//! - the tuned echo's connections run on threads of their own while at most `own_threads`
+//!   are open, hand them back to the runtime (losing nothing) when more arrive, and get
+//!   them again once connections are few;
+//! - only a server whose handlers may ask for it runs a deadline sweeper, and it ends
+//!   with its server.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use tcp::echo::{EchoLimits, EchoServer, Mode};
-use tcp::server::ServerLimits;
+use tcp::server::conn_limit::SWEEPER_THREAD;
+use tcp::server::{CancellationToken, ServerLimits, serve, serve_slots};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Threads of this process whose name says they serve one echo connection.
-fn own_threads_running() -> usize {
+/// Name prefix of the threads that serve one echo connection each.
+const OWN_THREAD: &str = "echo-own-";
+
+/// Threads of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("echo-own-"))
+        .filter(|name| name.starts_with(prefix))
         .count()
 }
 
-/// Waits (bounded) until `own_threads_running()` is `want`, and returns what it saw last.
-fn settle_at(want: usize) -> usize {
+/// Waits (bounded) until `threads_named(prefix)` is `want`, and returns what it saw last.
+fn settle_at(prefix: &str, want: usize) -> usize {
     let give_up = Instant::now() + TEST_TIMEOUT;
     loop {
-        let running = own_threads_running();
+        let running = threads_named(prefix);
         if running == want || Instant::now() > give_up {
             return running;
         }
@@ -61,6 +69,7 @@ fn round_trip(mut client: &TcpStream, message: &[u8]) {
 
 #[test]
 fn the_first_connections_get_threads_and_hand_them_back_when_crowded() {
+    only_serve_slots_runs_a_sweeper_and_it_ends_with_its_server();
     the_plain_echo_and_zero_own_threads_keep_every_connection_a_task();
     let limits = EchoLimits {
         own_threads: 2,
@@ -69,11 +78,11 @@ fn the_first_connections_get_threads_and_hand_them_back_when_crowded() {
     let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let server = EchoServer::start(Mode::Async, loopback, limits).unwrap();
     let addr = server.local_addr();
-    assert_eq!(own_threads_running(), 0, "no connection, no thread");
+    assert_eq!(threads_named(OWN_THREAD), 0, "no connection, no thread");
 
     let first = echoing_client(addr);
     let second = echoing_client(addr);
-    assert_eq!(settle_at(2), 2, "two connections, two threads");
+    assert_eq!(settle_at(OWN_THREAD, 2), 2, "two connections, two threads");
 
     // A third: more connections than threads were set aside for. It is a task, and the
     // two threads hand their connections back after their next message.
@@ -81,7 +90,7 @@ fn the_first_connections_get_threads_and_hand_them_back_when_crowded() {
     round_trip(&first, b"one");
     round_trip(&second, b"two");
     assert_eq!(
-        settle_at(0),
+        settle_at(OWN_THREAD, 0),
         0,
         "both threads handed their connections back"
     );
@@ -96,12 +105,12 @@ fn the_first_connections_get_threads_and_hand_them_back_when_crowded() {
     let give_up = Instant::now() + TEST_TIMEOUT;
     let fourth = loop {
         let newcomer = echoing_client(addr);
-        if own_threads_running() == 1 || Instant::now() > give_up {
+        if threads_named(OWN_THREAD) == 1 || Instant::now() > give_up {
             break newcomer;
         }
         std::thread::sleep(Duration::from_millis(20)); // counted before the others ended
     };
-    assert_eq!(settle_at(1), 1, "the newcomer has a thread");
+    assert_eq!(settle_at(OWN_THREAD, 1), 1, "the newcomer has a thread");
 
     // A connection that was handed back still ends as the protocol says.
     round_trip(&first, b"last");
@@ -111,7 +120,7 @@ fn the_first_connections_get_threads_and_hand_them_back_when_crowded() {
     assert!(rest.is_empty(), "nothing more owed, then end-of-stream");
     round_trip(&fourth, b"four");
     server.stop().unwrap();
-    assert_eq!(settle_at(0), 0, "shutdown ends the threads");
+    assert_eq!(settle_at(OWN_THREAD, 0), 0, "shutdown ends the threads");
 }
 
 /// Run first, by the one test (tests in one binary run in parallel, and would see each
@@ -124,7 +133,59 @@ fn the_plain_echo_and_zero_own_threads_keep_every_connection_a_task() {
         };
         let server = EchoServer::start(mode, "127.0.0.1:0".parse().unwrap(), limits).unwrap();
         let _client = echoing_client(server.local_addr());
-        assert_eq!(own_threads_running(), 0, "{mode:?} with {own_threads}");
+        assert_eq!(threads_named(OWN_THREAD), 0, "{mode:?} with {own_threads}");
         server.stop().unwrap();
+    }
+}
+
+/// Run first, by the one test. `serve` hands its handlers no slot, so none can ask the
+/// table to keep a deadline: it starts no sweeper. `serve_slots` starts one, and the
+/// sweeper ends once its server has stopped.
+fn only_serve_slots_runs_a_sweeper_and_it_ends_with_its_server() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    for (slots, sweepers) in [(false, 0), (true, 1)] {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = ServerLimits::default();
+        let shutdown = CancellationToken::new();
+        // Each handler closes its connection at once.
+        let server = if slots {
+            runtime.spawn(serve_slots(
+                listener,
+                limits,
+                shutdown.clone(),
+                |s, _, _| async move { drop(s) },
+            ))
+        } else {
+            runtime.spawn(serve(
+                listener,
+                limits,
+                shutdown.clone(),
+                |s, _, _| async move { drop(s) },
+            ))
+        };
+        // One connection served and closed: the accept loop is past its start.
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.set_read_timeout(Some(TEST_TIMEOUT)).unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert_eq!(
+            threads_named(SWEEPER_THREAD),
+            sweepers,
+            "sweepers while serving (serve_slots: {slots})"
+        );
+        shutdown.cancel();
+        runtime.block_on(server).unwrap();
+        assert_eq!(
+            settle_at(SWEEPER_THREAD, 0),
+            0,
+            "the sweeper ends with its server"
+        );
     }
 }
