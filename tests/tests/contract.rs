@@ -10,7 +10,7 @@
 //!
 //! The listening line and the first SIGTERM are checked in `servers.rs`.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
@@ -141,58 +141,99 @@ fn a_port_in_use_is_one_line_exit_1_with_the_hint_and_the_os_error_once() {
     assert!(checked >= 5, "only {checked} servers checked");
 }
 
+/// Attempts at catching a server with its work still in flight after the first SIGTERM.
+const TRIES: usize = 5;
+
 /// Sends SIGTERM twice with work in flight: the first starts the grace period (the server
 /// keeps running, finishing that work), the second must end it at once with exit 130.
-fn assert_second_sigterm_stops_at_once(server: &mut Server, what: &str) {
-    server.sigterm();
-    assert!(
-        server.wait_timeout(Duration::from_millis(300)).is_none(),
-        "{what}: exited on the first SIGTERM although work was in flight; stderr: {}",
-        server.stderr_text()
-    );
-    server.sigterm();
-    match server.wait_timeout(Duration::from_secs(3)) {
-        Some(status) => assert_eq!(status.code(), Some(130), "{what}: {status}"),
-        None => panic!("{what}: still running 3 s after the second SIGTERM"),
+///
+/// `start` gives a fresh server with work in flight, and what keeps that work going. The
+/// kernel may let a server finish early all the same (a send stalled on a full buffer can
+/// complete after all once the first SIGTERM's `shutdown(2)` wakes it and the buffer has
+/// grown meanwhile): then it must have exited 0, and the next try starts afresh.
+fn assert_second_sigterm_stops_at_once<W>(what: &str, mut start: impl FnMut() -> (Server, W)) {
+    for _ in 0..TRIES {
+        let (mut server, _work) = start();
+        server.sigterm();
+        if let Some(status) = server.wait_timeout(Duration::from_millis(300)) {
+            assert_eq!(
+                status.code(),
+                Some(0),
+                "{what}: first SIGTERM; stderr: {}",
+                server.stderr_text()
+            );
+            continue; // it finished its work within 300 ms: try again
+        }
+        server.sigterm();
+        match server.wait_timeout(Duration::from_secs(3)) {
+            Some(status) => assert_eq!(status.code(), Some(130), "{what}: {status}"),
+            None => panic!("{what}: still running 3 s after the second SIGTERM"),
+        }
+        return;
     }
+    panic!(
+        "{what}: exited on the first SIGTERM in each of {TRIES} tries although work was in flight"
+    );
 }
 
-/// A client that sends far more than it reads: the echo server's writes stall, so the
-/// connection is in flight until the client reads or the grace period ends.
+/// Most bytes the stalling client sends before it gives up: far more than loopback's
+/// buffers hold (the server's receive and send buffers and the client's send buffer, each
+/// autotuned up to `net.ipv4.tcp_rmem` / `tcp_wmem`, 32 MiB and 4 MiB on some kernels).
+const MOST_TO_STALL: usize = 256 << 20;
+
+/// A client that sends and never reads: the echo server's writes stall, so the connection
+/// is in flight until the client reads or the grace period ends. Its receive buffer is set
+/// small, which turns off the kernel's autotuning of it (`tcp(7)`), and it writes until a
+/// write times out, so the stall is reached whatever the system's buffer limits are.
 fn stalled_echo_client(server: &Server) -> TcpStream {
-    let mut stream = TcpStream::connect(server.addr()).expect("connect to the echo server");
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("a TCP socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    socket
+        .connect(&server.addr().into())
+        .expect("connect to the echo server");
+    let mut stream = TcpStream::from(socket);
     stream
         .set_write_timeout(Some(Duration::from_secs(2)))
         .expect("write timeout");
     let chunk = vec![b'x'; 64 * 1024];
-    for _ in 0..256 {
-        if stream.write_all(&chunk).is_err() {
-            break; // the buffers are full both ways: the server is stuck writing to us
+    let mut sent = 0;
+    while sent < MOST_TO_STALL {
+        match stream.write(&chunk) {
+            Ok(n) => sent += n,
+            // Timed out: the buffers are full both ways, the server is stuck writing to us.
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return stream;
+            }
+            Err(err) => panic!("the echo server closed a stalled connection: {err}"),
         }
     }
-    stream
+    panic!("sent {sent} bytes to the echo server and its writes never stalled");
 }
 
 #[test]
 fn a_second_sigterm_during_the_echo_servers_grace_period_stops_at_once() {
     for mode in ["async", "blocking"] {
-        let mut server = Server::start(
-            "tcp",
-            &["echo-server", "--mode", mode, "--bind", "127.0.0.1:0"],
-        );
-        let _client = stalled_echo_client(&server);
-        assert_second_sigterm_stops_at_once(&mut server, &format!("tcp echo-server --mode {mode}"));
+        let what = format!("tcp echo-server --mode {mode}");
+        assert_second_sigterm_stops_at_once(&what, || {
+            let server = Server::start(
+                "tcp",
+                &["echo-server", "--mode", mode, "--bind", "127.0.0.1:0"],
+            );
+            let client = stalled_echo_client(&server);
+            (server, client)
+        });
     }
 }
 
 #[test]
 fn a_second_sigterm_during_the_rpc_servers_grace_period_stops_at_once() {
-    let mut server = Server::start("rpc-lite", &["serve", "--bind", "127.0.0.1:0"]);
-    let mut caller = Proc::spawn("rpc-lite", &["call", &server.addr_arg(), "sleep", "20000"]);
-    // Give the call time to reach the server (a bounded wait, not a timing assertion: if it
-    // has not arrived, the first SIGTERM ends the server and the assertion says so).
-    std::thread::sleep(Duration::from_millis(500));
-    assert_second_sigterm_stops_at_once(&mut server, "rpc-lite serve with a sleep call");
-    // The caller sees its connection end; it exits on its own (or is killed when dropped).
-    let _ = caller.wait_timeout(Duration::from_secs(5));
+    assert_second_sigterm_stops_at_once("rpc-lite serve with a sleep call", || {
+        let server = Server::start("rpc-lite", &["serve", "--bind", "127.0.0.1:0"]);
+        let caller = Proc::spawn("rpc-lite", &["call", &server.addr_arg(), "sleep", "20000"]);
+        // Give the call time to reach the server (a bounded wait, not a timing assertion:
+        // if it has not arrived, the first SIGTERM ends the server and the next try starts).
+        std::thread::sleep(Duration::from_millis(500));
+        (server, caller)
+    });
 }
