@@ -147,10 +147,10 @@ const TRIES: usize = 5;
 /// Sends SIGTERM twice with work in flight: the first starts the grace period (the server
 /// keeps running, finishing that work), the second must end it at once with exit 130.
 ///
-/// `start` gives a fresh server with work in flight, and what keeps that work going. The
-/// kernel may let a server finish early all the same (a send stalled on a full buffer can
-/// complete after all once the first SIGTERM's `shutdown(2)` wakes it and the buffer has
-/// grown meanwhile): then it must have exited 0, and the next try starts afresh.
+/// `start` gives a fresh server with work in flight, and what keeps that work going. A
+/// server may finish that work early all the same (the blocking echo's send, stalled on a
+/// full buffer, was seen to complete once the first SIGTERM's `shutdown(2)` woke it): then
+/// it must have exited 0, and the next try starts afresh.
 fn assert_second_sigterm_stops_at_once<W>(what: &str, mut start: impl FnMut() -> (Server, W)) {
     for _ in 0..TRIES {
         let (mut server, _work) = start();

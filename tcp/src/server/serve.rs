@@ -40,7 +40,7 @@ pub async fn serve<H, F>(
         handler(stream, peer, slot.stop().clone())
     };
     // No handler here asks the table to keep its deadline: no sweeper thread.
-    accept_loop(listener, limits, shutdown, Sweeper::None, handler).await;
+    accept_loop(listener, limits, shutdown, Sweeper::Skip, handler).await;
 }
 
 /// Like [`serve`], but the handler gets the connection's [`Slot`]: it records its peer's
@@ -67,7 +67,7 @@ enum Sweeper {
     /// Handlers may call [`Slot::enforce_deadline`]: the table keeps their deadlines.
     Run,
     /// No handler does: a thread waking every sweep would be work for nothing.
-    None,
+    Skip,
 }
 
 /// The accept loop of [`serve`] and [`serve_slots`].
