@@ -129,15 +129,15 @@ for REP in $(seq "$REPS"); do
     fi
     if want udp; then
         for snd in 1 4; do
-            point() { measure "udp-echo s=$snd 64B w16" "$1" 2cpu rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders $snd --size 64 --duration-s $DUR"; }
+            point() { measure "udp-echo s=$snd 64B w16" "$1" 2cpu rt_per_s,p50_us,p99_us,arrival_p99_us,loss_pct "$LG udp-echo --addr $2 --senders $snd --size 64 --duration-s $DUR"; }
             each_server 2cpu udp "${UDP_SERVERS[@]}"
         done
         # The same 4 senders paced at one offered load that every server sustains (an open
         # loop): the p99 of the closed loop above is the whole machine's saturation.
-        point() { measure "udp-echo s=4 64B paced 50k/s" "$1" 2cpu rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders 4 --window 256 --rate 50000 --size 64 --duration-s $DUR"; }
+        point() { measure "udp-echo s=4 64B paced 50k/s" "$1" 2cpu rt_per_s,p50_us,p99_us,arrival_p99_us,loss_pct "$LG udp-echo --addr $2 --senders 4 --window 256 --rate 50000 --size 64 --duration-s $DUR"; }
         each_server 2cpu udp "${UDP_SERVERS[@]}"
         if [[ $PIN == 1 ]]; then
-            point() { measure "udp-echo s=1 64B w16" "$1" cpu0 rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders 1 --size 64 --duration-s $DUR"; }
+            point() { measure "udp-echo s=1 64B w16" "$1" cpu0 rt_per_s,p50_us,p99_us,arrival_p99_us,loss_pct "$LG udp-echo --addr $2 --senders 1 --size 64 --duration-s $DUR"; }
             each_server cpu0 udp "${UDP_SERVERS[@]}"
         fi
     fi

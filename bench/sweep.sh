@@ -208,10 +208,10 @@ udp_sweep() {
         done
     done
 }
-udp_sweep udp-senders senders "$UDP_SENDER_POINTS" "--senders {X} --size 64" rt_per_s MB_per_s loss_pct p99_us
+udp_sweep udp-senders senders "$UDP_SENDER_POINTS" "--senders {X} --size 64" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
 udp_sweep udp-paced offered_per_s "$UDP_RATE_POINTS" "--senders 4 --window 256 --rate {X} --size 64" \
-    rt_per_s p50_us p99_us loss_pct
-udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X}" rt_per_s MB_per_s loss_pct p99_us
+    rt_per_s p50_us p99_us arrival_p99_us loss_pct
+udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X}" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
 
 cleanup
 say "all servers stopped; drawing"

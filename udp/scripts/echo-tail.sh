@@ -3,6 +3,8 @@
 # (bench's `peer-udp-echo-tokio`, a tokio UdpSocket loop), by sender count and datagram size,
 # measured by bench's `loadgen udp-echo` (window 16 per sender), servers interleaved and
 # repeated, medians per point, ratios to the peer (datagrams/s: >1 is faster; p99: <1 is better).
+# Two p99s: when the client read the echo, and when the echo reached the client's socket (the
+# kernel's arrival stamp: the server's and loopback's part, without the client's own waits).
 #
 # Run from the project root after
 #   cargo build --release -p udp --bins
@@ -52,7 +54,7 @@ for rep in $(seq "$REPS"); do
                     --size "$size" --duration-s "$DUR" $CLIENT 2>/dev/null | tail -1)
                 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
                 get() { grep -o " $1=[0-9.]*" <<<" $line" | cut -d= -f2; }
-                echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$(get rt_per_s) p50_us=$(get p50_us) p99_us=$(get p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
+                echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$(get rt_per_s) p50_us=$(get p50_us) p99_us=$(get p99_us) arrival_p99_us=$(get arrival_p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
             done
         done
     done
@@ -60,18 +62,20 @@ done
 echo "end: $(uptime)"
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-field() { grep "size=$1 senders=$2 server=$3 " "$RAW" | grep -o "$4=[0-9.]*" | cut -d= -f2 | median; }
+field() { grep "size=$1 senders=$2 server=$3 " "$RAW" | grep -o " $4=[0-9.]*" | cut -d= -f2 | median; }
 echo
-echo "| size | senders | server | datagrams/s | x peer | p50 us | p99 us | x peer | loss % |"
-echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| size | senders | server | datagrams/s | x peer | p50 us | p99 us | x peer | arrival p99 us | x peer | loss % |"
+echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
     for senders in $SENDERS; do
         brt=$(field "$size" "$senders" peer rt_per_s) bp99=$(field "$size" "$senders" peer p99_us)
+        ba99=$(field "$size" "$senders" peer arrival_p99_us)
         for name in $SERVERS; do
             rt=$(field "$size" "$senders" "$name" rt_per_s) p99=$(field "$size" "$senders" "$name" p99_us)
+            a99=$(field "$size" "$senders" "$name" arrival_p99_us)
             awk -v sz="$size" -v s="$senders" -v n="$name" -v rt="$rt" -v p50="$(field "$size" "$senders" "$name" p50_us)" \
-                -v p99="$p99" -v br="$brt" -v bp="$bp99" -v loss="$(field "$size" "$senders" "$name" loss_pct)" \
-                'BEGIN { printf "| %s | %s | %s | %.0f | %.2f | %.0f | %.0f | %.2f | %s |\n", sz, s, n, rt, (br > 0 ? rt / br : 0), p50, p99, (bp > 0 ? p99 / bp : 0), loss }'
+                -v p99="$p99" -v br="$brt" -v bp="$bp99" -v a99="$a99" -v ba="$ba99" -v loss="$(field "$size" "$senders" "$name" loss_pct)" \
+                'BEGIN { printf "| %s | %s | %s | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.2f | %s |\n", sz, s, n, rt, (br > 0 ? rt / br : 0), p50, p99, (bp > 0 ? p99 / bp : 0), a99, (ba > 0 ? a99 / ba : 0), loss }'
         done
     done
 done

@@ -9,6 +9,7 @@
 //! every I/O wait has a timeout, and a watchdog thread exits the process if the whole
 //! run overruns its budget. It only ever targets loopback: any other address is refused.
 
+mod arrival;
 mod chat;
 mod idle;
 mod stats;

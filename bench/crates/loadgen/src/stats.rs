@@ -32,17 +32,23 @@ impl Kv {
     }
     /// p50/p99/p999/max in microseconds (1 decimal) from a nanosecond histogram.
     pub fn lat(&mut self, h: &Histogram<u64>) -> &mut Self {
+        self.lat_named("", h)
+    }
+    /// As [`Kv::lat`], each key starting with `prefix` (`arrival_p99_us`).
+    pub fn lat_named(&mut self, prefix: &str, h: &Histogram<u64>) -> &mut Self {
         let us = |v: u64| v as f64 / 1000.0;
-        if h.is_empty() {
-            for k in ["p50_us", "p99_us", "p999_us", "max_us"] {
-                self.put(k, "nan");
-            }
-        } else {
-            self.f("p50_us", us(h.value_at_quantile(0.50)), 1)
-                .f("p99_us", us(h.value_at_quantile(0.99)), 1)
-                .f("p999_us", us(h.value_at_quantile(0.999)), 1)
-                .f("max_us", us(h.max()), 1);
+        let quantiles = [("p50_us", 0.50), ("p99_us", 0.99), ("p999_us", 0.999)];
+        for (key, q) in quantiles {
+            let key = format!("{prefix}{key}");
+            match h.is_empty() {
+                true => self.put(&key, "nan"),
+                false => self.f(&key, us(h.value_at_quantile(q)), 1),
+            };
         }
+        match h.is_empty() {
+            true => self.put(&format!("{prefix}max_us"), "nan"),
+            false => self.f(&format!("{prefix}max_us"), us(h.max()), 1),
+        };
         self
     }
     pub fn line(&self) -> String {

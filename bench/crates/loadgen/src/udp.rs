@@ -3,7 +3,14 @@
 //! when no reply came within `--loss-timeout-ms`.
 //!
 //! Datagram layout (little endian): [seq: u64][sent_ns: u64][pattern bytes ...].
+//!
+//! Two latencies per reply: from the send to the moment this sender read the reply
+//! (`p50_us`, `p99_us`, ...: what this client saw), and from the send to the moment the
+//! kernel queued the reply on the sender's socket (`arrival_p50_us`, ...: the server's and
+//! the network's part alone, without the time the reply then waited for the client; see
+//! [`crate::arrival`]).
 
+use crate::arrival;
 use crate::stats::{self, new_hist, record, Kv, Result, PERIOD};
 use clap::Args;
 use std::collections::VecDeque;
@@ -51,6 +58,8 @@ impl UdpArgs {
 
 struct Slot {
     sent: Instant,
+    /// The same moment on the clock of the kernel's arrival stamps.
+    sent_real_ns: u64,
     in_window: bool,
     done: bool,
 }
@@ -89,10 +98,12 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
     for si in 0..a.senders {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         sock.connect(&a.addr).await?;
+        arrival::enable(&sock)?;
         let size = a.size;
         let pat = Arc::new(stats::pattern(size, si as u8));
         tasks.push(tokio::spawn(async move {
             let mut h = new_hist();
+            let mut h_arrival = new_hist();
             let mut t = Totals::default();
             let mut ring: VecDeque<Slot> = VecDeque::with_capacity(window * 4);
             let mut base_seq: u64 = 0; // seq of ring[0]
@@ -100,6 +111,7 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
             let mut outstanding = 0usize;
             let mut sbuf = vec![0u8; size];
             let mut rbuf = vec![0u8; 65_536];
+            let mut cmsg = arrival::buffer();
             // Paced: when the next datagram is due (senders start spread over one gap).
             let mut due = gap.map(|g| start + g.mul_f64(si as f64 / a.senders as f64));
             loop {
@@ -117,12 +129,13 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                         Err(_) => {
                             t.errors += 1;
                             if t.errors > 1000 {
-                                return (h, t);
+                                return (h, h_arrival, t);
                             }
                         }
                     }
                     ring.push_back(Slot {
                         sent: Instant::now(),
+                        sent_real_ns: arrival::now_ns(),
                         in_window,
                         done: false,
                     });
@@ -150,8 +163,8 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     tokio::time::sleep_until(due.unwrap_or(now).min(end)).await;
                     continue;
                 }
-                match timeout_at(wake, sock.recv(&mut rbuf)).await {
-                    Ok(Ok(n)) => {
+                match timeout_at(wake, arrival::recv(&sock, &mut rbuf, &mut cmsg)).await {
+                    Ok(Ok((n, arrived_ns))) => {
                         let now = Instant::now();
                         if n < 16 {
                             t.mismatches += 1;
@@ -169,6 +182,12 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                                 if slot.in_window {
                                     t.received += 1;
                                     record(&mut h, now.duration_since(slot.sent).as_nanos() as u64);
+                                    if let Some(at) = arrived_ns {
+                                        record(
+                                            &mut h_arrival,
+                                            at.saturating_sub(slot.sent_real_ns),
+                                        );
+                                    }
                                 }
                             } else {
                                 t.late_or_dup += 1;
@@ -202,14 +221,16 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     }
                 }
             }
-            (h, t)
+            (h, h_arrival, t)
         }));
     }
     let mut h = new_hist();
+    let mut h_arrival = new_hist();
     let mut tot = Totals::default();
     for task in tasks {
-        let (th, t) = task.await?;
+        let (th, th_arrival, t) = task.await?;
         h.add(&th).ok();
+        h_arrival.add(&th_arrival).ok();
         tot.sent += t.sent;
         tot.received += t.received;
         tot.lost += t.lost;
@@ -240,6 +261,7 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
             2,
         )
         .lat(&h)
+        .lat_named("arrival_", &h_arrival)
         .put("lost", tot.lost)
         .f("loss_pct", loss_pct, 3)
         .put("late_or_dup", tot.late_or_dup)
@@ -290,6 +312,7 @@ mod tests {
         let mut a = args(udp_server(0).await);
         a.rate = 1000.0;
         a.window = 64;
+        a.loss_timeout_ms = 2000; // pacing is under test, not loss: other tests load the CPUs
         let line = run_udp(a).await.unwrap();
         let sent: u64 = kv_get(&line, "sent").unwrap().parse().unwrap();
         // 1,000/s for 0.3 s: at most 300 due, plus one per sender at the window's edge.
@@ -317,6 +340,22 @@ mod tests {
         );
         assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
         assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+    }
+
+    /// Every reply is stamped on arrival before it is read, so each arrival latency is at
+    /// most its read latency (the two clocks are read side by side after each send: allow
+    /// a microsecond), and so is each quantile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn arrival_latencies_are_reported_and_never_above_read_latencies() {
+        let line = run_udp(args(udp_server(0).await)).await.unwrap();
+        for q in ["p50_us", "p99_us", "p999_us", "max_us"] {
+            let read: f64 = kv_get(&line, q).unwrap().parse().unwrap();
+            let arrival: f64 = kv_get(&line, &format!("arrival_{q}"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(arrival > 0.0 && arrival <= read * 1.01 + 1.0, "{q}: {line}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
