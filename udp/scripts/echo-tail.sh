@@ -15,6 +15,7 @@
 # EXTRA="--recv-buffer 2097152" is appended to every `udp echo-server`; PIN=1 runs every server
 # and client on CPU 0 (`taskset -c 0`), the latency-bound setting of bench/run-anchors.sh;
 # SPLIT=1 runs every server alone on CPU 1 and the client alone on CPU 0;
+# WRAP="nice -n 19" runs each of our servers (ours-*, before-*) under that command;
 # CLIENT="--window 4" or CLIENT="--window 256 --rate 50000" (an open loop, paced) is appended
 # to every `loadgen udp-echo`.
 # Every server binds 127.0.0.1:0 and is stopped by its PID; every client run is bounded.
@@ -23,7 +24,7 @@ set -uo pipefail
 UDP=${UDP:-target/release/udp}
 BIN=${BIN:-bench/target/release}
 SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
-REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-} CLIENT=${CLIENT:-}
+REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-} CLIENT=${CLIENT:-} WRAP=${WRAP:-}
 PINNED=() CLIENT_CPU=()
 [[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0) CLIENT_CPU=(taskset -c 0)
 [[ ${SPLIT:-0} == 1 ]] && PINNED=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
@@ -34,9 +35,9 @@ trap 'rm -f "$OUT" "$RAW"; [[ -n ${SPID:-} ]] && kill "$SPID" 2>/dev/null' EXIT
 server_cmd() {
     case $1 in
     peer) echo "$BIN/peer-udp-echo-tokio --bind 127.0.0.1:0" ;;
-    before-*) echo "${UDP_BEFORE:?before-MODE needs UDP_BEFORE=path of another build} echo-server --mode ${1#before-} --bind 127.0.0.1:0 $EXTRA" ;;
-    *-[0-9]t) local m=${1%-*t} t=${1##*-}; echo "$UDP echo-server --mode ${m#ours-} --threads ${t%t} --bind 127.0.0.1:0 $EXTRA" ;;
-    *) echo "$UDP echo-server --mode ${1#ours-} --bind 127.0.0.1:0 $EXTRA" ;;
+    before-*) echo "$WRAP ${UDP_BEFORE:?before-MODE needs UDP_BEFORE=path of another build} echo-server --mode ${1#before-} --bind 127.0.0.1:0 $EXTRA" ;;
+    *-[0-9]t) local m=${1%-*t} t=${1##*-}; echo "$WRAP $UDP echo-server --mode ${m#ours-} --threads ${t%t} --bind 127.0.0.1:0 $EXTRA" ;;
+    *) echo "$WRAP $UDP echo-server --mode ${1#ours-} --bind 127.0.0.1:0 $EXTRA" ;;
     esac
 }
 
