@@ -3,8 +3,9 @@
 # (bench's `peer-udp-echo-tokio`, a tokio UdpSocket loop), by sender count and datagram size,
 # measured by bench's `loadgen udp-echo` (window 16 per sender), servers interleaved and
 # repeated, medians per point, ratios to the peer (datagrams/s: >1 is faster; p99: <1 is better).
-# Two p99s: when the client read the echo, and when the echo reached the client's socket (the
-# kernel's arrival stamp: the server's and loopback's part, without the client's own waits).
+# Two p99s: when the client read the echo, and with ARRIVAL=1 (`loadgen udp-echo --arrival`)
+# also when the echo reached the client's socket (the kernel's arrival stamp: the server's and
+# loopback's part, without the client's own waits; the stamps cost the client some CPU).
 #
 # Run from the project root after
 #   cargo build --release -p udp --bins
@@ -25,6 +26,7 @@ UDP=${UDP:-target/release/udp}
 BIN=${BIN:-bench/target/release}
 SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
 REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-} CLIENT=${CLIENT:-} WRAP=${WRAP:-}
+[[ ${ARRIVAL:-0} == 1 ]] && CLIENT+=" --arrival"
 PINNED=() CLIENT_CPU=()
 [[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0) CLIENT_CPU=(taskset -c 0)
 [[ ${SPLIT:-0} == 1 ]] && PINNED=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
@@ -76,7 +78,8 @@ for size in $SIZES; do
             a99=$(field "$size" "$senders" "$name" arrival_p99_us)
             awk -v sz="$size" -v s="$senders" -v n="$name" -v rt="$rt" -v p50="$(field "$size" "$senders" "$name" p50_us)" \
                 -v p99="$p99" -v br="$brt" -v bp="$bp99" -v a99="$a99" -v ba="$ba99" -v loss="$(field "$size" "$senders" "$name" loss_pct)" \
-                'BEGIN { printf "| %s | %s | %s | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.2f | %s |\n", sz, s, n, rt, (br > 0 ? rt / br : 0), p50, p99, (bp > 0 ? p99 / bp : 0), a99, (ba > 0 ? a99 / ba : 0), loss }'
+                'BEGIN { arr = (a99 == "" || a99 == "nan") ? "- | -" : sprintf("%.0f | %.2f", a99, (ba > 0 ? a99 / ba : 0))
+                         printf "| %s | %s | %s | %.0f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", sz, s, n, rt, (br > 0 ? rt / br : 0), p50, p99, (bp > 0 ? p99 / bp : 0), arr, loss }'
         done
     done
 done

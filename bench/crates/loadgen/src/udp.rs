@@ -4,11 +4,11 @@
 //!
 //! Datagram layout (little endian): [seq: u64][sent_ns: u64][pattern bytes ...].
 //!
-//! Two latencies per reply: from the send to the moment this sender read the reply
-//! (`p50_us`, `p99_us`, ...: what this client saw), and from the send to the moment the
-//! kernel queued the reply on the sender's socket (`arrival_p50_us`, ...: the server's and
-//! the network's part alone, without the time the reply then waited for the client; see
-//! [`crate::arrival`]).
+//! Latency per reply: from the send to the moment this sender read the reply (`p50_us`,
+//! `p99_us`, ...: what this client saw), and with `--arrival` also from the send to the
+//! moment the kernel queued the reply on the sender's socket (`arrival_p50_us`, ...: the
+//! server's and the network's part alone, without the time the reply then waited for the
+//! client; see [`crate::arrival`]).
 
 use crate::arrival;
 use crate::stats::{self, new_hist, record, Kv, Result, PERIOD};
@@ -54,6 +54,13 @@ pub struct UdpArgs {
     /// this client CPU. Off by default, so that figures compare with earlier runs.
     #[arg(long)]
     pub yield_per_reply: bool,
+    /// Also measure each reply's arrival: the kernel's stamp when it was queued on this
+    /// client's socket (`arrival_p50_us`, `arrival_p99_us`, ...; see `arrival.rs`). It costs
+    /// this client 5% to 7% more CPU per datagram (the kernel then stamps every packet),
+    /// which on a machine the client shares with the server shows in the read latencies,
+    /// so it is off by default and its figures are best taken in a run of their own.
+    #[arg(long)]
+    pub arrival: bool,
 }
 
 impl UdpArgs {
@@ -104,7 +111,9 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
     for si in 0..a.senders {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         sock.connect(&a.addr).await?;
-        arrival::enable(&sock)?;
+        if a.arrival {
+            arrival::enable(&sock)?;
+        }
         let size = a.size;
         let pat = Arc::new(stats::pattern(size, si as u8));
         tasks.push(tokio::spawn(async move {
@@ -141,7 +150,7 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     }
                     ring.push_back(Slot {
                         sent: Instant::now(),
-                        sent_real_ns: arrival::now_ns(),
+                        sent_real_ns: if a.arrival { arrival::now_ns() } else { 0 },
                         in_window,
                         done: false,
                     });
@@ -169,7 +178,13 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     tokio::time::sleep_until(due.unwrap_or(now).min(end)).await;
                     continue;
                 }
-                match timeout_at(wake, arrival::recv(&sock, &mut rbuf, &mut cmsg)).await {
+                let got = match a.arrival {
+                    true => timeout_at(wake, arrival::recv(&sock, &mut rbuf, &mut cmsg)).await,
+                    false => timeout_at(wake, sock.recv(&mut rbuf))
+                        .await
+                        .map(|r| r.map(|n| (n, None))),
+                };
+                match got {
                     Ok(Ok((n, arrived_ns))) => {
                         let now = Instant::now();
                         if n < 16 {
@@ -261,6 +276,7 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
         .put("window", window)
         .f("rate", a.rate, 0)
         .put("yield_per_reply", a.yield_per_reply)
+        .put("arrival", a.arrival)
         .f("duration_s", secs, 2)
         .put("sent", tot.sent)
         .put("received", tot.received)
@@ -315,6 +331,7 @@ mod tests {
             loss_timeout_ms: 50,
             rate: 0.0,
             yield_per_reply: false,
+            arrival: false,
         }
     }
 
@@ -358,7 +375,9 @@ mod tests {
     /// a microsecond), and so is each quantile.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn arrival_latencies_are_reported_and_never_above_read_latencies() {
-        let line = run_udp(args(udp_server(0).await)).await.unwrap();
+        let mut a = args(udp_server(0).await);
+        a.arrival = true;
+        let line = run_udp(a).await.unwrap();
         for q in ["p50_us", "p99_us", "p999_us", "max_us"] {
             let read: f64 = kv_get(&line, q).unwrap().parse().unwrap();
             let arrival: f64 = kv_get(&line, &format!("arrival_{q}"))
@@ -381,6 +400,14 @@ mod tests {
         );
         assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
         assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_arrival_the_arrival_figures_say_nan() {
+        let line = run_udp(args(udp_server(0).await)).await.unwrap();
+        assert_eq!(kv_get(&line, "arrival"), Some("false"), "{line}");
+        assert_eq!(kv_get(&line, "arrival_p99_us"), Some("nan"), "{line}");
+        assert_ne!(kv_get(&line, "p99_us"), Some("nan"), "{line}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
