@@ -16,6 +16,8 @@
 # Knobs (environment variables):
 #   REPS=3 DUR=5     repetitions per figure; seconds per timed run
 #   ONLY="tcp-stream tcp-echo chat udp rpc codec"   run only these sections
+#                    (and tcp-pinned: only tcp-echo's pinned one-connection row, for many
+#                    repetitions of it alone, e.g. ONLY=tcp-pinned REPS=20 DUR=3)
 #   TCP_PLAIN=1      also measure the plain async tcp echo (ours-plain) in the tcp rows
 #   TCP_TASKS=1      also measure the tuned echo with every connection a task
 #                    (ours-async-tasks, --own-threads 0) in the tcp rows
@@ -82,7 +84,7 @@ start_all() { # CPU KIND NAME=CMD...
 CPUS=(2cpu)
 [[ $PIN == 1 ]] && CPUS+=(cpu0)
 for cpu in "${CPUS[@]}"; do
-    { want tcp-stream || want tcp-echo; } && start_all "$cpu" echo "${ECHO_SERVERS[@]}"
+    { want tcp-stream || want tcp-echo || want tcp-pinned; } && start_all "$cpu" echo "${ECHO_SERVERS[@]}"
     want udp && start_all "$cpu" udp "${UDP_SERVERS[@]}"
     want rpc && start_all "$cpu" rpc "${RPC_SERVERS[@]}"
     want chat && [[ $cpu == 2cpu ]] && start_all "$cpu" chat "${CHAT_SERVERS[@]}"
@@ -118,10 +120,10 @@ for REP in $(seq "$REPS"); do
             point() { measure "tcp-echo c=$c 64B" "$1" 2cpu rt_per_s,p50_us,p99_us "$LG tcp-echo --addr $2 --conns $c --size 64 --duration-s $DUR"; }
             each_server 2cpu echo "${ECHO_SERVERS[@]}"
         done
-        if [[ $PIN == 1 ]]; then
-            point() { measure "tcp-echo c=1 64B" "$1" cpu0 rt_per_s,p50_us,p99_us "$LG tcp-echo --addr $2 --conns 1 --size 64 --duration-s $DUR"; }
-            each_server cpu0 echo "${ECHO_SERVERS[@]}"
-        fi
+    fi
+    if { want tcp-echo || want tcp-pinned; } && [[ $PIN == 1 ]]; then
+        point() { measure "tcp-echo c=1 64B" "$1" cpu0 rt_per_s,p50_us,p99_us "$LG tcp-echo --addr $2 --conns 1 --size 64 --duration-s $DUR"; }
+        each_server cpu0 echo "${ECHO_SERVERS[@]}"
     fi
     if want chat; then
         point() { measure "chat 100cl/10snd/200msg" "$1" 2cpu deliveries_per_s,p50_us,p99_us "$LG chat-fanout --addr $2 --clients 100 --senders 10 --messages 200"; }
