@@ -359,15 +359,20 @@ mod tests {
         }
     }
 
+    /// Replies came back, every one of them, each with the bytes that were sent.
+    fn assert_every_reply_matched(line: &str) {
+        assert!(
+            kv_get(line, "received").unwrap().parse::<u64>().unwrap() > 0,
+            "{line}"
+        );
+        assert_eq!(kv_get(line, "lost"), Some("0"), "{line}");
+        assert_eq!(kv_get(line, "mismatches"), Some("0"), "{line}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn udp_round_trips_without_loss() {
         let line = run_udp(args(udp_server(0).await)).await.unwrap();
-        assert!(
-            kv_get(&line, "received").unwrap().parse::<u64>().unwrap() > 0,
-            "{line}"
-        );
-        assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
-        assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+        assert_every_reply_matched(&line);
     }
 
     /// Every reply is stamped on arrival before it is read, so each arrival latency is at
@@ -394,12 +399,7 @@ mod tests {
         a.yield_per_reply = true;
         let line = run_udp(a).await.unwrap();
         assert_eq!(kv_get(&line, "yield_per_reply"), Some("true"), "{line}");
-        assert!(
-            kv_get(&line, "received").unwrap().parse::<u64>().unwrap() > 0,
-            "{line}"
-        );
-        assert_eq!(kv_get(&line, "lost"), Some("0"), "{line}");
-        assert_eq!(kv_get(&line, "mismatches"), Some("0"), "{line}");
+        assert_every_reply_matched(&line);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
