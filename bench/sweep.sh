@@ -194,26 +194,34 @@ fi
 if want rpc-conns; then
     for p in $RPC_CONN_POINTS; do rpc_point rpc-conns connections "${p%%:*}" 1 "${p%%:*}" "${p#*:}"; done
 fi
-# udp_sweep SWEEP X_NAME "POINTS" "LOADGEN ARGS with {X}" METRIC...: every UDP server at each point.
-# The UDP sweeps run the client with --arrival: both latencies from one run (the kernel's
-# stamps cost the client 5% to 7% more CPU per datagram, for every server alike).
+# udp_sweep SWEEP X_NAME "POINTS" "LOADGEN ARGS with {X}" METRIC...: every UDP server at each point,
+# twice: a plain client run for the throughput, loss and read latencies, then a run with
+# --arrival for the arrival_* metrics (the kernel's stamp on the client's socket). Two runs,
+# because the stamps cost the client 5% to 7% more CPU per datagram, and on two shared CPUs
+# that raises every server's read p99: the read figures come from a client without them.
 udp_sweep() {
-    local sweep=$1 x_name=$2 points=$3 args=$4 x s
+    local sweep=$1 x_name=$2 points=$3 args=$4 x s m
     shift 4
     want "$sweep" || return 0
+    local read_metrics=() arrival_metrics=()
+    for m in "$@"; do
+        if [[ $m == arrival_* ]]; then arrival_metrics+=("$m"); else read_metrics+=("$m"); fi
+    done
     for x in $points; do
         for _ in $(seq "$REPS"); do
             for s in "${UDP[@]}"; do
-                at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" \
-                    "$LG udp-echo --addr {ADDR} ${args//\{X\}/$x} --duration-s $DUR --warmup-s $WARMUP" "$@"
+                local client="$LG udp-echo --addr {ADDR} ${args//\{X\}/$x} --duration-s $DUR --warmup-s $WARMUP"
+                at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" "$client" "${read_metrics[@]}"
+                [[ ${#arrival_metrics[@]} -gt 0 ]] &&
+                    at_point "$sweep" "$x_name" "$x" "${s%%=*}" "${s#*=}" "$client --arrival" "${arrival_metrics[@]}"
             done
         done
     done
 }
-udp_sweep udp-senders senders "$UDP_SENDER_POINTS" "--senders {X} --size 64 --arrival" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
-udp_sweep udp-paced offered_per_s "$UDP_RATE_POINTS" "--senders 4 --window 256 --rate {X} --size 64 --arrival" \
+udp_sweep udp-senders senders "$UDP_SENDER_POINTS" "--senders {X} --size 64" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
+udp_sweep udp-paced offered_per_s "$UDP_RATE_POINTS" "--senders 4 --window 256 --rate {X} --size 64" \
     rt_per_s p50_us p99_us arrival_p99_us loss_pct
-udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X} --arrival" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
+udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X}" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
 
 cleanup
 say "all servers stopped; drawing"

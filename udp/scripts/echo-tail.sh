@@ -18,7 +18,8 @@
 # SPLIT=1 runs every server alone on CPU 1 and the client alone on CPU 0;
 # WRAP="nice -n 19" runs each of our servers (ours-*, before-*) under that command;
 # CLIENT="--window 4" or CLIENT="--window 256 --rate 50000" (an open loop, paced) is appended
-# to every `loadgen udp-echo`.
+# to every `loadgen udp-echo`; LOADGEN=udp measures with this crate's own `udp bench echo`
+# instead (one blocking thread per sender, where loadgen runs one tokio task per sender).
 # Every server binds 127.0.0.1:0 and is stopped by its PID; every client run is bounded.
 set -uo pipefail
 
@@ -27,6 +28,11 @@ BIN=${BIN:-bench/target/release}
 SERVERS=${SERVERS:-peer ours-async-1t ours-async ours-blocking ours-batch}
 REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-1 4 16 64} SIZES=${SIZES:-64} EXTRA=${EXTRA:-} CLIENT=${CLIENT:-} WRAP=${WRAP:-}
 [[ ${ARRIVAL:-0} == 1 ]] && CLIENT+=" --arrival"
+LOAD=("$BIN/loadgen" udp-echo)
+if [[ ${LOADGEN:-loadgen} == udp ]]; then
+    [[ ${ARRIVAL:-0} == 1 ]] && { echo "echo-tail.sh: ARRIVAL=1 needs loadgen, not LOADGEN=udp" >&2; exit 2; }
+    LOAD=("$UDP" bench echo)
+fi
 PINNED=() CLIENT_CPU=()
 [[ ${PIN:-0} == 1 ]] && PINNED=(taskset -c 0) CLIENT_CPU=(taskset -c 0)
 [[ ${SPLIT:-0} == 1 ]] && PINNED=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
@@ -53,11 +59,13 @@ for rep in $(seq "$REPS"); do
                 SPID=$!
                 for _ in $(seq 50); do [[ -s $OUT ]] && break; sleep 0.1; done
                 addr=$(head -1 "$OUT" | awk '{print $3}')
-                line=$(timeout $((DUR + 40)) "${CLIENT_CPU[@]}" "$BIN/loadgen" udp-echo --addr "$addr" --senders "$senders" \
+                line=$(timeout $((DUR + 40)) "${CLIENT_CPU[@]}" "${LOAD[@]}" --addr "$addr" --senders "$senders" \
                     --size "$size" --duration-s "$DUR" $CLIENT 2>/dev/null | tail -1)
                 kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
                 get() { grep -o " $1=[0-9.]*" <<<" $line" | cut -d= -f2; }
-                echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$(get rt_per_s) p50_us=$(get p50_us) p99_us=$(get p99_us) arrival_p99_us=$(get arrival_p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
+                rt=$(get rt_per_s)
+                [[ -z $rt ]] && rt=$(get datagrams_per_s) # the key of `udp bench echo`
+                echo "rep=$rep size=$size senders=$senders server=$name rt_per_s=$rt p50_us=$(get p50_us) p99_us=$(get p99_us) arrival_p99_us=$(get arrival_p99_us) loss_pct=$(get loss_pct)" | tee -a "$RAW"
             done
         done
     done
