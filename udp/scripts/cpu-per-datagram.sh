@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cpu-per-datagram.sh: datagrams/s, p99 and server CPU time per echoed datagram, for the textbook
 # tokio echo loop (examples/tokio_echo_loop.rs) and the three modes of `udp echo-server` (with
-# their default 2 threads, and with `--threads 1`: the names ending in -1t), side by side in one
-# run, all measured by `udp bench echo`.
+# their default threads, 2 or for the batched loop 1, and with `--threads N`: the names ending
+# in -Nt), side by side in one run, all measured by `udp bench echo`.
 #
 # Datagrams/s on a shared 2-vCPU machine moves by tens of percent between runs; the CPU the
 # server itself spends per datagram (utime + stime from /proc/PID/stat, divided by datagrams
@@ -16,7 +16,7 @@ set -uo pipefail
 
 UDP=${UDP:-target/release/udp}
 LOOP=${LOOP:-target/release/examples/tokio_echo_loop}
-SERVERS=${SERVERS:-tokio-loop ours-async-1t ours-async ours-blocking-1t ours-blocking ours-batch-1t ours-batch}
+SERVERS=${SERVERS:-tokio-loop ours-async-1t ours-async ours-blocking-1t ours-blocking ours-batch ours-batch-2t}
 REPS=${REPS:-3} DUR=${DUR:-2} SENDERS=${SENDERS:-4} WINDOW=${WINDOW:-16} SIZE=${SIZE:-64}
 TCK=$(getconf CLK_TCK)
 OUT=$(mktemp)

@@ -24,12 +24,24 @@ impl Server {
 
     /// [`Server::start`] with the server's stderr going to `stderr` (`Stdio::piped()` to read it).
     fn start_with_stderr(args: &[&str], stderr: Stdio) -> Server {
-        let mut child = udp()
+        let mut command = udp();
+        command.args(args).stderr(stderr);
+        Server::spawn(command)
+    }
+
+    /// [`Server::start`] with `RUST_LOG=info` and the server's stderr piped, to read its log.
+    fn start_logging(args: &[&str]) -> Server {
+        let mut command = udp();
+        command
             .args(args)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+        Server::spawn(command)
+    }
+
+    /// Spawns `command` and waits for its `listening on` line.
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let mut first = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut first)
@@ -139,6 +151,33 @@ fn every_mode_with_one_or_two_threads_on_one_socket() {
             server.terminate().code(),
             Some(0),
             "{mode} --threads {threads}: every thread stops"
+        );
+    }
+}
+
+#[test]
+fn the_batched_loop_runs_one_thread_by_default_the_others_one_per_cpu_up_to_two() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (mode, threads) in [
+        ("batch", 1),
+        ("async", cpus.min(2)),
+        ("blocking", cpus.min(2)),
+    ] {
+        let mut server =
+            Server::start_logging(&["echo-server", "--bind", "127.0.0.1:0", "--mode", mode]);
+        let out = client_with_stdin(&["echo-client", &server.addr], "one\n");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "one\n");
+        let stderr = server.child.stderr.take().unwrap();
+        assert_eq!(server.terminate().code(), Some(0));
+        let log: Vec<String> = BufReader::new(stderr).lines().map(Result::unwrap).collect();
+        let running = log
+            .iter()
+            .find(|l| l.contains("echo server running"))
+            .unwrap_or_else(|| panic!("{mode}: no start line in {log:?}"));
+        assert!(
+            running.contains(&format!("mode=\"{mode}\""))
+                && running.contains(&format!("threads={threads}")),
+            "{mode}: expected threads={threads}: {running}"
         );
     }
 }

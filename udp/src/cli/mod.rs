@@ -100,7 +100,7 @@ struct EchoOptions {
     mode: Mode,
     /// Threads receiving on the one socket: with 2, a datagram waits less when one thread is
     /// off the CPU, but two datagrams from one client may come back in the other order.
-    /// [default: the CPUs this process may use, at most 2]
+    /// [default: batch 1; async and blocking: the CPUs this process may use, at most 2]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=echo::MAX_THREADS as i64))]
     threads: Option<u16>,
     /// Receive buffer (SO_RCVBUF) in bytes; the system's default (net.core.rmem_default) if
@@ -164,6 +164,17 @@ enum Mode {
     Async,
     Blocking,
     Batch,
+}
+
+impl Mode {
+    /// The name `--mode` takes.
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Async => "async",
+            Mode::Blocking => "blocking",
+            Mode::Batch => "batch",
+        }
+    }
 }
 
 /// Parses arguments (a usage mistake: one line, exit 2), sets up logging, runs the subcommand.
@@ -247,7 +258,11 @@ async fn echo_server(options: EchoOptions) -> anyhow::Result<()> {
     let socket = echo::bind_echo_socket(options.bind, options.recv_buffer.map(|b| b as usize))?;
     print_listening(socket.local_addr()?);
     let stats = Arc::new(EchoStats::default());
-    let threads = options.threads.unwrap_or_else(echo::default_threads);
+    let threads = options.threads.unwrap_or_else(|| match options.mode {
+        Mode::Batch => udp::echo_batch::DEFAULT_THREADS,
+        Mode::Async | Mode::Blocking => echo::default_threads(),
+    });
+    tracing::info!(mode = options.mode.name(), threads, "echo server running");
     match (options.mode, threads) {
         (Mode::Async, 1) => {
             let server = EchoServer::from_socket(socket.into_async()?, Arc::clone(&stats));
