@@ -10,7 +10,8 @@
 //! batched loops take `--threads` too), two by default on two CPUs or more
 //! ([`default_threads`]): a datagram queued while one thread waits for a CPU is taken by the
 //! other instead of waiting for the first to be scheduled again, which on a busy machine is
-//! what sets the tail latency.
+//! what sets the tail latency. The batched loop runs one by default
+//! ([`crate::echo_batch::DEFAULT_THREADS`]): its batch takes what queued meanwhile anyway.
 //!
 //! The async and blocking loops give their CPU away (`sched_yield(2)`) every few datagrams
 //! ([`CpuShare`]): a loop that always finds a datagram waiting never blocks, so the scheduler

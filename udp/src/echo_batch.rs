@@ -26,8 +26,8 @@ pub const BATCH: usize = 32;
 /// second thread takes the datagrams that queue while the first is off the CPU; a batch already
 /// takes all of those at once when its thread runs again. A second thread on the socket then
 /// only splits the datagrams of one sender between two threads that contend for the socket and
-/// for the CPUs the client needs: with one sender it made 0.96x the peer's datagrams/s where
-/// one thread made 1.32x (`udp/README.md`, "Why the batched loop runs one thread").
+/// for the CPUs the client needs: with one sender it made 0.91x the peer's datagrams/s where
+/// one thread made 1.14x (`udp/README.md`, "Why the batched loop runs one thread").
 pub const DEFAULT_THREADS: u16 = 1;
 
 /// One received datagram: its length and sender, its bytes in the matching buffer.
