@@ -97,7 +97,20 @@ stop_server() {
     PIDS=("${keep[@]}")
 }
 
-# run_client CPU COMMAND: runs a client once under `timeout`, prints its last stdout line.
+# steal_since LINE: the share of all CPU time the hypervisor gave to other guests (the steal
+# column of the "cpu" line of /proc/stat, proc(5)) since LINE, an earlier copy of that line,
+# in percent. On a shared VM it is the first thing to look at when a figure moves.
+steal_since() {
+    local -a a b
+    read -ra a <<<"$1"
+    read -ra b <<<"$(head -1 /proc/stat)"
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    awk -v s=$((b[8] - a[8])) -v t="$total" 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }'
+}
+
+# run_client CPU COMMAND: runs a client once under `timeout`, prints its last stdout line with
+# `steal_pct=` (steal time during the run) appended; the steal is also kept in OUT/steal.txt.
 RUN_N=0
 run_client() {
     local cpu=$1 cmd=$2
@@ -106,10 +119,20 @@ run_client() {
     RUN_N=$((RUN_N + 1))
     local log="$OUT/logs/run-$(printf %04d $RUN_N)"
     echo "$cmd" >"$log.cmd"
+    local before steal line
+    before=$(head -1 /proc/stat)
     timeout -k 5 "$RUN_MAX_S" "${pin[@]}" bash -c "exec $cmd" >"$log.out" 2>"$log.err"
-    local line
+    steal=$(steal_since "$before")
+    echo "$steal" >>"$OUT/steal.txt"
     line=$(tail -n 1 "$log.out")
-    echo "${line:-error=no_output}"
+    echo "${line:-error=no_output} steal_pct=$steal"
+}
+
+# The steal time of every client run (OUT/steal.txt): mean and largest, for machine.txt.
+steal_summary() {
+    [[ -s $OUT/steal.txt ]] || return 0
+    sort -g "$OUT/steal.txt" |
+        awk '{ v[NR] = $1; s += $1 } END { printf "steal_pct_mean=%.1f steal_pct_max=%.1f client_runs=%d\n", s / NR, v[NR], NR }'
 }
 
 # kv LINE KEY: the value of KEY in a `key=value ...` line (empty if absent).

@@ -25,6 +25,9 @@
 #                    with server AND client pinned to CPU 0 (PIN=0: skip them)
 #   RPC_CALLS_C1=10000 RPC_CALLS_C64=50000   calls per rpc bench run
 #   OUT=bench/target/anchors/<UTC stamp>    raw lines, logs and summary.md go here
+#
+# machine.txt ends with the steal time during the client runs (the hypervisor's share of the
+# CPUs, mean and largest); every raw line carries its own as steal_pct.
 
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -183,6 +186,7 @@ for REP in $(seq "$REPS"); do
 done
 
 cleanup
+steal_summary >>"$OUT/machine.txt"
 say "all processes stopped; summarising"
 awk -f "$BENCH_DIR/summarise-anchors.awk" "$RAW" >"$OUT/summary.md"
 echo

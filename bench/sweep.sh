@@ -28,7 +28,8 @@
 #   sweep.tsv        sweep, x_name, x, server, metric, value (one figure per row)
 #   <sweep>.svg      one plot per sweep (plot crate): one panel per metric, log axes
 #   summary.md       every figure with the ratio ours/peer at each point
-#   machine.txt, logs/
+#   machine.txt      the machine, and the steal time during the client runs (mean, largest)
+#   logs/
 #
 # Knobs: DUR (seconds per timed point; 5, quick 0.5), REPS (repetitions of every timed point,
 # default 1: the servers take turns at each repetition, and the plots and summary.md show the
@@ -117,6 +118,7 @@ at_point() {
     stop_server "$SERVER_WRAPPER"
     local shown="" m bad
     for m in "$@"; do shown+="$m=$(kv "$line" "$m") "; done
+    shown+="(steal $(kv "$line" steal_pct)%) "
     bad=$(bad_checks "$line")
     # A point the client did not complete (a connection refused, a byte wrong) is not
     # that load: it is shown here but left out of the table and the plots.
@@ -224,6 +226,7 @@ udp_sweep udp-paced offered_per_s "$UDP_RATE_POINTS" "--senders 4 --window 256 -
 udp_sweep udp-sizes bytes "$UDP_SIZE_POINTS" "--senders 1 --size {X}" rt_per_s MB_per_s loss_pct p99_us arrival_p99_us
 
 cleanup
-say "all servers stopped; drawing"
+steal_summary >>"$OUT/machine.txt"
+say "all servers stopped ($(steal_summary)); drawing"
 "$BIN/plot" "$TSV" "$OUT" || exit 1
 say "done in $(($(date +%s) - T0)) s: $TSV, plots and summary.md in $OUT"
