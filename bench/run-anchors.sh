@@ -112,6 +112,17 @@ each_server() {
     done
 }
 
+# udp_rows TEST CPU LOADGEN-ARGS: one UDP row as the client reads the echoes, then the same
+# with `--arrival` (the kernel's arrival stamps: the server's part alone) in a row of its own,
+# since the stamps cost the client CPU, which would show in the first row's latencies.
+udp_rows() {
+    local test=$1 cpu=$2 args=$3
+    point() { measure "$test" "$1" "$cpu" rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 $args --duration-s $DUR"; }
+    each_server "$cpu" udp "${UDP_SERVERS[@]}"
+    point() { measure "$test --arrival" "$1" "$cpu" rt_per_s,arrival_p50_us,arrival_p99_us "$LG udp-echo --addr $2 $args --duration-s $DUR --arrival"; }
+    each_server "$cpu" udp "${UDP_SERVERS[@]}"
+}
+
 LG=$BIN/loadgen
 for REP in $(seq "$REPS"); do
     if want tcp-stream; then
@@ -133,30 +144,13 @@ for REP in $(seq "$REPS"); do
         each_server 2cpu chat "${CHAT_SERVERS[@]}"
     fi
     if want udp; then
-        # Each UDP row twice: as the client reads the echoes, then with `--arrival` (the
-        # kernel's arrival stamps: the server's part alone) in a row of its own, since the
-        # stamps cost the client CPU, which would show in the first row's latencies.
-        for snd in 1 4; do
-            point() { measure "udp-echo s=$snd 64B w16" "$1" 2cpu rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders $snd --size 64 --duration-s $DUR"; }
-            each_server 2cpu udp "${UDP_SERVERS[@]}"
-        done
-        UDP_PASSES=(rt_per_s,p50_us,p99_us,loss_pct "" rt_per_s,arrival_p50_us,arrival_p99_us " --arrival")
-        point() { measure "udp-echo s=4 64B w16 --arrival" "$1" 2cpu "${UDP_PASSES[2]}" "$LG udp-echo --addr $2 --senders 4 --size 64 --duration-s $DUR --arrival"; }
+        point() { measure "udp-echo s=1 64B w16" "$1" 2cpu rt_per_s,p50_us,p99_us,loss_pct "$LG udp-echo --addr $2 --senders 1 --size 64 --duration-s $DUR"; }
         each_server 2cpu udp "${UDP_SERVERS[@]}"
+        udp_rows "udp-echo s=4 64B w16" 2cpu "--senders 4 --size 64"
         # The same 4 senders paced at one offered load that every server sustains (an open
         # loop): the p99 of the closed loop above is the whole machine's saturation.
-        for i in 0 2; do
-            keys=${UDP_PASSES[i]} flag=${UDP_PASSES[i + 1]}
-            point() { measure "udp-echo s=4 64B paced 50k/s$flag" "$1" 2cpu "$keys" "$LG udp-echo --addr $2 --senders 4 --window 256 --rate 50000 --size 64 --duration-s $DUR$flag"; }
-            each_server 2cpu udp "${UDP_SERVERS[@]}"
-        done
-        if [[ $PIN == 1 ]]; then
-            for i in 0 2; do
-                keys=${UDP_PASSES[i]} flag=${UDP_PASSES[i + 1]}
-                point() { measure "udp-echo s=1 64B w16$flag" "$1" cpu0 "$keys" "$LG udp-echo --addr $2 --senders 1 --size 64 --duration-s $DUR$flag"; }
-                each_server cpu0 udp "${UDP_SERVERS[@]}"
-            done
-        fi
+        udp_rows "udp-echo s=4 64B paced 50k/s" 2cpu "--senders 4 --window 256 --rate 50000 --size 64"
+        [[ $PIN == 1 ]] && udp_rows "udp-echo s=1 64B w16" cpu0 "--senders 1 --size 64"
     fi
     if want rpc; then
         for cpu in "${CPUS[@]}"; do

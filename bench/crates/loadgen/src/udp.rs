@@ -178,11 +178,12 @@ pub async fn run_udp(a: UdpArgs) -> Result<String> {
                     tokio::time::sleep_until(due.unwrap_or(now).min(end)).await;
                     continue;
                 }
-                let got = match a.arrival {
-                    true => timeout_at(wake, arrival::recv(&sock, &mut rbuf, &mut cmsg)).await,
-                    false => timeout_at(wake, sock.recv(&mut rbuf))
+                let got = if a.arrival {
+                    timeout_at(wake, arrival::recv(&sock, &mut rbuf, &mut cmsg)).await
+                } else {
+                    timeout_at(wake, sock.recv(&mut rbuf))
                         .await
-                        .map(|r| r.map(|n| (n, None))),
+                        .map(|r| r.map(|n| (n, None)))
                 };
                 match got {
                     Ok(Ok((n, arrived_ns))) => {
