@@ -43,7 +43,9 @@ for rep in $(seq "$REPS"); do
     cpid=$!
     sleep 1
     client_pid=$(pgrep -P "$cpid" | head -1)
-    perf sched record -q -o "$WORK/sched.data" -- sleep "$RECORD_S" >/dev/null 2>&1
+    perf sched record -q -o "$WORK/sched.data" -- sleep "$RECORD_S" >"$WORK/perf.err" 2>&1 || {
+        echo "client-waits.sh: perf sched record failed (it needs root or kernel.perf_event_paranoid=-1):" >&2
+        cat "$WORK/perf.err" >&2; exit 1; }
     wait "$cpid"
     figures=$(tail -1 "$WORK/client.out" | grep -oE '(rt_per_s|p50_us|p99_us)=[0-9.]+' | tr '\n' ' ')
     echo "rep $rep: $figures"
