@@ -205,6 +205,9 @@ fn stalled_echo_client(server: &Server) -> TcpStream {
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 return stream;
             }
+            // A write with a timeout is not restarted after a stop and continue of this
+            // process, or a signal, even without a handler (`signal(7)`): write again.
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => panic!("the echo server closed a stalled connection: {err}"),
         }
     }
